@@ -1,0 +1,134 @@
+//! `halo-triage check`: is the configuration valid, and does the Halo connection work the
+//! way this service will use it? One pass/fail line per step.
+
+use std::fmt::{self, Display};
+use std::future::Future;
+use std::path::Path;
+use std::sync::Arc;
+
+use crate::config::Settings;
+use crate::halo::{HaloClient, HaloClientOptions, HaloError};
+use crate::triage::RuleSet;
+
+pub struct CheckLine {
+    pub passed: bool,
+    pub what: String,
+    pub detail: String,
+}
+
+impl Display for CheckLine {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let verdict = if self.passed { "PASS" } else { "FAIL" };
+        write!(f, "{verdict} {}: {}", self.what, self.detail)
+    }
+}
+
+fn line(passed: bool, what: &str, detail: impl Into<String>) -> CheckLine {
+    CheckLine {
+        passed,
+        what: what.to_string(),
+        detail: detail.into(),
+    }
+}
+
+fn failure(what: &str, error: &HaloError) -> CheckLine {
+    let hint = error.hint().map(|h| format!(" (hint: {h})")).unwrap_or_default();
+    line(false, what, format!("{error}{hint}"))
+}
+
+/// Runs every check; the caller prints the lines and fails when any did not pass.
+pub async fn run(config_file: Option<&Path>) -> Vec<CheckLine> {
+    let settings = match Settings::load(config_file) {
+        Ok(settings) => settings,
+        Err(e) => return vec![line(false, "config", e.to_string())],
+    };
+    let mut lines = vec![line(true, "config", "loaded and valid")];
+    lines.push(match settings.validate_webhook_auth() {
+        Ok(()) => line(true, "webhook auth", "configured"),
+        Err(e) => line(false, "webhook auth", e.to_string()),
+    });
+    lines.push(match RuleSet::load(&settings.rules.path) {
+        Ok(rules) => line(
+            true,
+            "rules",
+            format!("{} rules in {}", rules.len(), settings.rules.path.display()),
+        ),
+        Err(e) => line(false, "rules", e.to_string()),
+    });
+    let credentials = match settings.halo_credentials() {
+        Ok(Some(credentials)) => credentials,
+        Ok(None) => {
+            lines.push(line(
+                true,
+                "halo",
+                "no credentials set: shadow mode, connection not checked",
+            ));
+            return lines;
+        }
+        Err(e) => {
+            lines.push(line(false, "halo", e.to_string()));
+            return lines;
+        }
+    };
+    let halo = match HaloClient::new(credentials, HaloClientOptions::from_settings(&settings.halo))
+    {
+        Ok(halo) => halo,
+        Err(e) => {
+            lines.push(failure("halo client", &e));
+            return lines;
+        }
+    };
+    // The first request obtains the token: a failure here is an authentication problem.
+    let lookups = halo.lookups();
+    match lookups.agents(&halo).await {
+        Ok(agents) => {
+            lines.push(line(true, "token", "obtained"));
+            lines.push(line(true, "agents", format!("{} listed", agents.len())));
+        }
+        Err(e) => {
+            lines.push(failure("token and agents", &e));
+            return lines;
+        }
+    }
+    lines.push(count("teams", lookups.teams(&halo)).await);
+    lines.push(count("categories", lookups.categories(&halo)).await);
+    lines.push(count("priorities", lookups.priorities(&halo)).await);
+    lines.push(count("ticket types", lookups.ticket_types(&halo)).await);
+    lines.push(count("statuses", lookups.statuses(&halo)).await);
+    lines.push(match lookups.outcomes(&halo).await {
+        Ok(outcomes) => {
+            let wanted = settings.ack.outcome_id;
+            let listing = outcomes
+                .iter()
+                .filter(|o| o.sendemail)
+                .map(|o| format!("{} = {}", o.id, o.outcome))
+                .collect::<Vec<_>>()
+                .join(", ");
+            match outcomes.iter().find(|o| o.id == wanted) {
+                Some(found) => line(
+                    true,
+                    "ack outcome",
+                    format!("{wanted} = '{}' (sends email: {})", found.outcome, found.sendemail),
+                ),
+                None if !settings.ack.enabled => line(true, "ack outcome", "acknowledgement disabled"),
+                None => line(
+                    false,
+                    "ack outcome",
+                    format!("ack.outcome_id = {wanted} is not an outcome; outcomes that send email: {listing}"),
+                ),
+            }
+        }
+        Err(e) => failure("ack outcome", &e),
+    });
+    lines
+}
+
+async fn count<T>(
+    what: &str,
+    fetch: impl Future<Output = Result<Arc<Vec<T>>, HaloError>>,
+) -> CheckLine {
+    match fetch.await {
+        Ok(items) => line(true, what, format!("{} loaded", items.len())),
+        Err(e) => failure(what, &e),
+    }
+}

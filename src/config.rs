@@ -1,0 +1,421 @@
+//! Typed settings: compiled-in defaults, then an optional file, then `HALO_TRIAGE__*` env.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+use secrecy::{ExposeSecret, SecretString};
+use serde::{Deserialize, Deserializer};
+use url::Url;
+
+const DEFAULTS: &str = include_str!("../config/default.toml");
+const ENV_PREFIX: &str = "HALO_TRIAGE";
+
+/// A configuration that could not be loaded or is not valid; names the key at fault.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("cannot load configuration: {0}")]
+    Load(#[from] config::ConfigError),
+    #[error("config key `{key}`: {message}")]
+    Invalid { key: &'static str, message: String },
+}
+
+fn invalid(key: &'static str, message: impl Into<String>) -> ConfigError {
+    ConfigError::Invalid {
+        key,
+        message: message.into(),
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Mode {
+    Live,
+    Shadow,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum LogFormat {
+    Json,
+    Pretty,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct Settings {
+    pub mode: Mode,
+    pub server: ServerSettings,
+    pub webhook: WebhookSettings,
+    pub store: StoreSettings,
+    pub worker: WorkerSettings,
+    pub halo: HaloSettings,
+    pub act: ActSettings,
+    pub ack: AckSettings,
+    pub rules: RulesSettings,
+    pub log: LogSettings,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct ServerSettings {
+    pub listen: String,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct WebhookSettings {
+    pub path: String,
+    #[serde(deserialize_with = "non_empty")]
+    pub username: Option<String>,
+    #[serde(deserialize_with = "non_empty_secret")]
+    pub password: Option<SecretString>,
+    #[serde(deserialize_with = "non_empty_secret")]
+    pub token: Option<SecretString>,
+    pub token_header: String,
+    pub allow_unauthenticated: bool,
+    pub max_body_bytes: usize,
+    pub events: Vec<String>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct StoreSettings {
+    pub path: PathBuf,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct WorkerSettings {
+    pub concurrency: usize,
+    pub max_attempts: u32,
+    pub lease_secs: u64,
+    pub poll_interval_ms: u64,
+    pub retry_base_secs: u64,
+    pub retry_max_secs: u64,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct HaloSettings {
+    #[serde(deserialize_with = "non_empty")]
+    pub base_url: Option<String>,
+    #[serde(deserialize_with = "non_empty")]
+    pub auth_url: Option<String>,
+    #[serde(deserialize_with = "non_empty")]
+    pub tenant: Option<String>,
+    #[serde(deserialize_with = "non_empty")]
+    pub client_id: Option<String>,
+    #[serde(deserialize_with = "non_empty_secret")]
+    pub client_secret: Option<SecretString>,
+    pub scope: String,
+    pub requests_per_5min: u32,
+    pub timeout_secs: u64,
+    pub max_retries: u32,
+    pub retry_base_ms: u64,
+    pub max_retry_wait_secs: u64,
+    pub lookup_ttl_secs: u64,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct ActSettings {
+    pub overwrite_team: bool,
+    pub overwrite_agent: bool,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct AckSettings {
+    pub enabled: bool,
+    pub outcome_id: i64,
+    pub subject: String,
+    pub body: String,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct RulesSettings {
+    pub path: PathBuf,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct LogSettings {
+    pub format: LogFormat,
+}
+
+/// Everything needed to talk to one Halo instance; present only when credentials are set.
+#[derive(Debug, Clone)]
+pub struct HaloCredentials {
+    pub base_url: Url,
+    pub auth_url: Option<Url>,
+    pub tenant: Option<String>,
+    pub client_id: String,
+    pub client_secret: SecretString,
+}
+
+impl Settings {
+    /// Loads defaults, then `file` (when given), then the environment, and validates.
+    pub fn load(file: Option<&Path>) -> Result<Settings, ConfigError> {
+        Self::load_with_env(file, std::env::vars())
+    }
+
+    /// As [`Settings::load`], with the environment given explicitly (tests use this).
+    pub fn load_with_env(
+        file: Option<&Path>,
+        env: impl IntoIterator<Item = (String, String)>,
+    ) -> Result<Settings, ConfigError> {
+        let mut builder = config::Config::builder()
+            .add_source(config::File::from_str(DEFAULTS, config::FileFormat::Toml));
+        if let Some(path) = file {
+            builder = builder.add_source(config::File::from(path).required(true));
+        }
+        let env: config::Map<String, String> = env
+            .into_iter()
+            .filter(|(key, _)| key.starts_with(ENV_PREFIX))
+            .collect();
+        builder = builder.add_source(
+            config::Environment::with_prefix(ENV_PREFIX)
+                .prefix_separator("__")
+                .separator("__")
+                .list_separator(",")
+                .with_list_parse_key("webhook.events")
+                .try_parsing(true)
+                .source(Some(env)),
+        );
+        let settings: Settings = builder.build()?.try_deserialize()?;
+        settings.validate()?;
+        Ok(settings)
+    }
+
+    /// Checks what types alone cannot: addresses, URLs, consistent auth, usable templates.
+    pub fn validate(&self) -> Result<(), ConfigError> {
+        self.listen_addr()?;
+        let webhook = &self.webhook;
+        if !webhook.path.starts_with('/') {
+            return Err(invalid("webhook.path", "must start with '/'"));
+        }
+        if webhook.username.is_some() != webhook.password.is_some() {
+            return Err(invalid(
+                "webhook.password",
+                "webhook.username and webhook.password must be set together",
+            ));
+        }
+        if axum::http::HeaderName::try_from(webhook.token_header.as_str()).is_err() {
+            return Err(invalid("webhook.token_header", "is not a valid header name"));
+        }
+        if webhook.max_body_bytes == 0 {
+            return Err(invalid("webhook.max_body_bytes", "must be greater than 0"));
+        }
+        if webhook.events.iter().all(|event| event.trim().is_empty()) {
+            return Err(invalid("webhook.events", "must name at least one event"));
+        }
+        if self.worker.max_attempts == 0 {
+            return Err(invalid("worker.max_attempts", "must be at least 1"));
+        }
+        if self.worker.lease_secs == 0 {
+            return Err(invalid("worker.lease_secs", "must be at least 1"));
+        }
+        if self.worker.poll_interval_ms == 0 {
+            return Err(invalid("worker.poll_interval_ms", "must be at least 1"));
+        }
+        if self.halo.requests_per_5min == 0 {
+            return Err(invalid("halo.requests_per_5min", "must be at least 1"));
+        }
+        if self.halo.timeout_secs == 0 {
+            return Err(invalid("halo.timeout_secs", "must be at least 1"));
+        }
+        self.halo_credentials()?;
+        if self.ack.enabled && self.effective_mode() == Mode::Live && self.ack.outcome_id <= 0 {
+            return Err(invalid(
+                "ack.outcome_id",
+                "must be the id of a Halo outcome (e.g. \"Email User\") while ack.enabled = true \
+                 in live mode; run `halo-triage check` to list your outcomes",
+            ));
+        }
+        crate::ack::AckTemplates::compile(&self.ack)?;
+        Ok(())
+    }
+
+    /// Serving needs webhook authentication, or the operator's explicit opt-out.
+    /// (`classify` and `check` do not serve, so they load without it.)
+    pub fn validate_webhook_auth(&self) -> Result<(), ConfigError> {
+        let webhook = &self.webhook;
+        if webhook.username.is_none() && webhook.token.is_none() && !webhook.allow_unauthenticated
+        {
+            return Err(invalid(
+                "webhook.allow_unauthenticated",
+                "no webhook authentication is configured: set webhook.username and \
+                 webhook.password (Basic auth) or webhook.token, or set \
+                 webhook.allow_unauthenticated = true to accept unauthenticated deliveries",
+            ));
+        }
+        Ok(())
+    }
+
+    pub fn listen_addr(&self) -> Result<SocketAddr, ConfigError> {
+        self.server
+            .listen
+            .parse()
+            .map_err(|e| invalid("server.listen", format!("'{}': {e}", self.server.listen)))
+    }
+
+    /// Halo connection details when base URL, client id and secret are all set.
+    pub fn halo_credentials(&self) -> Result<Option<HaloCredentials>, ConfigError> {
+        let halo = &self.halo;
+        let (Some(base_url), Some(client_id), Some(client_secret)) =
+            (&halo.base_url, &halo.client_id, &halo.client_secret)
+        else {
+            if halo.client_id.is_some() != halo.client_secret.is_some() {
+                return Err(invalid(
+                    "halo.client_secret",
+                    "halo.client_id and halo.client_secret must be set together",
+                ));
+            }
+            return Ok(None);
+        };
+        let base_url = parse_url("halo.base_url", base_url)?;
+        let auth_url = halo
+            .auth_url
+            .as_deref()
+            .map(|url| parse_url("halo.auth_url", url))
+            .transpose()?;
+        if client_secret.expose_secret().trim().is_empty() {
+            return Err(invalid("halo.client_secret", "is blank"));
+        }
+        Ok(Some(HaloCredentials {
+            base_url,
+            auth_url,
+            tenant: halo.tenant.clone(),
+            client_id: client_id.clone(),
+            client_secret: client_secret.clone(),
+        }))
+    }
+
+    /// Live only when asked for and possible: without credentials nothing can be written.
+    pub fn effective_mode(&self) -> Mode {
+        let has_credentials = matches!(self.halo_credentials(), Ok(Some(_)));
+        if self.mode == Mode::Live && has_credentials {
+            Mode::Live
+        } else {
+            Mode::Shadow
+        }
+    }
+}
+
+fn parse_url(key: &'static str, value: &str) -> Result<Url, ConfigError> {
+    let url = Url::parse(value).map_err(|e| invalid(key, format!("'{value}': {e}")))?;
+    if !matches!(url.scheme(), "http" | "https") {
+        return Err(invalid(key, format!("'{value}': must be an http(s) URL")));
+    }
+    Ok(url)
+}
+
+fn non_empty<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Option<String>, D::Error> {
+    let value = Option::<String>::deserialize(deserializer)?;
+    Ok(value.filter(|v| !v.trim().is_empty()))
+}
+
+fn non_empty_secret<'de, D: Deserializer<'de>>(
+    deserializer: D,
+) -> Result<Option<SecretString>, D::Error> {
+    Ok(non_empty(deserializer)?.map(SecretString::from))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn env(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
+        pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect()
+    }
+
+    fn load(pairs: &[(&str, &str)]) -> Result<Settings, ConfigError> {
+        Settings::load_with_env(None, env(pairs))
+    }
+
+    const TOKEN: (&str, &str) = ("HALO_TRIAGE__WEBHOOK__TOKEN", "s3cret-token-value");
+
+    #[test]
+    fn defaults_refuse_to_serve_without_webhook_auth() {
+        let settings = load(&[]).unwrap();
+        let err = settings.validate_webhook_auth().unwrap_err().to_string();
+        assert!(err.contains("webhook.allow_unauthenticated"), "{err}");
+        let open = load(&[("HALO_TRIAGE__WEBHOOK__ALLOW_UNAUTHENTICATED", "true")]).unwrap();
+        assert!(open.validate_webhook_auth().is_ok());
+        assert!(load(&[TOKEN]).unwrap().validate_webhook_auth().is_ok());
+    }
+
+    #[test]
+    fn env_overrides_nested_keys_and_lists() {
+        let settings = load(&[
+            TOKEN,
+            ("HALO_TRIAGE__WEBHOOK__MAX_BODY_BYTES", "2048"),
+            ("HALO_TRIAGE__WEBHOOK__EVENTS", "New Ticket Logged,Ticket Updated"),
+            ("HALO_TRIAGE__SERVER__LISTEN", "0.0.0.0:9000"),
+        ])
+        .unwrap();
+        assert_eq!(settings.webhook.max_body_bytes, 2048);
+        assert_eq!(
+            settings.webhook.events,
+            vec!["New Ticket Logged", "Ticket Updated"]
+        );
+        assert_eq!(settings.listen_addr().unwrap().port(), 9000);
+    }
+
+    #[test]
+    fn without_credentials_live_mode_falls_back_to_shadow() {
+        let settings = load(&[TOKEN, ("HALO_TRIAGE__MODE", "live")]).unwrap();
+        assert_eq!(settings.mode, Mode::Live);
+        assert_eq!(settings.effective_mode(), Mode::Shadow);
+    }
+
+    #[test]
+    fn live_mode_with_ack_requires_an_outcome() {
+        let err = load(&[
+            TOKEN,
+            ("HALO_TRIAGE__MODE", "live"),
+            ("HALO_TRIAGE__HALO__BASE_URL", "https://acme.halopsa.com"),
+            ("HALO_TRIAGE__HALO__CLIENT_ID", "id"),
+            ("HALO_TRIAGE__HALO__CLIENT_SECRET", "secret"),
+        ])
+        .unwrap_err()
+        .to_string();
+        assert!(err.contains("ack.outcome_id"), "{err}");
+    }
+
+    #[test]
+    fn errors_name_the_key() {
+        let cases: &[(&[(&str, &str)], &str)] = &[
+            (&[TOKEN, ("HALO_TRIAGE__SERVER__LISTEN", "nowhere")], "server.listen"),
+            (&[TOKEN, ("HALO_TRIAGE__WEBHOOK__PATH", "hooks")], "webhook.path"),
+            (&[TOKEN, ("HALO_TRIAGE__WEBHOOK__USERNAME", "halo")], "webhook.password"),
+            (&[TOKEN, ("HALO_TRIAGE__HALO__CLIENT_ID", "id")], "halo.client_secret"),
+            (
+                &[
+                    TOKEN,
+                    ("HALO_TRIAGE__HALO__BASE_URL", "acme"),
+                    ("HALO_TRIAGE__HALO__CLIENT_ID", "id"),
+                    ("HALO_TRIAGE__HALO__CLIENT_SECRET", "x"),
+                ],
+                "halo.base_url",
+            ),
+            (&[TOKEN, ("HALO_TRIAGE__ACK__BODY", "no marker")], "ack.body"),
+            (&[TOKEN, ("HALO_TRIAGE__WORKER__MAX_ATTEMPTS", "0")], "worker.max_attempts"),
+        ];
+        for (pairs, key) in cases {
+            let err = load(pairs).unwrap_err().to_string();
+            assert!(err.contains(key), "expected {key} in: {err}");
+        }
+    }
+
+    #[test]
+    fn secrets_never_show_in_debug_output() {
+        let settings = load(&[
+            ("HALO_TRIAGE__WEBHOOK__USERNAME", "halo"),
+            ("HALO_TRIAGE__WEBHOOK__PASSWORD", "hunter2-webhook"),
+            TOKEN,
+            ("HALO_TRIAGE__HALO__BASE_URL", "https://acme.halopsa.com"),
+            ("HALO_TRIAGE__HALO__CLIENT_ID", "id"),
+            ("HALO_TRIAGE__HALO__CLIENT_SECRET", "client-secret-value"),
+        ])
+        .unwrap();
+        let debug = format!("{settings:?} {:?}", settings.halo_credentials().unwrap());
+        for secret in ["hunter2-webhook", "s3cret-token-value", "client-secret-value"] {
+            assert!(!debug.contains(secret), "secret {secret} leaked: {debug}");
+        }
+    }
+}

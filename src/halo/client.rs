@@ -1,0 +1,427 @@
+//! The Halo API client: OAuth2 client credentials, a shared rate budget, retries.
+
+use std::num::NonZeroU32;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use backon::BackoffBuilder;
+use governor::{DefaultDirectRateLimiter, Quota, RateLimiter};
+use reqwest::{Method, StatusCode};
+use secrecy::{ExposeSecret, SecretString};
+use serde::Deserialize;
+use serde_json::Value;
+use tokio::sync::{Mutex, OnceCell};
+use url::Url;
+
+use super::error::{error_message, HaloError};
+use super::lookups::Lookups;
+use super::model::{list_items, Action, NewAction, Ticket, TicketUpdate};
+use crate::config::{HaloCredentials, HaloSettings};
+
+/// Renew a token this long before Halo says it expires.
+const TOKEN_MARGIN: Duration = Duration::from_secs(60);
+const RATE_WINDOW: Duration = Duration::from_secs(300);
+
+/// Tuning for [`HaloClient`], read from `halo.*` settings.
+#[derive(Debug, Clone)]
+pub struct HaloClientOptions {
+    pub scope: String,
+    pub requests_per_5min: u32,
+    pub timeout: Duration,
+    pub max_retries: u32,
+    pub max_retry_wait: Duration,
+    pub retry_base: Duration,
+    pub lookup_ttl: Duration,
+}
+
+impl HaloClientOptions {
+    pub fn from_settings(halo: &HaloSettings) -> HaloClientOptions {
+        HaloClientOptions {
+            scope: halo.scope.clone(),
+            requests_per_5min: halo.requests_per_5min,
+            timeout: Duration::from_secs(halo.timeout_secs),
+            max_retries: halo.max_retries,
+            max_retry_wait: Duration::from_secs(halo.max_retry_wait_secs),
+            retry_base: Duration::from_millis(halo.retry_base_ms),
+            lookup_ttl: Duration::from_secs(halo.lookup_ttl_secs),
+        }
+    }
+}
+
+/// A cheap-to-clone handle; every clone shares the token, the rate budget and the lookups.
+#[derive(Clone)]
+pub struct HaloClient {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    http: reqwest::Client,
+    credentials: HaloCredentials,
+    options: HaloClientOptions,
+    budget: DefaultDirectRateLimiter,
+    token: Mutex<Option<CachedToken>>,
+    token_endpoint: OnceCell<Url>,
+    lookups: Lookups,
+}
+
+struct CachedToken {
+    value: SecretString,
+    renew_at: Instant,
+}
+
+#[derive(Deserialize)]
+struct TokenResponse {
+    access_token: String,
+    #[serde(default)]
+    expires_in: Option<u64>,
+}
+
+#[derive(Deserialize)]
+struct AuthInfo {
+    auth_url: Option<String>,
+    tenant_id: Option<String>,
+}
+
+impl HaloClient {
+    pub fn new(
+        credentials: HaloCredentials,
+        options: HaloClientOptions,
+    ) -> Result<HaloClient, HaloError> {
+        let http = reqwest::Client::builder()
+            .timeout(options.timeout)
+            .user_agent(concat!("halo-triage/", env!("CARGO_PKG_VERSION")))
+            .build()
+            .map_err(|source| HaloError::Transport {
+                endpoint: "client setup".into(),
+                source,
+            })?;
+        let budget = RateLimiter::direct(rate_quota(options.requests_per_5min));
+        let lookups = Lookups::new(options.lookup_ttl);
+        Ok(HaloClient {
+            inner: Arc::new(Inner {
+                http,
+                credentials,
+                options,
+                budget,
+                token: Mutex::new(None),
+                token_endpoint: OnceCell::new(),
+                lookups,
+            }),
+        })
+    }
+
+    /// `GET /api/Tickets/{id}` with details (custom fields and the like).
+    pub async fn ticket(&self, id: i64) -> Result<Ticket, HaloError> {
+        let path = format!("Tickets/{id}");
+        let value = self
+            .request(Method::GET, &path, &[("includedetails", "true")], None)
+            .await?;
+        decode(&path, value)
+    }
+
+    /// Partial update: `POST /api/Tickets` with a one-element array.
+    pub async fn update_ticket(&self, update: &TicketUpdate) -> Result<Value, HaloError> {
+        let body = serde_json::json!([update]);
+        self.request(Method::POST, "Tickets", &[], Some(&body)).await
+    }
+
+    /// The ticket's actions (`GET /api/Actions?ticket_id=`), system actions left out.
+    pub async fn actions(&self, ticket_id: i64) -> Result<Vec<Action>, HaloError> {
+        let id = ticket_id.to_string();
+        let value = self
+            .request(
+                Method::GET,
+                "Actions",
+                &[
+                    ("ticket_id", id.as_str()),
+                    ("excludesys", "true"),
+                    ("includehtmlnote", "true"),
+                ],
+                None,
+            )
+            .await?;
+        decode_list("Actions", value, "actions")
+    }
+
+    /// `POST /api/Actions` with a one-element array.
+    pub async fn post_action(&self, action: &NewAction) -> Result<Value, HaloError> {
+        let body = serde_json::json!([action]);
+        self.request(Method::POST, "Actions", &[], Some(&body)).await
+    }
+
+    /// Cached lookups (teams, priorities, ...), fetched through this client.
+    pub fn lookups(&self) -> &Lookups {
+        &self.inner.lookups
+    }
+
+    /// One authenticated API request with rate budget, token renewal and retries.
+    /// `path` is relative to `<base_url>/api/`.
+    pub async fn request(
+        &self,
+        method: Method,
+        path: &str,
+        query: &[(&str, &str)],
+        body: Option<&Value>,
+    ) -> Result<Value, HaloError> {
+        let endpoint = format!("{method} /api/{}", path.trim_start_matches('/'));
+        let mut delays = self.backoff();
+        let mut renewed_token = false;
+        loop {
+            let error = match self.send_once(&method, path, query, body, &endpoint).await {
+                Ok(value) => return Ok(value),
+                Err(error) => error,
+            };
+            if error.status() == Some(401) && !renewed_token {
+                tracing::info!(%endpoint, "Halo answered 401: renewing the token once");
+                renewed_token = true;
+                *self.inner.token.lock().await = None;
+                continue;
+            }
+            self.wait_before_retry(&mut delays, error, &endpoint).await?;
+        }
+    }
+
+    fn backoff(&self) -> impl Iterator<Item = Duration> {
+        let options = &self.inner.options;
+        backon::ExponentialBuilder::default()
+            .with_min_delay(options.retry_base)
+            .with_max_delay(options.max_retry_wait.max(options.retry_base))
+            .with_max_times(options.max_retries as usize)
+            .with_jitter()
+            .build()
+    }
+
+    /// Sleeps before the next try, or gives the error back when it is final here.
+    async fn wait_before_retry(
+        &self,
+        delays: &mut impl Iterator<Item = Duration>,
+        error: HaloError,
+        endpoint: &str,
+    ) -> Result<(), HaloError> {
+        if !error.is_retryable() {
+            return Err(error);
+        }
+        let Some(backoff) = delays.next() else {
+            return Err(error);
+        };
+        let wait = match error.retry_after() {
+            Some(wait) if wait > self.inner.options.max_retry_wait => return Err(error),
+            Some(wait) => wait,
+            None => backoff,
+        };
+        tracing::warn!(%endpoint, %error, wait_ms = wait.as_millis() as u64, "retrying Halo request");
+        tokio::time::sleep(wait).await;
+        Ok(())
+    }
+
+    async fn send_once(
+        &self,
+        method: &Method,
+        path: &str,
+        query: &[(&str, &str)],
+        body: Option<&Value>,
+        endpoint: &str,
+    ) -> Result<Value, HaloError> {
+        let token = self.token().await?;
+        let url = self.api_url(path);
+        self.inner.budget.until_ready().await;
+        let mut request = self
+            .inner
+            .http
+            .request(method.clone(), url)
+            .bearer_auth(token.expose_secret())
+            .query(query);
+        if let Some(body) = body {
+            request = request.json(body);
+        }
+        let response = request.send().await.map_err(|source| HaloError::Transport {
+            endpoint: endpoint.to_string(),
+            source,
+        })?;
+        read_json(response, endpoint).await
+    }
+
+    fn api_url(&self, path: &str) -> Url {
+        let mut url = self.inner.credentials.base_url.clone();
+        let base = url.path().trim_end_matches('/').trim_end_matches("/api");
+        let joined = format!("{base}/api/{}", path.trim_start_matches('/'));
+        url.set_path(&joined);
+        url
+    }
+
+    /// The cached token, fetched (once, whoever asks first) when missing or near expiry.
+    async fn token(&self) -> Result<SecretString, HaloError> {
+        let mut cached = self.inner.token.lock().await;
+        if let Some(token) = cached.as_ref().filter(|t| Instant::now() < t.renew_at) {
+            return Ok(token.value.clone());
+        }
+        let endpoint = self
+            .inner
+            .token_endpoint
+            .get_or_try_init(|| self.discover_token_endpoint())
+            .await?
+            .clone();
+        let label = format!("POST {}", endpoint.path());
+        let credentials = &self.inner.credentials;
+        let form = [
+            ("grant_type", "client_credentials"),
+            ("client_id", credentials.client_id.as_str()),
+            ("client_secret", credentials.client_secret.expose_secret()),
+            ("scope", self.inner.options.scope.as_str()),
+        ];
+        self.inner.budget.until_ready().await;
+        let response = self
+            .inner
+            .http
+            .post(endpoint)
+            .form(&form)
+            .send()
+            .await
+            .map_err(|source| HaloError::Transport {
+                endpoint: label.clone(),
+                source,
+            })?;
+        let answer: TokenResponse = decode(&label, read_json(response, &label).await?)?;
+        let lifetime = Duration::from_secs(answer.expires_in.unwrap_or(3600));
+        let token = CachedToken {
+            value: SecretString::from(answer.access_token),
+            renew_at: Instant::now() + lifetime.saturating_sub(TOKEN_MARGIN.min(lifetime / 2)),
+        };
+        let value = token.value.clone();
+        *cached = Some(token);
+        tracing::debug!(lifetime_secs = lifetime.as_secs(), "obtained a Halo access token");
+        Ok(value)
+    }
+
+    /// `{auth_url}/token[?tenant=]`; the auth URL comes from config or `/api/authinfo`.
+    async fn discover_token_endpoint(&self) -> Result<Url, HaloError> {
+        let credentials = &self.inner.credentials;
+        let (auth_url, discovered_tenant) = match &credentials.auth_url {
+            Some(url) => (url.clone(), None),
+            None => {
+                let label = "GET /api/authinfo";
+                self.inner.budget.until_ready().await;
+                let response = self
+                    .inner
+                    .http
+                    .get(self.api_url("authinfo"))
+                    .send()
+                    .await
+                    .map_err(|source| HaloError::Transport {
+                        endpoint: label.into(),
+                        source,
+                    })?;
+                let info: AuthInfo = decode(label, read_json(response, label).await?)?;
+                let url = info.auth_url.filter(|u| !u.is_empty()).ok_or_else(|| {
+                    HaloError::Decode {
+                        endpoint: label.into(),
+                        message: "no auth_url in the answer; set halo.auth_url".into(),
+                    }
+                })?;
+                let url = Url::parse(&url).map_err(|e| HaloError::Decode {
+                    endpoint: label.into(),
+                    message: format!("auth_url '{url}': {e}"),
+                })?;
+                (url, info.tenant_id.filter(|t| !t.is_empty()))
+            }
+        };
+        let mut endpoint = auth_url.clone();
+        endpoint.set_path(&format!("{}/token", auth_url.path().trim_end_matches('/')));
+        if let Some(tenant) = credentials.tenant.clone().or(discovered_tenant) {
+            endpoint.query_pairs_mut().append_pair("tenant", &tenant);
+        }
+        Ok(endpoint)
+    }
+}
+
+/// Spread the budget: a burst of a tenth, the rest evenly over the window, so no rolling
+/// five minutes ever sees more than `per_5min` requests.
+fn rate_quota(per_5min: u32) -> Quota {
+    let per_5min = per_5min.max(1);
+    let burst = (per_5min / 10).max(1);
+    let steady = (per_5min - burst).max(1);
+    Quota::with_period(RATE_WINDOW / steady)
+        .expect("the period is never zero")
+        .allow_burst(NonZeroU32::new(burst).expect("burst is at least 1"))
+}
+
+async fn read_json(response: reqwest::Response, endpoint: &str) -> Result<Value, HaloError> {
+    let status = response.status();
+    let retry_after = retry_after(&response);
+    let text = response
+        .text()
+        .await
+        .map_err(|source| HaloError::Transport {
+            endpoint: endpoint.to_string(),
+            source,
+        })?;
+    if !status.is_success() {
+        return Err(HaloError::Status {
+            endpoint: endpoint.to_string(),
+            status: status.as_u16(),
+            message: error_message(&text),
+            retry_after,
+        });
+    }
+    if text.trim().is_empty() || status == StatusCode::NO_CONTENT {
+        return Ok(Value::Null);
+    }
+    let value: Value = serde_json::from_str(&text).map_err(|e| HaloError::Decode {
+        endpoint: endpoint.to_string(),
+        message: format!("not JSON: {e}"),
+    })?;
+    if let Some(warning) = value.get("_warning").and_then(Value::as_str) {
+        tracing::warn!(%endpoint, warning, "Halo returned a warning");
+    }
+    Ok(value)
+}
+
+/// `Retry-After` in seconds (the HTTP-date form is not used by Halo's API).
+fn retry_after(response: &reqwest::Response) -> Option<Duration> {
+    let value = response.headers().get(reqwest::header::RETRY_AFTER)?;
+    let seconds: u64 = value.to_str().ok()?.trim().parse().ok()?;
+    Some(Duration::from_secs(seconds))
+}
+
+pub(super) fn decode<T: serde::de::DeserializeOwned>(
+    endpoint: &str,
+    value: Value,
+) -> Result<T, HaloError> {
+    serde_json::from_value(value).map_err(|e| HaloError::Decode {
+        endpoint: endpoint.to_string(),
+        message: e.to_string(),
+    })
+}
+
+pub(super) fn decode_list<T: serde::de::DeserializeOwned>(
+    endpoint: &str,
+    value: Value,
+    key: &str,
+) -> Result<Vec<T>, HaloError> {
+    let items = list_items(value, key).ok_or_else(|| HaloError::Decode {
+        endpoint: endpoint.to_string(),
+        message: format!("expected a list or an object with '{key}'"),
+    })?;
+    items
+        .into_iter()
+        .map(|item| decode(endpoint, item))
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_rate_quota_never_exceeds_the_window_budget() {
+        for per_5min in [1, 10, 250, 300] {
+            let quota = rate_quota(per_5min);
+            let burst = quota.burst_size().get();
+            let steady = RATE_WINDOW.as_secs_f64() / quota.replenish_interval().as_secs_f64();
+            assert!(
+                f64::from(burst) + steady <= f64::from(per_5min) + 1.0,
+                "{per_5min}: burst {burst} + steady {steady}"
+            );
+        }
+    }
+}

@@ -1,0 +1,184 @@
+//! The webhook endpoint: authenticate, bound, parse, store durably, answer. Never calls Halo.
+
+mod auth;
+mod parse;
+
+use std::sync::Arc;
+
+use axum::body::Bytes;
+use axum::extract::rejection::BytesRejection;
+use axum::extract::{DefaultBodyLimit, Request, State};
+use axum::http::StatusCode;
+use axum::middleware::{self, Next};
+use axum::response::{IntoResponse, Response};
+use axum::routing::post;
+use axum::{Json, Router};
+use serde_json::{json, Value};
+use tokio::sync::Notify;
+
+pub use auth::WebhookAuth;
+use parse::{parse, Item};
+
+use crate::config::WebhookSettings;
+use crate::store::{DeliveryOutcome, NewJob, Store};
+
+struct IngestState {
+    store: Store,
+    auth: WebhookAuth,
+    events: Vec<String>,
+    /// Wakes idle workers when new work is stored.
+    wake: Arc<Notify>,
+}
+
+/// The webhook route, with its authentication and body limit.
+pub fn router(settings: &WebhookSettings, store: Store, wake: Arc<Notify>) -> Router {
+    let state = Arc::new(IngestState {
+        store,
+        auth: WebhookAuth::from_settings(settings),
+        events: settings
+            .events
+            .iter()
+            .map(|e| e.trim().to_lowercase())
+            .filter(|e| !e.is_empty())
+            .collect(),
+        wake,
+    });
+    Router::new()
+        .route(&settings.path, post(receive))
+        // Authentication runs before the body is read: an unauthenticated sender costs
+        // nothing and learns nothing.
+        .route_layer(middleware::from_fn_with_state(state.clone(), require_auth))
+        .layer(DefaultBodyLimit::max(settings.max_body_bytes))
+        .with_state(state)
+}
+
+async fn require_auth(
+    State(state): State<Arc<IngestState>>,
+    request: Request,
+    next: Next,
+) -> Response {
+    if state.auth.verify(request.headers()) {
+        next.run(request).await
+    } else {
+        tracing::warn!("webhook delivery refused: missing or wrong credentials");
+        StatusCode::UNAUTHORIZED.into_response()
+    }
+}
+
+fn error(status: StatusCode, message: impl Into<String>) -> Response {
+    (status, Json(json!({ "error": message.into() }))).into_response()
+}
+
+async fn receive(
+    State(state): State<Arc<IngestState>>,
+    body: Result<Bytes, BytesRejection>,
+) -> Response {
+    let body = match body {
+        Ok(body) => body,
+        Err(rejection) => {
+            tracing::warn!(%rejection, "webhook delivery refused: body not readable or too large");
+            return error(rejection.status(), rejection.body_text());
+        }
+    };
+    let parsed = match parse(&body, &state.events) {
+        Ok(parsed) => parsed,
+        Err(message) => return quarantine(&state, &body, message).await,
+    };
+
+    let mut jobs = Vec::new();
+    let mut problems = Vec::new();
+    let mut ignored = Vec::new();
+    for item in &parsed.items {
+        match item {
+            Item::Work(job) => jobs.push(job.clone()),
+            Item::Invalid(message) => problems.push(message.clone()),
+            Item::Ignored(message) => ignored.push(message.clone()),
+        }
+    }
+    let (outcome, note) = if !problems.is_empty() {
+        (DeliveryOutcome::Quarantined, Some(problems.join("; ")))
+    } else if jobs.is_empty() {
+        (DeliveryOutcome::Ignored, Some(ignored.join("; ")))
+    } else {
+        (DeliveryOutcome::Accepted, None)
+    };
+    let enqueued = match state
+        .store
+        .record_delivery(&body, outcome, note.as_deref(), &jobs)
+        .await
+    {
+        Ok(enqueued) => enqueued,
+        Err(e) => return storage_unavailable(&e),
+    };
+    if enqueued.iter().any(|e| !e.duplicate) {
+        state.wake.notify_waiters();
+    }
+    log_delivery(&jobs, &enqueued, &ignored, &problems);
+
+    let mut enqueued = enqueued.into_iter();
+    let results: Vec<Value> = parsed
+        .items
+        .iter()
+        .map(|item| match item {
+            Item::Work(_) => json!(enqueued.next()),
+            Item::Ignored(message) => json!({ "ignored": message }),
+            Item::Invalid(message) => json!({ "error": message }),
+        })
+        .collect();
+    let status = if problems.is_empty() {
+        StatusCode::ACCEPTED
+    } else {
+        StatusCode::BAD_REQUEST
+    };
+    let body = if parsed.batch {
+        json!({ "results": results })
+    } else {
+        results.into_iter().next().unwrap_or_default()
+    };
+    (status, Json(body)).into_response()
+}
+
+/// An authenticated body we cannot read is kept (to inspect and replay) and refused with 400.
+async fn quarantine(state: &IngestState, body: &[u8], message: String) -> Response {
+    if let Err(e) = state
+        .store
+        .record_delivery(body, DeliveryOutcome::Quarantined, Some(&message), &[])
+        .await
+    {
+        return storage_unavailable(&e);
+    }
+    tracing::warn!(error = %message, bytes = body.len(), "webhook delivery quarantined");
+    error(StatusCode::BAD_REQUEST, message)
+}
+
+/// 503 makes Halo retry; nothing was acknowledged, so nothing is lost.
+fn storage_unavailable(e: &crate::store::StoreError) -> Response {
+    tracing::error!(error = %e, "webhook delivery not stored: answering 503 so Halo retries");
+    error(
+        StatusCode::SERVICE_UNAVAILABLE,
+        "storage unavailable; the delivery was not accepted, please retry",
+    )
+}
+
+fn log_delivery(
+    jobs: &[NewJob],
+    enqueued: &[crate::store::Enqueued],
+    ignored: &[String],
+    problems: &[String],
+) {
+    for (job, entry) in jobs.iter().zip(enqueued) {
+        tracing::info!(
+            ticket_id = job.ticket_id,
+            job_id = entry.job_id,
+            duplicate = entry.duplicate,
+            event = %job.event,
+            "webhook delivery accepted"
+        );
+    }
+    for message in ignored {
+        tracing::info!(reason = %message, "webhook delivery ignored");
+    }
+    for message in problems {
+        tracing::warn!(error = %message, "webhook delivery element quarantined");
+    }
+}

@@ -1,0 +1,150 @@
+//! Turning a delivery body into work: one object or an array of them (Halo's batching).
+
+use serde_json::Value;
+
+use crate::halo::webhook;
+use crate::store::NewJob;
+
+/// What one delivery object amounts to.
+#[derive(Debug)]
+pub enum Item {
+    Work(NewJob),
+    /// An event we were not asked to handle (or none at all).
+    Ignored(String),
+    /// A handled event we cannot act on; the message says why.
+    Invalid(String),
+}
+
+#[derive(Debug)]
+pub struct Parsed {
+    pub items: Vec<Item>,
+    pub batch: bool,
+}
+
+/// Parses the body; `Err` names what makes the body as a whole unusable.
+/// `events` are the handled event names, lower-cased.
+pub fn parse(body: &[u8], events: &[String]) -> Result<Parsed, String> {
+    let value: Value = serde_json::from_slice(body).map_err(|e| format!("body is not valid JSON: {e}"))?;
+    let (objects, batch) = match value {
+        Value::Array(items) if items.is_empty() => return Err("body is an empty array".into()),
+        Value::Array(items) => (items, true),
+        Value::Object(_) => (vec![value], false),
+        other => {
+            return Err(format!(
+                "body must be a JSON object or an array of objects, not {}",
+                json_kind(&other)
+            ))
+        }
+    };
+    let items = objects
+        .into_iter()
+        .enumerate()
+        .map(|(index, object)| item(index, object, events, batch))
+        .collect();
+    Ok(Parsed { items, batch })
+}
+
+fn item(index: usize, object: Value, events: &[String], batch: bool) -> Item {
+    let place = if batch {
+        format!("element {index}: ")
+    } else {
+        String::new()
+    };
+    if !object.is_object() {
+        return Item::Invalid(format!("{place}expected an object, found {}", json_kind(&object)));
+    }
+    let Some(event) = webhook::event(&object) else {
+        return Item::Ignored(format!("{place}no event name"));
+    };
+    if !events.contains(&event) {
+        return Item::Ignored(format!("{place}event '{event}' is not handled"));
+    }
+    let Some(ticket_id) = webhook::ticket_id(&object) else {
+        return Item::Invalid(format!(
+            "{place}event '{event}' carries no ticket id (object_id or ticket.id)"
+        ));
+    };
+    Item::Work(NewJob {
+        halo_delivery_id: webhook::delivery_id(&object),
+        ticket_id,
+        event,
+        payload: object.to_string(),
+    })
+}
+
+fn json_kind(value: &Value) -> &'static str {
+    match value {
+        Value::Null => "null",
+        Value::Bool(_) => "a boolean",
+        Value::Number(_) => "a number",
+        Value::String(_) => "a string",
+        Value::Array(_) => "an array",
+        Value::Object(_) => "an object",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn events() -> Vec<String> {
+        vec!["new ticket logged".into()]
+    }
+
+    #[test]
+    fn the_shipped_examples_parse() {
+        let single = include_bytes!("../../tests/fixtures/webhook-new-ticket-full.json");
+        let parsed = parse(single, &events()).unwrap();
+        assert!(!parsed.batch);
+        let [Item::Work(job)] = parsed.items.as_slice() else {
+            panic!("{:?}", parsed.items)
+        };
+        assert_eq!(job.ticket_id, 41234);
+        assert_eq!(job.event, "new ticket logged");
+        assert_eq!(job.halo_delivery_id.as_deref(), Some("7f4b1c2e-9a7d-4f0e-8d1b-2c3e4f5a6b7c"));
+
+        let batch = include_bytes!("../../tests/fixtures/webhook-batched.json");
+        let parsed = parse(batch, &events()).unwrap();
+        assert!(parsed.batch);
+        assert_eq!(parsed.items.len(), 2);
+    }
+
+    #[test]
+    fn unusable_bodies_say_why() {
+        let cases: [(&[u8], &str); 4] = [
+            (b"{not json", "not valid JSON"),
+            (b"42", "not a number"),
+            (b"[]", "empty array"),
+            (b"\"text\"", "not a string"),
+        ];
+        for (body, expected) in cases {
+            let err = parse(body, &events()).unwrap_err();
+            assert!(err.contains(expected), "{expected}: {err}");
+        }
+    }
+
+    #[test]
+    fn items_are_work_ignored_or_invalid() {
+        let body = br#"[{"event":"Ticket Updated","object_id":1},{"object_id":2},
+                        {"event":"New Ticket Logged"},7]"#;
+        let parsed = parse(body, &events()).unwrap();
+        let messages: Vec<String> = parsed
+            .items
+            .iter()
+            .map(|item| match item {
+                Item::Ignored(m) => format!("ignored {m}"),
+                Item::Invalid(m) => format!("invalid {m}"),
+                Item::Work(_) => "work".into(),
+            })
+            .collect();
+        assert_eq!(
+            messages,
+            [
+                "ignored element 0: event 'ticket updated' is not handled",
+                "ignored element 1: no event name",
+                "invalid element 2: event 'new ticket logged' carries no ticket id (object_id or ticket.id)",
+                "invalid element 3: expected an object, found a number",
+            ]
+        );
+    }
+}

@@ -1,0 +1,175 @@
+//! halo-triage: HaloPSA webhook in → durable job → rules triage → ticket update and
+//! acknowledgement out. `main.rs` is a thin CLI over this library.
+
+pub mod ack;
+pub mod act;
+pub mod check;
+pub mod classify;
+pub mod config;
+pub mod halo;
+pub mod http;
+pub mod ingest;
+pub mod store;
+pub mod telemetry;
+pub mod triage;
+pub mod worker;
+
+use std::future::Future;
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use axum::Router;
+use tokio::net::TcpListener;
+use tokio::sync::{watch, Notify};
+use tokio::task::JoinSet;
+
+use crate::ack::AckTemplates;
+use crate::config::{ConfigError, Mode, Settings};
+use crate::halo::{HaloClient, HaloClientOptions, HaloError};
+use crate::store::{Store, StoreError};
+use crate::triage::{RuleSet, RulesError};
+use crate::worker::{Worker, WorkerParts};
+
+/// Why the service could not start or stopped with an error.
+#[derive(Debug, thiserror::Error)]
+pub enum AppError {
+    #[error(transparent)]
+    Config(#[from] ConfigError),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error(transparent)]
+    Rules(#[from] RulesError),
+    #[error(transparent)]
+    Halo(#[from] HaloError),
+    #[error("cannot listen on {addr}: {source}")]
+    Bind {
+        addr: SocketAddr,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("the HTTP server failed: {0}")]
+    Serve(#[source] std::io::Error),
+}
+
+/// The whole service, bound and ready to run.
+pub struct App {
+    listener: TcpListener,
+    router: Router,
+    store: Store,
+    worker: Worker,
+    wake: Arc<Notify>,
+    concurrency: usize,
+}
+
+impl App {
+    /// Validates settings, opens and migrates the store, loads the rules, binds the port.
+    pub async fn build(settings: Settings) -> Result<App, AppError> {
+        settings.validate_webhook_auth()?;
+        let mode = settings.effective_mode();
+        if mode == Mode::Shadow {
+            if settings.mode == Mode::Live {
+                tracing::warn!(
+                    "SHADOW MODE: mode = \"live\" but Halo credentials (halo.base_url, \
+                     halo.client_id, halo.client_secret) are missing; nothing will be written to Halo"
+                );
+            } else {
+                tracing::warn!("SHADOW MODE: decisions are recorded, nothing is written to Halo");
+            }
+        }
+        let store = Store::open(&settings.store.path).await?;
+        let rules = RuleSet::load(&settings.rules.path)?;
+        tracing::info!(rules = rules.len(), path = %settings.rules.path.display(), "rules loaded");
+        let halo = settings
+            .halo_credentials()?
+            .map(|credentials| {
+                HaloClient::new(credentials, HaloClientOptions::from_settings(&settings.halo))
+            })
+            .transpose()?;
+        let worker = Worker::new(WorkerParts {
+            store: store.clone(),
+            halo,
+            rules,
+            mode,
+            settings: settings.worker.clone(),
+            act: settings.act.clone(),
+            ack: settings.ack.clone(),
+            templates: AckTemplates::compile(&settings.ack)?,
+        });
+        let wake = Arc::new(Notify::new());
+        let concurrency = settings.worker.concurrency;
+        let heartbeat = (concurrency > 0).then(|| worker.heartbeat());
+        // A worker is stuck when it has not looked for work for longer than a job may take.
+        let stale_after_ms =
+            (settings.worker.lease_secs * 1000 + settings.worker.poll_interval_ms * 2) as i64;
+        let router = ingest::router(&settings.webhook, store.clone(), wake.clone())
+            .merge(http::router(store.clone(), heartbeat, stale_after_ms));
+        let addr = settings.listen_addr()?;
+        let listener = TcpListener::bind(addr)
+            .await
+            .map_err(|source| AppError::Bind { addr, source })?;
+        Ok(App {
+            listener,
+            router,
+            store,
+            worker,
+            wake,
+            concurrency,
+        })
+    }
+
+    pub fn local_addr(&self) -> SocketAddr {
+        self.listener
+            .local_addr()
+            .expect("a bound listener has an address")
+    }
+
+    pub fn store(&self) -> &Store {
+        &self.store
+    }
+
+    /// The job step function, for driving jobs one at a time (tests, tools).
+    pub fn worker(&self) -> &Worker {
+        &self.worker
+    }
+
+    /// Serves until SIGINT or SIGTERM, then lets workers finish their current job.
+    pub async fn run_until_stopped(self) -> Result<(), AppError> {
+        self.run_until(shutdown_signal()).await
+    }
+
+    /// Serves until `shutdown` completes.
+    pub async fn run_until(
+        self,
+        shutdown: impl Future<Output = ()> + Send + 'static,
+    ) -> Result<(), AppError> {
+        let (stop, stopped) = watch::channel(false);
+        let mut workers = JoinSet::new();
+        for _ in 0..self.concurrency {
+            workers.spawn(self.worker.clone().run(self.wake.clone(), stopped.clone()));
+        }
+        tracing::info!(addr = %self.local_addr(), workers = self.concurrency, "halo-triage listening");
+        let served = axum::serve(self.listener, self.router)
+            .with_graceful_shutdown(shutdown)
+            .await;
+        let _ = stop.send(true);
+        while workers.join_next().await.is_some() {}
+        tracing::info!("halo-triage stopped");
+        served.map_err(AppError::Serve)
+    }
+}
+
+async fn shutdown_signal() {
+    let interrupt = tokio::signal::ctrl_c();
+    #[cfg(unix)]
+    {
+        let mut terminate =
+            tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+                .expect("installing the SIGTERM handler");
+        tokio::select! {
+            _ = interrupt => {}
+            _ = terminate.recv() => {}
+        }
+    }
+    #[cfg(not(unix))]
+    let _ = interrupt.await;
+}

@@ -1,0 +1,93 @@
+//! The `halo-triage` command line: a thin layer over the library.
+
+use std::io::Read;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use anyhow::Context;
+use clap::{Parser, Subcommand};
+use halo_triage::config::Settings;
+use halo_triage::{check, classify, telemetry, App};
+
+const DEFAULT_CONFIG: &str = "config/default.toml";
+
+#[derive(Parser)]
+#[command(name = "halo-triage", version, about = "Triage HaloPSA tickets: rules first, then write back and acknowledge")]
+struct Cli {
+    /// Configuration file (default: config/default.toml when present). Environment
+    /// variables HALO_TRIAGE__SECTION__KEY override it.
+    #[arg(long, global = true)]
+    config: Option<PathBuf>,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Receive Halo webhooks and triage tickets.
+    Serve,
+    /// Decide one ticket (a ticket or webhook JSON file, or - for stdin) and explain why;
+    /// nothing is written to Halo.
+    Classify { file: PathBuf },
+    /// Validate the configuration and rules and, with credentials, the Halo connection.
+    Check,
+}
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let config = config_file(cli.config.as_deref());
+    let result = match cli.command {
+        Command::Serve => serve(config.as_deref()).await,
+        Command::Classify { file } => run_classify(config.as_deref(), &file),
+        Command::Check => run_check(config.as_deref()).await,
+    };
+    match result {
+        Ok(code) => code,
+        Err(error) => {
+            eprintln!("error: {error:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn config_file(given: Option<&Path>) -> Option<PathBuf> {
+    given
+        .map(Path::to_path_buf)
+        .or_else(|| Some(PathBuf::from(DEFAULT_CONFIG)).filter(|p| p.exists()))
+}
+
+async fn serve(config: Option<&Path>) -> anyhow::Result<ExitCode> {
+    let settings = Settings::load(config)?;
+    telemetry::init(settings.log.format);
+    let app = App::build(settings).await?;
+    app.run_until_stopped().await?;
+    Ok(ExitCode::SUCCESS)
+}
+
+fn run_classify(config: Option<&Path>, file: &Path) -> anyhow::Result<ExitCode> {
+    let settings = Settings::load(config)?;
+    let mut input = String::new();
+    if file == Path::new("-") {
+        std::io::stdin()
+            .read_to_string(&mut input)
+            .context("reading the ticket from stdin")?;
+    } else {
+        input = std::fs::read_to_string(file)
+            .with_context(|| format!("reading {}", file.display()))?;
+    }
+    print!("{}", classify::classify(&settings, &input)?);
+    Ok(ExitCode::SUCCESS)
+}
+
+async fn run_check(config: Option<&Path>) -> anyhow::Result<ExitCode> {
+    let lines = check::run(config).await;
+    for line in &lines {
+        println!("{line}");
+    }
+    Ok(if lines.iter().all(|l| l.passed) {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
+    })
+}

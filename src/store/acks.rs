@@ -1,0 +1,44 @@
+//! The acknowledgement ledger: one row per ticket, so an acknowledgement is sent once.
+
+use super::{now_ms, Context, Store, StoreError};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, sqlx::Type)]
+#[sqlx(type_name = "TEXT", rename_all = "lowercase")]
+pub enum AckStatus {
+    /// About to be posted, or posted without the answer recorded (a crash in between).
+    Sending,
+    Sent,
+}
+
+impl Store {
+    pub async fn ack_status(&self, ticket_id: i64) -> Result<Option<AckStatus>, StoreError> {
+        sqlx::query_scalar("SELECT status FROM acknowledgements WHERE ticket_id = ?")
+            .bind(ticket_id)
+            .fetch_optional(&self.pool)
+            .await
+            .context("reading the acknowledgement state")
+    }
+
+    pub async fn set_ack_status(
+        &self,
+        ticket_id: i64,
+        status: AckStatus,
+        action_id: Option<i64>,
+    ) -> Result<(), StoreError> {
+        sqlx::query(
+            "INSERT INTO acknowledgements (ticket_id, status, action_id, updated_at)
+             VALUES (?, ?, ?, ?)
+             ON CONFLICT (ticket_id) DO UPDATE
+             SET status = excluded.status, action_id = excluded.action_id,
+                 updated_at = excluded.updated_at",
+        )
+        .bind(ticket_id)
+        .bind(status)
+        .bind(action_id)
+        .bind(now_ms())
+        .execute(&self.pool)
+        .await
+        .context("recording the acknowledgement state")?;
+        Ok(())
+    }
+}

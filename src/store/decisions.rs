@@ -1,0 +1,86 @@
+//! Decisions: what was decided for a ticket, what would be or was written, and why.
+
+use sqlx::FromRow;
+
+use super::{now_ms, Context, Store, StoreError};
+
+/// A decision to keep; the JSON columns are produced by the worker.
+#[derive(Debug, Clone)]
+pub struct DecisionRecord {
+    pub job_id: i64,
+    pub ticket_id: i64,
+    pub mode: &'static str,
+    pub decision_json: String,
+    pub ticket_update_json: String,
+    pub notes_json: String,
+}
+
+/// A decision as stored.
+#[derive(Debug, Clone, FromRow)]
+pub struct StoredDecision {
+    pub id: i64,
+    pub job_id: i64,
+    pub ticket_id: i64,
+    pub mode: String,
+    pub decision: String,
+    pub ticket_update: String,
+    pub notes: String,
+    pub applied: bool,
+    pub created_at: i64,
+}
+
+impl Store {
+    /// Saves the decision of a job, replacing the one of an earlier attempt.
+    pub async fn save_decision(&self, record: &DecisionRecord) -> Result<(), StoreError> {
+        sqlx::query(
+            "INSERT INTO decisions (job_id, ticket_id, mode, decision, ticket_update, notes,
+                                    applied, created_at)
+             VALUES (?, ?, ?, ?, ?, ?, 0, ?)
+             ON CONFLICT (job_id) DO UPDATE
+             SET mode = excluded.mode, decision = excluded.decision,
+                 ticket_update = excluded.ticket_update, notes = excluded.notes,
+                 applied = 0, created_at = excluded.created_at",
+        )
+        .bind(record.job_id)
+        .bind(record.ticket_id)
+        .bind(record.mode)
+        .bind(&record.decision_json)
+        .bind(&record.ticket_update_json)
+        .bind(&record.notes_json)
+        .bind(now_ms())
+        .execute(&self.pool)
+        .await
+        .context("saving a decision")?;
+        Ok(())
+    }
+
+    /// Records that the decision's ticket update reached Halo, and the final notes.
+    pub async fn mark_decision_applied(
+        &self,
+        job_id: i64,
+        notes_json: &str,
+    ) -> Result<(), StoreError> {
+        sqlx::query("UPDATE decisions SET applied = 1, notes = ? WHERE job_id = ?")
+            .bind(notes_json)
+            .bind(job_id)
+            .execute(&self.pool)
+            .await
+            .context("marking a decision applied")?;
+        Ok(())
+    }
+
+    /// The most recent decisions for a ticket, newest first.
+    pub async fn decisions_for_ticket(
+        &self,
+        ticket_id: i64,
+    ) -> Result<Vec<StoredDecision>, StoreError> {
+        sqlx::query_as(
+            "SELECT id, job_id, ticket_id, mode, decision, ticket_update, notes, applied, created_at
+             FROM decisions WHERE ticket_id = ? ORDER BY id DESC LIMIT 20",
+        )
+        .bind(ticket_id)
+        .fetch_all(&self.pool)
+        .await
+        .context("reading decisions")
+    }
+}

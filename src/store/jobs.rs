@@ -1,0 +1,106 @@
+//! The job queue: claim with a lease in one statement, then finish, retry or bury.
+
+use std::time::Duration;
+
+use sqlx::FromRow;
+
+use super::{now_ms, Context, Store, StoreError};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, sqlx::Type)]
+#[sqlx(type_name = "TEXT", rename_all = "lowercase")]
+pub enum JobStatus {
+    Queued,
+    Running,
+    Done,
+    Dead,
+}
+
+/// A claimed job. `attempts` doubles as the lease's fencing token: a worker whose lease
+/// expired and was re-claimed can no longer finish the job.
+#[derive(Debug, Clone, FromRow)]
+pub struct Job {
+    pub id: i64,
+    pub ticket_id: i64,
+    pub event: String,
+    pub payload: String,
+    pub attempts: i64,
+}
+
+impl Store {
+    /// Claims the oldest due job (queued and due, or running with an expired lease).
+    pub async fn claim_job(&self, lease: Duration) -> Result<Option<Job>, StoreError> {
+        let now = now_ms();
+        sqlx::query_as(
+            "UPDATE jobs
+             SET status = 'running', attempts = attempts + 1, lease_until = ?1, updated_at = ?2
+             WHERE id = (
+                 SELECT id FROM jobs
+                 WHERE (status = 'queued' AND next_attempt_at <= ?2)
+                    OR (status = 'running' AND lease_until < ?2)
+                 ORDER BY next_attempt_at, id
+                 LIMIT 1)
+             RETURNING id, ticket_id, event, payload, attempts",
+        )
+        .bind(now + lease.as_millis() as i64)
+        .bind(now)
+        .fetch_optional(&self.pool)
+        .await
+        .context("claiming a job")
+    }
+
+    /// Marks the job done. False when the lease was lost to another worker.
+    pub async fn finish_job(&self, job: &Job) -> Result<bool, StoreError> {
+        self.release(job, JobStatus::Done, now_ms(), None).await
+    }
+
+    /// Puts the job back in the queue until `after` has passed.
+    pub async fn retry_job(
+        &self,
+        job: &Job,
+        after: Duration,
+        error: &str,
+    ) -> Result<bool, StoreError> {
+        let at = now_ms() + after.as_millis() as i64;
+        self.release(job, JobStatus::Queued, at, Some(error)).await
+    }
+
+    /// Parks the job as dead: kept with its error, not tried again until replayed.
+    pub async fn bury_job(&self, job: &Job, error: &str) -> Result<bool, StoreError> {
+        self.release(job, JobStatus::Dead, now_ms(), Some(error))
+            .await
+    }
+
+    async fn release(
+        &self,
+        job: &Job,
+        status: JobStatus,
+        next_attempt_at: i64,
+        error: Option<&str>,
+    ) -> Result<bool, StoreError> {
+        let result = sqlx::query(
+            "UPDATE jobs
+             SET status = ?, next_attempt_at = ?, lease_until = NULL,
+                 last_error = COALESCE(?, last_error), updated_at = ?
+             WHERE id = ? AND status = 'running' AND attempts = ?",
+        )
+        .bind(status)
+        .bind(next_attempt_at)
+        .bind(error)
+        .bind(now_ms())
+        .bind(job.id)
+        .bind(job.attempts)
+        .execute(&self.pool)
+        .await
+        .context("releasing a job")?;
+        Ok(result.rows_affected() == 1)
+    }
+
+    /// The status of a job, if it exists.
+    pub async fn job_status(&self, job_id: i64) -> Result<Option<JobStatus>, StoreError> {
+        sqlx::query_scalar("SELECT status FROM jobs WHERE id = ?")
+            .bind(job_id)
+            .fetch_optional(&self.pool)
+            .await
+            .context("reading a job's status")
+    }
+}

@@ -1,0 +1,369 @@
+//! The job loop. [`Worker::run_one`] claims one due job, triages it, acts and records; the
+//! pool runs it on `worker.concurrency` tasks.
+
+use std::sync::atomic::{AtomicI64, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+use backon::BackoffBuilder;
+use serde_json::Value;
+use tokio::sync::{watch, Notify};
+use tracing::Instrument;
+
+use crate::ack::{marker, AckTemplates};
+use crate::act::{self, AckPlan, Plan};
+use crate::config::{ActSettings, AckSettings, Mode, WorkerSettings};
+use crate::halo::model::{NewAction, Ticket};
+use crate::halo::{webhook, HaloClient, HaloError};
+use crate::store::{now_ms, AckStatus, DecisionRecord, Job, Store, StoreError};
+use crate::triage::{Decision, RuleSet};
+
+/// Why a job did not complete; decides between retrying and burying it.
+#[derive(Debug, thiserror::Error)]
+pub enum JobError {
+    #[error(transparent)]
+    Halo(#[from] HaloError),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error("the delivery carries no full ticket object and no Halo credentials are configured to read ticket {0}; set halo.* or send the full object in the webhook")]
+    NoTicketSource(i64),
+    #[error("the stored delivery is not valid JSON: {0}")]
+    Payload(String),
+}
+
+impl JobError {
+    fn is_retryable(&self) -> bool {
+        match self {
+            JobError::Halo(e) => e.is_retryable(),
+            JobError::Store(_) => true,
+            JobError::NoTicketSource(_) | JobError::Payload(_) => false,
+        }
+    }
+
+    fn retry_after(&self) -> Option<Duration> {
+        match self {
+            JobError::Halo(e) => e.retry_after(),
+            _ => None,
+        }
+    }
+}
+
+/// What happened to a job that [`Worker::run_one`] claimed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum JobOutcome {
+    Done,
+    Retrying { error: String },
+    Dead { error: String },
+    /// Another worker holds the job now (our lease expired meanwhile).
+    LeaseLost,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct JobReport {
+    pub job_id: i64,
+    pub ticket_id: i64,
+    pub outcome: JobOutcome,
+}
+
+/// When a worker last showed it is alive (unix ms), for `/readyz`.
+#[derive(Clone, Default)]
+pub struct Heartbeat(Arc<AtomicI64>);
+
+impl Heartbeat {
+    fn beat(&self) {
+        self.0.store(now_ms(), Ordering::Relaxed);
+    }
+
+    /// Milliseconds since the last beat, `None` before the first.
+    pub fn age_ms(&self) -> Option<i64> {
+        let last = self.0.load(Ordering::Relaxed);
+        (last > 0).then(|| now_ms() - last)
+    }
+}
+
+/// Everything a job needs; cheap to clone.
+#[derive(Clone)]
+pub struct Worker {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    store: Store,
+    halo: Option<HaloClient>,
+    rules: RuleSet,
+    mode: Mode,
+    settings: WorkerSettings,
+    act: ActSettings,
+    ack: AckSettings,
+    templates: AckTemplates,
+    heartbeat: Heartbeat,
+}
+
+/// The parts a worker is built from.
+pub struct WorkerParts {
+    pub store: Store,
+    pub halo: Option<HaloClient>,
+    pub rules: RuleSet,
+    pub mode: Mode,
+    pub settings: WorkerSettings,
+    pub act: ActSettings,
+    pub ack: AckSettings,
+    pub templates: AckTemplates,
+}
+
+impl Worker {
+    pub fn new(parts: WorkerParts) -> Worker {
+        Worker {
+            inner: Arc::new(Inner {
+                store: parts.store,
+                halo: parts.halo,
+                rules: parts.rules,
+                mode: parts.mode,
+                settings: parts.settings,
+                act: parts.act,
+                ack: parts.ack,
+                templates: parts.templates,
+                heartbeat: Heartbeat::default(),
+            }),
+        }
+    }
+
+    pub fn heartbeat(&self) -> Heartbeat {
+        self.inner.heartbeat.clone()
+    }
+
+    /// Claims and processes one due job; `None` when no job is due.
+    pub async fn run_one(&self) -> Result<Option<JobReport>, StoreError> {
+        let lease = Duration::from_secs(self.inner.settings.lease_secs);
+        let Some(job) = self.inner.store.claim_job(lease).await? else {
+            return Ok(None);
+        };
+        let span = tracing::info_span!("job", job_id = job.id, ticket_id = job.ticket_id);
+        let outcome = async {
+            let result = self.process(&job).await;
+            self.settle(&job, result).await
+        }
+        .instrument(span)
+        .await?;
+        Ok(Some(JobReport {
+            job_id: job.id,
+            ticket_id: job.ticket_id,
+            outcome,
+        }))
+    }
+
+    /// Runs until `stop` turns true: claim, process, and sleep when idle until woken.
+    pub async fn run(self, wake: Arc<Notify>, mut stop: watch::Receiver<bool>) {
+        let idle = Duration::from_millis(self.inner.settings.poll_interval_ms);
+        while !*stop.borrow() {
+            self.inner.heartbeat.beat();
+            // Registered before looking, so a delivery stored meanwhile still wakes us.
+            let woken = wake.notified();
+            match self.run_one().await {
+                Ok(Some(_)) => continue,
+                Ok(None) => {}
+                Err(error) => tracing::error!(%error, "worker cannot reach the store"),
+            }
+            tokio::select! {
+                _ = woken => {}
+                _ = tokio::time::sleep(idle) => {}
+                _ = stop.changed() => {}
+            }
+        }
+    }
+
+    /// Records the result on the job: done, retry later, or dead.
+    async fn settle(
+        &self,
+        job: &Job,
+        result: Result<(), JobError>,
+    ) -> Result<JobOutcome, StoreError> {
+        let store = &self.inner.store;
+        let (kept, outcome) = match result {
+            Ok(()) => (store.finish_job(job).await?, JobOutcome::Done),
+            Err(error) => {
+                let message = error.to_string();
+                let attempts_left = job.attempts < i64::from(self.inner.settings.max_attempts);
+                if error.is_retryable() && attempts_left {
+                    let delay = self.retry_delay(job.attempts, error.retry_after());
+                    tracing::warn!(error = %message, retry_in_secs = delay.as_secs(), "job failed; will retry");
+                    let kept = store.retry_job(job, delay, &message).await?;
+                    (kept, JobOutcome::Retrying { error: message })
+                } else {
+                    tracing::error!(error = %message, attempts = job.attempts, "job failed for good: parked as dead");
+                    let kept = store.bury_job(job, &message).await?;
+                    (kept, JobOutcome::Dead { error: message })
+                }
+            }
+        };
+        if !kept {
+            tracing::warn!("job lease expired before it finished; another worker owns it now");
+            return Ok(JobOutcome::LeaseLost);
+        }
+        Ok(outcome)
+    }
+
+    /// Exponential backoff with jitter by attempt, or Halo's Retry-After when longer.
+    fn retry_delay(&self, attempts: i64, retry_after: Option<Duration>) -> Duration {
+        let settings = &self.inner.settings;
+        let backoff = backon::ExponentialBuilder::default()
+            .with_min_delay(Duration::from_secs(settings.retry_base_secs))
+            .with_max_delay(Duration::from_secs(settings.retry_max_secs))
+            .with_max_times(attempts.max(1) as usize)
+            .with_jitter()
+            .build()
+            .last()
+            .unwrap_or_default();
+        backoff.max(retry_after.unwrap_or_default())
+    }
+
+    async fn process(&self, job: &Job) -> Result<(), JobError> {
+        let ticket = self.ticket(job).await?;
+        let mut decision = self.inner.rules.decide(&ticket);
+        let mut notes = self.check_labels(&mut decision, &ticket).await?;
+        let plan = act::plan(
+            &ticket,
+            &decision,
+            &self.inner.act,
+            &self.inner.ack,
+            &self.inner.templates,
+        );
+        notes.extend(plan.notes.iter().cloned());
+        let live = self.inner.mode == Mode::Live;
+        if !live {
+            if let AckPlan::Send(action) = &plan.ack {
+                notes.push(format!(
+                    "would send the acknowledgement to {} with subject '{}'",
+                    action.emailto, action.emailsubject
+                ));
+            }
+            notes.push("shadow mode: nothing was written to Halo".into());
+        }
+        self.inner
+            .store
+            .save_decision(&record(job, &ticket, &decision, &plan, &notes, live))
+            .await?;
+        tracing::info!(
+            matched_rules = ?decision.matched_rules,
+            update = %serde_json::to_string(&plan.update).unwrap_or_default(),
+            live,
+            "ticket triaged"
+        );
+        let Some(halo) = self.inner.halo.as_ref().filter(|_| live) else {
+            return Ok(());
+        };
+        if !plan.update.is_empty() {
+            halo.update_ticket(&plan.update).await?;
+        }
+        if let AckPlan::Send(action) = &plan.ack {
+            notes.push(self.acknowledge(halo, action).await?);
+        }
+        self.inner
+            .store
+            .mark_decision_applied(job.id, &json_list(&notes))
+            .await?;
+        Ok(())
+    }
+
+    /// The ticket from the webhook's full object, else read from Halo.
+    async fn ticket(&self, job: &Job) -> Result<Ticket, JobError> {
+        let payload: Value =
+            serde_json::from_str(&job.payload).map_err(|e| JobError::Payload(e.to_string()))?;
+        if let Some(ticket) = webhook::full_ticket(&payload) {
+            return Ok(ticket);
+        }
+        let halo = self
+            .inner
+            .halo
+            .as_ref()
+            .ok_or(JobError::NoTicketSource(job.ticket_id))?;
+        Ok(halo.ticket(job.ticket_id).await?)
+    }
+
+    /// With Halo reachable, labels that do not exist there are dropped before writing.
+    async fn check_labels(
+        &self,
+        decision: &mut Decision,
+        ticket: &Ticket,
+    ) -> Result<Vec<String>, JobError> {
+        let Some(halo) = &self.inner.halo else {
+            return Ok(vec!["labels not checked against Halo: no credentials".into()]);
+        };
+        let lookups = halo.lookups();
+        let teams = match decision.team {
+            Some(_) => lookups.teams(halo).await?,
+            None => Default::default(),
+        };
+        let priorities = match decision.priority_id {
+            Some(_) => lookups.priorities(halo).await?,
+            None => Default::default(),
+        };
+        let ticket_types = match decision.tickettype_id {
+            Some(_) => lookups.ticket_types(halo).await?,
+            None => Default::default(),
+        };
+        Ok(act::drop_unknown_labels(
+            decision,
+            ticket,
+            &teams,
+            &priorities,
+            &ticket_types,
+        ))
+    }
+
+    /// Posts the acknowledgement exactly once per ticket: 'sending' is recorded before the
+    /// POST and 'sent' after; after a crash in between, the ticket's actions are searched
+    /// for our marker before anything is sent again.
+    async fn acknowledge(&self, halo: &HaloClient, action: &NewAction) -> Result<String, JobError> {
+        let store = &self.inner.store;
+        let ticket_id = action.ticket_id;
+        match store.ack_status(ticket_id).await? {
+            Some(AckStatus::Sent) => {
+                return Ok("acknowledgement already sent earlier: not sent again".into())
+            }
+            Some(AckStatus::Sending) => {
+                let marker = marker(ticket_id);
+                let actions = halo.actions(ticket_id).await?;
+                if let Some(found) = actions.iter().find(|a| a.contains(&marker)) {
+                    store
+                        .set_ack_status(ticket_id, AckStatus::Sent, Some(found.id))
+                        .await?;
+                    return Ok(format!(
+                        "acknowledgement found on the ticket as action {}: not sent again",
+                        found.id
+                    ));
+                }
+            }
+            None => store.set_ack_status(ticket_id, AckStatus::Sending, None).await?,
+        }
+        let answer = halo.post_action(action).await?;
+        let action_id = answer.get("id").and_then(crate::halo::model::id_of);
+        store
+            .set_ack_status(ticket_id, AckStatus::Sent, action_id)
+            .await?;
+        tracing::info!(action_id, "acknowledgement sent");
+        Ok(format!("acknowledgement sent to {}", action.emailto))
+    }
+}
+
+fn record(
+    job: &Job,
+    ticket: &Ticket,
+    decision: &Decision,
+    plan: &Plan,
+    notes: &[String],
+    live: bool,
+) -> DecisionRecord {
+    DecisionRecord {
+        job_id: job.id,
+        ticket_id: ticket.id,
+        mode: if live { "live" } else { "shadow" },
+        decision_json: serde_json::to_string(decision).unwrap_or_default(),
+        ticket_update_json: serde_json::to_string(&plan.update).unwrap_or_default(),
+        notes_json: json_list(notes),
+    }
+}
+
+fn json_list(notes: &[String]) -> String {
+    serde_json::to_string(notes).unwrap_or_default()
+}
