@@ -1,0 +1,228 @@
+//! Test harness: the real app on port 0 with its own temporary SQLite file, and a wiremock
+//! server standing in for Halo with its wire formats (see tests/fixtures).
+#![allow(dead_code)] // each test binary uses a different part of the harness
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+use halo_triage::config::Settings;
+use halo_triage::store::Store;
+use halo_triage::worker::Worker;
+use halo_triage::App;
+use serde_json::Value;
+use sqlx::Row;
+use tempfile::TempDir;
+use wiremock::matchers::{method, path};
+use wiremock::{Mock, MockServer, Request, ResponseTemplate};
+
+pub const TOKEN: &str = "test-webhook-token";
+pub const OUTCOME_ID: i64 = 21;
+
+pub fn fixture(name: &str) -> String {
+    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures")
+        .join(name);
+    std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+}
+
+pub fn fixture_json(name: &str) -> Value {
+    serde_json::from_str(&fixture(name)).unwrap()
+}
+
+pub fn shipped(path: &str) -> String {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join(path)
+        .display()
+        .to_string()
+}
+
+/// A running app and what a test needs to drive and inspect it.
+pub struct TestApp {
+    pub addr: SocketAddr,
+    pub store: Store,
+    pub worker: Worker,
+    pub http: reqwest::Client,
+    pub db_path: PathBuf,
+    _dir: TempDir,
+}
+
+/// Settings for a test app: shadow mode without Halo, live mode against `halo`.
+pub fn test_env(dir: &TempDir, halo: Option<&MockServer>) -> Vec<(String, String)> {
+    let mut env = vec![
+        ("WEBHOOK__TOKEN", TOKEN.to_string()),
+        ("STORE__PATH", dir.path().join("test.db").display().to_string()),
+        ("SERVER__LISTEN", "127.0.0.1:0".to_string()),
+        // Tests drive the step function themselves: no background worker.
+        ("WORKER__CONCURRENCY", "0".to_string()),
+        ("RULES__PATH", shipped("config/rules.toml")),
+        ("ACK__OUTCOME_ID", OUTCOME_ID.to_string()),
+        ("HALO__RETRY_BASE_MS", "10".to_string()),
+        ("HALO__TIMEOUT_SECS", "2".to_string()),
+    ];
+    if let Some(halo) = halo {
+        env.extend([
+            ("MODE", "live".to_string()),
+            ("HALO__BASE_URL", halo.uri()),
+            ("HALO__AUTH_URL", format!("{}/auth", halo.uri())),
+            ("HALO__CLIENT_ID", "triage-client".to_string()),
+            ("HALO__CLIENT_SECRET", "triage-secret".to_string()),
+        ]);
+    }
+    env.into_iter()
+        .map(|(k, v)| (format!("HALO_TRIAGE__{k}"), v))
+        .collect()
+}
+
+pub async fn spawn(halo: Option<&MockServer>) -> TestApp {
+    spawn_with(halo, &[]).await
+}
+
+/// Starts the app; `overrides` are extra `SECTION__KEY` = value pairs.
+pub async fn spawn_with(halo: Option<&MockServer>, overrides: &[(&str, &str)]) -> TestApp {
+    let dir = tempfile::tempdir().unwrap();
+    let mut env = test_env(&dir, halo);
+    env.extend(
+        overrides
+            .iter()
+            .map(|(k, v)| (format!("HALO_TRIAGE__{k}"), v.to_string())),
+    );
+    let settings = Settings::load_with_env(None, env).expect("test settings are valid");
+    let app = App::build(settings).await.expect("the app starts");
+    let test_app = TestApp {
+        addr: app.local_addr(),
+        store: app.store().clone(),
+        worker: app.worker().clone(),
+        http: reqwest::Client::new(),
+        db_path: dir.path().join("test.db"),
+        _dir: dir,
+    };
+    tokio::spawn(app.run_until(std::future::pending()));
+    test_app
+}
+
+impl TestApp {
+    pub fn url(&self, path: &str) -> String {
+        format!("http://{}{path}", self.addr)
+    }
+
+    /// Posts a delivery with the right token.
+    pub async fn deliver(&self, body: impl Into<reqwest::Body>) -> reqwest::Response {
+        self.http
+            .post(self.url("/hooks/halo"))
+            .bearer_auth(TOKEN)
+            .header("content-type", "application/json")
+            .body(body)
+            .send()
+            .await
+            .unwrap()
+    }
+
+    /// Runs jobs until none is due.
+    pub async fn drain(&self) -> Vec<halo_triage::worker::JobReport> {
+        let mut reports = Vec::new();
+        while let Some(report) = self.worker.run_one().await.unwrap() {
+            reports.push(report);
+        }
+        reports
+    }
+
+    pub async fn count(&self, sql: &str) -> i64 {
+        sqlx::query_scalar(sql)
+            .fetch_one(self.store.pool())
+            .await
+            .unwrap()
+    }
+
+    pub async fn job_row(&self, job_id: i64) -> (String, i64, Option<String>, i64) {
+        let row = sqlx::query(
+            "SELECT status, attempts, last_error, next_attempt_at FROM jobs WHERE id = ?",
+        )
+        .bind(job_id)
+        .fetch_one(self.store.pool())
+        .await
+        .unwrap();
+        (row.get(0), row.get(1), row.get(2), row.get(3))
+    }
+
+    /// The latest decision row of a ticket: (mode, decision, ticket_update, notes, applied).
+    pub async fn decision(&self, ticket_id: i64) -> (String, Value, Value, Vec<String>, bool) {
+        let row = sqlx::query(
+            "SELECT mode, decision, ticket_update, notes, applied FROM decisions
+             WHERE ticket_id = ? ORDER BY id DESC LIMIT 1",
+        )
+        .bind(ticket_id)
+        .fetch_one(self.store.pool())
+        .await
+        .unwrap();
+        let json = |i: usize| serde_json::from_str::<Value>(&row.get::<String, _>(i)).unwrap();
+        (
+            row.get(0),
+            json(1),
+            json(2),
+            serde_json::from_value(json(3)).unwrap(),
+            row.get(4),
+        )
+    }
+}
+
+/// Halo's answers for a healthy instance: token, lookups, ticket, update and actions.
+pub async fn mount_halo(server: &MockServer) {
+    Mock::given(method("POST"))
+        .and(path("/auth/token"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(fixture_json("token-response.json")))
+        .mount(server)
+        .await;
+    for (route, file) in [
+        ("/api/Team", "team-list.json"),
+        ("/api/Priority", "priority-list.json"),
+        ("/api/Outcome", "outcome-list.json"),
+        ("/api/Tickets/41234", "ticket.json"),
+    ] {
+        Mock::given(method("GET"))
+            .and(path(route))
+            .respond_with(ResponseTemplate::new(200).set_body_json(fixture_json(file)))
+            .mount(server)
+            .await;
+    }
+    Mock::given(method("GET"))
+        .and(path("/api/Actions"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(serde_json::json!({"actions": []})))
+        .mount(server)
+        .await;
+    Mock::given(method("POST"))
+        .and(path("/api/Tickets"))
+        .respond_with(|request: &Request| {
+            let body: Value = serde_json::from_slice(&request.body).unwrap();
+            ResponseTemplate::new(200).set_body_json(&body[0])
+        })
+        .mount(server)
+        .await;
+    Mock::given(method("POST"))
+        .and(path("/api/Actions"))
+        .respond_with(ResponseTemplate::new(201).set_body_json(serde_json::json!({"id": 555})))
+        .mount(server)
+        .await;
+}
+
+/// The JSON bodies Halo received on `method path`, in order.
+pub async fn received(server: &MockServer, verb: &str, route: &str) -> Vec<Value> {
+    server
+        .received_requests()
+        .await
+        .unwrap_or_default()
+        .iter()
+        .filter(|r| r.method.as_str() == verb && r.url.path() == route)
+        .map(|r| serde_json::from_slice(&r.body).unwrap_or(Value::Null))
+        .collect()
+}
+
+/// How many requests Halo received that change something.
+pub async fn writes(server: &MockServer) -> usize {
+    server
+        .received_requests()
+        .await
+        .unwrap_or_default()
+        .iter()
+        .filter(|r| r.method.as_str() != "GET" && r.url.path().starts_with("/api/"))
+        .count()
+}
