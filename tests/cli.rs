@@ -1,0 +1,220 @@
+//! The real binary: serve with a background worker, classify and check.
+
+mod common;
+
+use std::io::{BufRead, BufReader, Write};
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use common::{fixture, fixture_json, mount_halo, shipped, TOKEN};
+use serde_json::{json, Value};
+use wiremock::matchers::{method, path};
+use wiremock::{Mock, MockServer, ResponseTemplate};
+
+fn binary() -> Command {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_halo-triage"));
+    command.current_dir(env!("CARGO_MANIFEST_DIR"));
+    for (key, _) in std::env::vars().filter(|(k, _)| k.starts_with("HALO_TRIAGE")) {
+        command.env_remove(key);
+    }
+    command
+}
+
+fn run(command: &mut Command) -> (bool, String, String) {
+    let output = command.output().unwrap();
+    (
+        output.status.success(),
+        String::from_utf8(output.stdout).unwrap(),
+        String::from_utf8(output.stderr).unwrap(),
+    )
+}
+
+#[test]
+fn classify_explains_the_decision_without_halo() {
+    let file = shipped("tests/fixtures/ticket.json");
+    let (ok, stdout, stderr) = run(binary().args(["classify", &file]));
+    assert!(ok, "{stderr}");
+    for expected in [
+        "ticket 41234: Outlook keeps asking for my password",
+        "matched rules: password-and-lockout, email",
+        "  team = Service Desk (rule 'password-and-lockout' matched: the text contains 'password')",
+        "  priority_id = 3 (rule 'password-and-lockout' matched: the text contains 'password')",
+        r#"ticket update (POST /api/Tickets): [{"id":41234,"team":"Service Desk","category_1":"Accounts","category_2":"Password / MFA"}]"#,
+        "acknowledgement: to jane.doe@globex.example with subject '[ID:41234] We have received your request: Outlook keeps asking for my password'",
+    ] {
+        assert!(stdout.contains(expected), "missing {expected:?} in:\n{stdout}");
+    }
+}
+
+#[test]
+fn classify_reads_a_webhook_delivery_from_stdin() {
+    let mut child = binary()
+        .args(["classify", "-"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut delivery = fixture_json("webhook-new-ticket-full.json");
+    delivery["ticket"]["summary"] = json!("Printer on floor 2 offline");
+    delivery["ticket"]["details"] = json!("Nobody can print.");
+    child.stdin.take().unwrap().write_all(delivery.to_string().as_bytes()).unwrap();
+    let output = child.wait_with_output().unwrap();
+    let stdout = String::from_utf8(output.stdout).unwrap();
+    assert!(output.status.success());
+    assert!(stdout.contains("matched rules: printer"), "{stdout}");
+}
+
+#[test]
+fn classify_refuses_input_that_is_not_a_ticket() {
+    let (ok, _, stderr) = run(binary().args(["classify", "-"]).stdin(Stdio::null()));
+    assert!(!ok);
+    assert!(stderr.contains("the input is not a ticket: not JSON"), "{stderr}");
+    let (ok, _, stderr) = run(binary().args(["classify", "/nonexistent.json"]));
+    assert!(!ok);
+    assert!(stderr.contains("reading /nonexistent.json"), "{stderr}");
+}
+
+#[test]
+fn check_without_credentials_validates_config_and_rules() {
+    let (ok, stdout, _) = run(binary().arg("check").env("HALO_TRIAGE__WEBHOOK__TOKEN", TOKEN));
+    assert!(ok, "{stdout}");
+    assert!(stdout.contains("PASS config: loaded and valid"));
+    assert!(stdout.contains("PASS rules: 7 rules in config/rules.toml"), "{stdout}");
+    assert!(stdout.contains("PASS halo: no credentials set"));
+}
+
+#[test]
+fn check_fails_without_webhook_auth_or_with_broken_rules() {
+    let (ok, stdout, _) = run(binary().arg("check"));
+    assert!(!ok);
+    assert!(stdout.contains("FAIL webhook auth: config key `webhook.allow_unauthenticated`"), "{stdout}");
+
+    let dir = tempfile::tempdir().unwrap();
+    let rules = dir.path().join("rules.toml");
+    std::fs::write(&rules, "[[rule]]\nname = \"x\"\nset = { tean = \"Network\" }\n").unwrap();
+    let (ok, stdout, _) = run(binary()
+        .arg("check")
+        .env("HALO_TRIAGE__WEBHOOK__TOKEN", TOKEN)
+        .env("HALO_TRIAGE__RULES__PATH", &rules));
+    assert!(!ok);
+    assert!(stdout.contains("FAIL rules: rules file") && stdout.contains("unknown field `tean`"), "{stdout}");
+    assert!(stdout.contains("line 3"), "{stdout}");
+}
+
+fn halo_env(command: &mut Command, halo: &MockServer) {
+    command
+        .env("HALO_TRIAGE__WEBHOOK__TOKEN", TOKEN)
+        .env("HALO_TRIAGE__HALO__BASE_URL", halo.uri())
+        .env("HALO_TRIAGE__HALO__AUTH_URL", format!("{}/auth", halo.uri()))
+        .env("HALO_TRIAGE__HALO__CLIENT_ID", "triage-client")
+        .env("HALO_TRIAGE__HALO__CLIENT_SECRET", "triage-secret")
+        .env("HALO_TRIAGE__HALO__MAX_RETRIES", "0")
+        .env("HALO_TRIAGE__ACK__OUTCOME_ID", "21");
+}
+
+async fn mount_lookups(halo: &MockServer) {
+    for route in ["/api/Agent", "/api/Category", "/api/TicketType", "/api/Status"] {
+        Mock::given(method("GET"))
+            .and(path(route))
+            .respond_with(ResponseTemplate::new(200).set_body_json(json!([{"id": 1, "name": "one"}])))
+            .mount(halo)
+            .await;
+    }
+}
+
+#[tokio::test]
+async fn check_with_credentials_proves_the_halo_connection() {
+    let halo = MockServer::start().await;
+    mount_lookups(&halo).await;
+    mount_halo(&halo).await;
+    let mut command = binary();
+    command.arg("check");
+    halo_env(&mut command, &halo);
+    let (ok, stdout, _) = tokio::task::spawn_blocking(move || run(&mut command)).await.unwrap();
+    assert!(ok, "{stdout}");
+    for expected in [
+        "PASS token: obtained",
+        "PASS agents: 1 listed",
+        "PASS teams: 3 loaded",
+        "PASS priorities: 4 loaded",
+        "PASS ack outcome: 21 = 'Email User' (sends email: true)",
+    ] {
+        assert!(stdout.contains(expected), "missing {expected:?} in:\n{stdout}");
+    }
+}
+
+#[tokio::test]
+async fn check_explains_a_permission_problem() {
+    let halo = MockServer::start().await;
+    Mock::given(method("GET"))
+        .and(path("/api/Agent"))
+        .respond_with(ResponseTemplate::new(403).set_body_json(json!({"Message": "Access denied"})))
+        .mount(&halo)
+        .await;
+    mount_halo(&halo).await;
+    let mut command = binary();
+    command.arg("check");
+    halo_env(&mut command, &halo);
+    let (ok, stdout, _) = tokio::task::spawn_blocking(move || run(&mut command)).await.unwrap();
+    assert!(!ok);
+    assert!(stdout.contains("FAIL token and agents: GET /api/Agent: Halo answered 403: Access denied (hint: the API application or the agent it logs in as lacks a permission"), "{stdout}");
+}
+
+/// `serve` on the shipped defaults (shadow mode): a webhook becomes a recorded decision
+/// through the background worker, and SIGTERM stops the service cleanly.
+#[tokio::test]
+async fn serve_triages_in_the_background_and_stops_on_sigterm() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("serve.db");
+    let mut child = binary()
+        .arg("serve")
+        .env("HALO_TRIAGE__WEBHOOK__TOKEN", TOKEN)
+        .env("HALO_TRIAGE__SERVER__LISTEN", "127.0.0.1:0")
+        .env("HALO_TRIAGE__STORE__PATH", &db)
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let stderr = BufReader::new(child.stderr.take().unwrap());
+    let (addr_tx, addr_rx) = std::sync::mpsc::channel();
+    let log_reader = std::thread::spawn(move || {
+        let mut lines = Vec::new();
+        for line in stderr.lines().map_while(Result::ok) {
+            if let Ok(entry) = serde_json::from_str::<Value>(&line) {
+                if let Some(addr) = entry["fields"]["addr"].as_str() {
+                    let _ = addr_tx.send(addr.to_string());
+                }
+            }
+            lines.push(line);
+        }
+        lines
+    });
+    let addr = addr_rx.recv_timeout(Duration::from_secs(30)).expect("the service starts");
+    let http = reqwest::Client::new();
+    let response = http
+        .post(format!("http://{addr}/hooks/halo"))
+        .bearer_auth(TOKEN)
+        .body(fixture("webhook-new-ticket-full.json"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 202);
+
+    let store = halo_triage::store::Store::open(&db).await.unwrap();
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while store.decisions_for_ticket(41234).await.unwrap().is_empty() {
+        assert!(Instant::now() < deadline, "no decision recorded");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let decision = &store.decisions_for_ticket(41234).await.unwrap()[0];
+    assert_eq!(decision.mode, "shadow");
+    let ready: Value = http.get(format!("http://{addr}/readyz")).send().await.unwrap().json().await.unwrap();
+    assert_eq!(ready["worker"], "ok");
+
+    let pid = child.id().to_string();
+    assert!(Command::new("kill").args(["-TERM", &pid]).status().unwrap().success());
+    let status = tokio::task::spawn_blocking(move || child.wait()).await.unwrap().unwrap();
+    assert!(status.success(), "exit status {status}");
+    let logs = log_reader.join().unwrap().join("\n");
+    assert!(logs.contains("SHADOW MODE"), "{logs}");
+    assert!(!logs.contains(TOKEN), "the webhook token was logged");
+}
