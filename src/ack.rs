@@ -60,10 +60,12 @@ impl AckTemplates {
             team: "Team".into(),
             marker: marker(1),
         };
-        let rendered = templates.render(&sample).map_err(|e| ConfigError::Invalid {
-            key: "ack.body",
-            message: e.to_string(),
-        })?;
+        let rendered = templates
+            .render(&sample)
+            .map_err(|e| ConfigError::Invalid {
+                key: "ack.body",
+                message: e.to_string(),
+            })?;
         if !rendered.body_html.contains(&sample.marker) {
             return Err(ConfigError::Invalid {
                 key: "ack.body",
@@ -106,9 +108,11 @@ mod tests {
 
     #[test]
     fn body_is_html_escaped_and_subject_is_not() {
-        let templates =
-            AckTemplates::compile(&settings("Re: {{ summary }}", "<p>{{ summary }}</p>{{ marker }}"))
-                .unwrap();
+        let templates = AckTemplates::compile(&settings(
+            "Re: {{ summary }}",
+            "<p>{{ summary }}</p>{{ marker }}",
+        ))
+        .unwrap();
         let message = templates
             .render(&AckContext {
                 ticket_id: 7,
@@ -128,9 +132,13 @@ mod tests {
 
     #[test]
     fn a_body_without_marker_or_with_bad_syntax_is_refused() {
-        let err = AckTemplates::compile(&settings("x", "<p>hi</p>")).err().unwrap();
+        let err = AckTemplates::compile(&settings("x", "<p>hi</p>"))
+            .err()
+            .unwrap();
         assert!(err.to_string().contains("marker"));
-        let err = AckTemplates::compile(&settings("{{ oops", "{{ marker }}")).err().unwrap();
+        let err = AckTemplates::compile(&settings("{{ oops", "{{ marker }}"))
+            .err()
+            .unwrap();
         assert!(err.to_string().contains("ack.subject"));
     }
 }

@@ -2,7 +2,7 @@
 //! Pure functions: the worker performs what they plan.
 
 use crate::ack::{marker, AckContext, AckTemplates};
-use crate::config::{ActSettings, AckSettings};
+use crate::config::{AckSettings, ActSettings};
 use crate::halo::model::{NewAction, Priority, Team, Ticket, TicketType, TicketUpdate};
 use crate::triage::{Decided, Decision};
 
@@ -130,7 +130,10 @@ pub fn drop_unknown_labels(
             .iter()
             .any(|t| !t.inactive && t.name.eq_ignore_ascii_case(&team.value));
         if !known {
-            notes.push(format!("team '{}' is not an active team in Halo: not set", team.value));
+            notes.push(format!(
+                "team '{}' is not an active team in Halo: not set",
+                team.value
+            ));
             decision.team = None;
         }
     }
@@ -260,19 +263,38 @@ mod tests {
         let mut no_email = ticket();
         no_email.user_email = String::new();
         let plan = run(&no_email, &decision(), &act(false), &ack_settings(true));
-        assert_eq!(plan.ack, AckPlan::Skip("the ticket's user has no email address".into()));
+        assert_eq!(
+            plan.ack,
+            AckPlan::Skip("the ticket's user has no email address".into())
+        );
         let plan = run(&ticket(), &decision(), &act(false), &ack_settings(false));
         assert_eq!(plan.ack, AckPlan::Skip("ack.enabled = false".into()));
-        assert_eq!(plan.notes, ["acknowledgement not sent: ack.enabled = false"]);
+        assert_eq!(
+            plan.notes,
+            ["acknowledgement not sent: ack.enabled = false"]
+        );
     }
 
     #[test]
     fn unknown_or_inactive_labels_are_dropped_with_a_note() {
         let teams = [
-            Team { id: 2, name: "network".into(), inactive: false },
-            Team { id: 9, name: "Legacy".into(), inactive: true },
+            Team {
+                id: 2,
+                name: "network".into(),
+                inactive: false,
+            },
+            Team {
+                id: 9,
+                name: "Legacy".into(),
+                inactive: true,
+            },
         ];
-        let priorities = [Priority { priorityid: 3, slaid: Some(1), name: "Medium".into(), ishidden: false }];
+        let priorities = [Priority {
+            priorityid: 3,
+            slaid: Some(1),
+            name: "Medium".into(),
+            ishidden: false,
+        }];
         let mut sla_ticket = ticket();
         sla_ticket.sla_id = Some(1);
 

@@ -32,7 +32,10 @@ fn line(passed: bool, what: &str, detail: impl Into<String>) -> CheckLine {
 }
 
 fn failure(what: &str, error: &HaloError) -> CheckLine {
-    let hint = error.hint().map(|h| format!(" (hint: {h})")).unwrap_or_default();
+    let hint = error
+        .hint()
+        .map(|h| format!(" (hint: {h})"))
+        .unwrap_or_default();
     line(false, what, format!("{error}{hint}"))
 }
 
@@ -70,8 +73,10 @@ pub async fn run(config_file: Option<&Path>) -> Vec<CheckLine> {
             return lines;
         }
     };
-    let halo = match HaloClient::new(credentials, HaloClientOptions::from_settings(&settings.halo))
-    {
+    let halo = match HaloClient::new(
+        credentials,
+        HaloClientOptions::from_settings(&settings.halo),
+    ) {
         Ok(halo) => halo,
         Err(e) => {
             lines.push(failure("halo client", &e));

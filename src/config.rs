@@ -192,7 +192,10 @@ impl Settings {
             ));
         }
         if axum::http::HeaderName::try_from(webhook.token_header.as_str()).is_err() {
-            return Err(invalid("webhook.token_header", "is not a valid header name"));
+            return Err(invalid(
+                "webhook.token_header",
+                "is not a valid header name",
+            ));
         }
         if webhook.max_body_bytes == 0 {
             return Err(invalid("webhook.max_body_bytes", "must be greater than 0"));
@@ -231,8 +234,7 @@ impl Settings {
     /// (`classify` and `check` do not serve, so they load without it.)
     pub fn validate_webhook_auth(&self) -> Result<(), ConfigError> {
         let webhook = &self.webhook;
-        if webhook.username.is_none() && webhook.token.is_none() && !webhook.allow_unauthenticated
-        {
+        if webhook.username.is_none() && webhook.token.is_none() && !webhook.allow_unauthenticated {
             return Err(invalid(
                 "webhook.allow_unauthenticated",
                 "no webhook authentication is configured: set webhook.username and \
@@ -344,7 +346,10 @@ mod tests {
         let settings = load(&[
             TOKEN,
             ("HALO_TRIAGE__WEBHOOK__MAX_BODY_BYTES", "2048"),
-            ("HALO_TRIAGE__WEBHOOK__EVENTS", "New Ticket Logged,Ticket Updated"),
+            (
+                "HALO_TRIAGE__WEBHOOK__EVENTS",
+                "New Ticket Logged,Ticket Updated",
+            ),
             ("HALO_TRIAGE__SERVER__LISTEN", "0.0.0.0:9000"),
         ])
         .unwrap();
@@ -380,10 +385,22 @@ mod tests {
     #[test]
     fn errors_name_the_key() {
         let cases: &[(&[(&str, &str)], &str)] = &[
-            (&[TOKEN, ("HALO_TRIAGE__SERVER__LISTEN", "nowhere")], "server.listen"),
-            (&[TOKEN, ("HALO_TRIAGE__WEBHOOK__PATH", "hooks")], "webhook.path"),
-            (&[TOKEN, ("HALO_TRIAGE__WEBHOOK__USERNAME", "halo")], "webhook.password"),
-            (&[TOKEN, ("HALO_TRIAGE__HALO__CLIENT_ID", "id")], "halo.client_secret"),
+            (
+                &[TOKEN, ("HALO_TRIAGE__SERVER__LISTEN", "nowhere")],
+                "server.listen",
+            ),
+            (
+                &[TOKEN, ("HALO_TRIAGE__WEBHOOK__PATH", "hooks")],
+                "webhook.path",
+            ),
+            (
+                &[TOKEN, ("HALO_TRIAGE__WEBHOOK__USERNAME", "halo")],
+                "webhook.password",
+            ),
+            (
+                &[TOKEN, ("HALO_TRIAGE__HALO__CLIENT_ID", "id")],
+                "halo.client_secret",
+            ),
             (
                 &[
                     TOKEN,
@@ -393,8 +410,14 @@ mod tests {
                 ],
                 "halo.base_url",
             ),
-            (&[TOKEN, ("HALO_TRIAGE__ACK__BODY", "no marker")], "ack.body"),
-            (&[TOKEN, ("HALO_TRIAGE__WORKER__MAX_ATTEMPTS", "0")], "worker.max_attempts"),
+            (
+                &[TOKEN, ("HALO_TRIAGE__ACK__BODY", "no marker")],
+                "ack.body",
+            ),
+            (
+                &[TOKEN, ("HALO_TRIAGE__WORKER__MAX_ATTEMPTS", "0")],
+                "worker.max_attempts",
+            ),
         ];
         for (pairs, key) in cases {
             let err = load(pairs).unwrap_err().to_string();
@@ -414,7 +437,11 @@ mod tests {
         ])
         .unwrap();
         let debug = format!("{settings:?} {:?}", settings.halo_credentials().unwrap());
-        for secret in ["hunter2-webhook", "s3cret-token-value", "client-secret-value"] {
+        for secret in [
+            "hunter2-webhook",
+            "s3cret-token-value",
+            "client-secret-value",
+        ] {
             assert!(!debug.contains(secret), "secret {secret} leaked: {debug}");
         }
     }

@@ -82,7 +82,10 @@ impl App {
         let halo = settings
             .halo_credentials()?
             .map(|credentials| {
-                HaloClient::new(credentials, HaloClientOptions::from_settings(&settings.halo))
+                HaloClient::new(
+                    credentials,
+                    HaloClientOptions::from_settings(&settings.halo),
+                )
             })
             .transpose()?;
         let worker = Worker::new(WorkerParts {

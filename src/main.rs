@@ -12,7 +12,11 @@ use halo_triage::{check, classify, telemetry, App};
 const DEFAULT_CONFIG: &str = "config/default.toml";
 
 #[derive(Parser)]
-#[command(name = "halo-triage", version, about = "Triage HaloPSA tickets: rules first, then write back and acknowledge")]
+#[command(
+    name = "halo-triage",
+    version,
+    about = "Triage HaloPSA tickets: rules first, then write back and acknowledge"
+)]
 struct Cli {
     /// Configuration file (default: config/default.toml when present). Environment
     /// variables HALO_TRIAGE__SECTION__KEY override it.
@@ -31,6 +35,9 @@ enum Command {
     Classify { file: PathBuf },
     /// Validate the configuration and rules and, with credentials, the Halo connection.
     Check,
+    /// Ask the running service on this machine whether it is ready (for container health
+    /// checks); exits non-zero when it is not.
+    Health,
 }
 
 #[tokio::main]
@@ -41,6 +48,7 @@ async fn main() -> ExitCode {
         Command::Serve => serve(config.as_deref()).await,
         Command::Classify { file } => run_classify(config.as_deref(), &file),
         Command::Check => run_check(config.as_deref()).await,
+        Command::Health => health(config.as_deref()).await,
     };
     match result {
         Ok(code) => code,
@@ -73,8 +81,8 @@ fn run_classify(config: Option<&Path>, file: &Path) -> anyhow::Result<ExitCode> 
             .read_to_string(&mut input)
             .context("reading the ticket from stdin")?;
     } else {
-        input = std::fs::read_to_string(file)
-            .with_context(|| format!("reading {}", file.display()))?;
+        input =
+            std::fs::read_to_string(file).with_context(|| format!("reading {}", file.display()))?;
     }
     print!("{}", classify::classify(&settings, &input)?);
     Ok(ExitCode::SUCCESS)
@@ -86,6 +94,25 @@ async fn run_check(config: Option<&Path>) -> anyhow::Result<ExitCode> {
         println!("{line}");
     }
     Ok(if lines.iter().all(|l| l.passed) {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
+    })
+}
+
+async fn health(config: Option<&Path>) -> anyhow::Result<ExitCode> {
+    let settings = Settings::load(config)?;
+    let port = settings.listen_addr()?.port();
+    let url = format!("http://127.0.0.1:{port}/readyz");
+    let response = reqwest::Client::new()
+        .get(&url)
+        .timeout(std::time::Duration::from_secs(5))
+        .send()
+        .await
+        .with_context(|| format!("asking {url}"))?;
+    let status = response.status();
+    println!("{}", response.text().await.unwrap_or_default());
+    Ok(if status.is_success() {
         ExitCode::SUCCESS
     } else {
         ExitCode::FAILURE

@@ -12,7 +12,7 @@ use tracing::Instrument;
 
 use crate::ack::{marker, AckTemplates};
 use crate::act::{self, AckPlan, Plan};
-use crate::config::{ActSettings, AckSettings, Mode, WorkerSettings};
+use crate::config::{AckSettings, ActSettings, Mode, WorkerSettings};
 use crate::halo::model::{NewAction, Ticket};
 use crate::halo::{webhook, HaloClient, HaloError};
 use crate::store::{now_ms, AckStatus, DecisionRecord, Job, Store, StoreError};
@@ -52,8 +52,12 @@ impl JobError {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum JobOutcome {
     Done,
-    Retrying { error: String },
-    Dead { error: String },
+    Retrying {
+        error: String,
+    },
+    Dead {
+        error: String,
+    },
     /// Another worker holds the job now (our lease expired meanwhile).
     LeaseLost,
 }
@@ -287,7 +291,9 @@ impl Worker {
         ticket: &Ticket,
     ) -> Result<Vec<String>, JobError> {
         let Some(halo) = &self.inner.halo else {
-            return Ok(vec!["labels not checked against Halo: no credentials".into()]);
+            return Ok(vec![
+                "labels not checked against Halo: no credentials".into()
+            ]);
         };
         let lookups = halo.lookups();
         let teams = match decision.team {
@@ -334,7 +340,11 @@ impl Worker {
                     ));
                 }
             }
-            None => store.set_ack_status(ticket_id, AckStatus::Sending, None).await?,
+            None => {
+                store
+                    .set_ack_status(ticket_id, AckStatus::Sending, None)
+                    .await?
+            }
         }
         let answer = halo.post_action(action).await?;
         let action_id = answer.get("id").and_then(crate::halo::model::id_of);

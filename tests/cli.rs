@@ -57,7 +57,12 @@ fn classify_reads_a_webhook_delivery_from_stdin() {
     let mut delivery = fixture_json("webhook-new-ticket-full.json");
     delivery["ticket"]["summary"] = json!("Printer on floor 2 offline");
     delivery["ticket"]["details"] = json!("Nobody can print.");
-    child.stdin.take().unwrap().write_all(delivery.to_string().as_bytes()).unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(delivery.to_string().as_bytes())
+        .unwrap();
     let output = child.wait_with_output().unwrap();
     let stdout = String::from_utf8(output.stdout).unwrap();
     assert!(output.status.success());
@@ -68,7 +73,10 @@ fn classify_reads_a_webhook_delivery_from_stdin() {
 fn classify_refuses_input_that_is_not_a_ticket() {
     let (ok, _, stderr) = run(binary().args(["classify", "-"]).stdin(Stdio::null()));
     assert!(!ok);
-    assert!(stderr.contains("the input is not a ticket: not JSON"), "{stderr}");
+    assert!(
+        stderr.contains("the input is not a ticket: not JSON"),
+        "{stderr}"
+    );
     let (ok, _, stderr) = run(binary().args(["classify", "/nonexistent.json"]));
     assert!(!ok);
     assert!(stderr.contains("reading /nonexistent.json"), "{stderr}");
@@ -76,10 +84,15 @@ fn classify_refuses_input_that_is_not_a_ticket() {
 
 #[test]
 fn check_without_credentials_validates_config_and_rules() {
-    let (ok, stdout, _) = run(binary().arg("check").env("HALO_TRIAGE__WEBHOOK__TOKEN", TOKEN));
+    let (ok, stdout, _) = run(binary()
+        .arg("check")
+        .env("HALO_TRIAGE__WEBHOOK__TOKEN", TOKEN));
     assert!(ok, "{stdout}");
     assert!(stdout.contains("PASS config: loaded and valid"));
-    assert!(stdout.contains("PASS rules: 7 rules in config/rules.toml"), "{stdout}");
+    assert!(
+        stdout.contains("PASS rules: 7 rules in config/rules.toml"),
+        "{stdout}"
+    );
     assert!(stdout.contains("PASS halo: no credentials set"));
 }
 
@@ -87,17 +100,27 @@ fn check_without_credentials_validates_config_and_rules() {
 fn check_fails_without_webhook_auth_or_with_broken_rules() {
     let (ok, stdout, _) = run(binary().arg("check"));
     assert!(!ok);
-    assert!(stdout.contains("FAIL webhook auth: config key `webhook.allow_unauthenticated`"), "{stdout}");
+    assert!(
+        stdout.contains("FAIL webhook auth: config key `webhook.allow_unauthenticated`"),
+        "{stdout}"
+    );
 
     let dir = tempfile::tempdir().unwrap();
     let rules = dir.path().join("rules.toml");
-    std::fs::write(&rules, "[[rule]]\nname = \"x\"\nset = { tean = \"Network\" }\n").unwrap();
+    std::fs::write(
+        &rules,
+        "[[rule]]\nname = \"x\"\nset = { tean = \"Network\" }\n",
+    )
+    .unwrap();
     let (ok, stdout, _) = run(binary()
         .arg("check")
         .env("HALO_TRIAGE__WEBHOOK__TOKEN", TOKEN)
         .env("HALO_TRIAGE__RULES__PATH", &rules));
     assert!(!ok);
-    assert!(stdout.contains("FAIL rules: rules file") && stdout.contains("unknown field `tean`"), "{stdout}");
+    assert!(
+        stdout.contains("FAIL rules: rules file") && stdout.contains("unknown field `tean`"),
+        "{stdout}"
+    );
     assert!(stdout.contains("line 3"), "{stdout}");
 }
 
@@ -105,7 +128,10 @@ fn halo_env(command: &mut Command, halo: &MockServer) {
     command
         .env("HALO_TRIAGE__WEBHOOK__TOKEN", TOKEN)
         .env("HALO_TRIAGE__HALO__BASE_URL", halo.uri())
-        .env("HALO_TRIAGE__HALO__AUTH_URL", format!("{}/auth", halo.uri()))
+        .env(
+            "HALO_TRIAGE__HALO__AUTH_URL",
+            format!("{}/auth", halo.uri()),
+        )
         .env("HALO_TRIAGE__HALO__CLIENT_ID", "triage-client")
         .env("HALO_TRIAGE__HALO__CLIENT_SECRET", "triage-secret")
         .env("HALO_TRIAGE__HALO__MAX_RETRIES", "0")
@@ -113,10 +139,17 @@ fn halo_env(command: &mut Command, halo: &MockServer) {
 }
 
 async fn mount_lookups(halo: &MockServer) {
-    for route in ["/api/Agent", "/api/Category", "/api/TicketType", "/api/Status"] {
+    for route in [
+        "/api/Agent",
+        "/api/Category",
+        "/api/TicketType",
+        "/api/Status",
+    ] {
         Mock::given(method("GET"))
             .and(path(route))
-            .respond_with(ResponseTemplate::new(200).set_body_json(json!([{"id": 1, "name": "one"}])))
+            .respond_with(
+                ResponseTemplate::new(200).set_body_json(json!([{"id": 1, "name": "one"}])),
+            )
             .mount(halo)
             .await;
     }
@@ -130,7 +163,9 @@ async fn check_with_credentials_proves_the_halo_connection() {
     let mut command = binary();
     command.arg("check");
     halo_env(&mut command, &halo);
-    let (ok, stdout, _) = tokio::task::spawn_blocking(move || run(&mut command)).await.unwrap();
+    let (ok, stdout, _) = tokio::task::spawn_blocking(move || run(&mut command))
+        .await
+        .unwrap();
     assert!(ok, "{stdout}");
     for expected in [
         "PASS token: obtained",
@@ -139,7 +174,10 @@ async fn check_with_credentials_proves_the_halo_connection() {
         "PASS priorities: 4 loaded",
         "PASS ack outcome: 21 = 'Email User' (sends email: true)",
     ] {
-        assert!(stdout.contains(expected), "missing {expected:?} in:\n{stdout}");
+        assert!(
+            stdout.contains(expected),
+            "missing {expected:?} in:\n{stdout}"
+        );
     }
 }
 
@@ -155,7 +193,9 @@ async fn check_explains_a_permission_problem() {
     let mut command = binary();
     command.arg("check");
     halo_env(&mut command, &halo);
-    let (ok, stdout, _) = tokio::task::spawn_blocking(move || run(&mut command)).await.unwrap();
+    let (ok, stdout, _) = tokio::task::spawn_blocking(move || run(&mut command))
+        .await
+        .unwrap();
     assert!(!ok);
     assert!(stdout.contains("FAIL token and agents: GET /api/Agent: Halo answered 403: Access denied (hint: the API application or the agent it logs in as lacks a permission"), "{stdout}");
 }
@@ -188,7 +228,9 @@ async fn serve_triages_in_the_background_and_stops_on_sigterm() {
         }
         lines
     });
-    let addr = addr_rx.recv_timeout(Duration::from_secs(30)).expect("the service starts");
+    let addr = addr_rx
+        .recv_timeout(Duration::from_secs(30))
+        .expect("the service starts");
     let http = reqwest::Client::new();
     let response = http
         .post(format!("http://{addr}/hooks/halo"))
@@ -207,12 +249,26 @@ async fn serve_triages_in_the_background_and_stops_on_sigterm() {
     }
     let decision = &store.decisions_for_ticket(41234).await.unwrap()[0];
     assert_eq!(decision.mode, "shadow");
-    let ready: Value = http.get(format!("http://{addr}/readyz")).send().await.unwrap().json().await.unwrap();
+    let ready: Value = http
+        .get(format!("http://{addr}/readyz"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
     assert_eq!(ready["worker"], "ok");
 
     let pid = child.id().to_string();
-    assert!(Command::new("kill").args(["-TERM", &pid]).status().unwrap().success());
-    let status = tokio::task::spawn_blocking(move || child.wait()).await.unwrap().unwrap();
+    assert!(Command::new("kill")
+        .args(["-TERM", &pid])
+        .status()
+        .unwrap()
+        .success());
+    let status = tokio::task::spawn_blocking(move || child.wait())
+        .await
+        .unwrap()
+        .unwrap();
     assert!(status.success(), "exit status {status}");
     let logs = log_reader.join().unwrap().join("\n");
     assert!(logs.contains("SHADOW MODE"), "{logs}");

@@ -45,7 +45,9 @@ async fn a_cloud_tenant_is_sent_on_the_token_request() {
     Mock::given(method("POST"))
         .and(path("/auth/token"))
         .and(query_param("tenant", "acme"))
-        .respond_with(ResponseTemplate::new(200).set_body_json(common::fixture_json("token-response.json")))
+        .respond_with(
+            ResponseTemplate::new(200).set_body_json(common::fixture_json("token-response.json")),
+        )
         .expect(1)
         .mount(&halo)
         .await;
@@ -62,7 +64,13 @@ async fn a_cloud_tenant_is_sent_on_the_token_request() {
 async fn received_header(halo: &MockServer, route: &str) -> String {
     let requests = halo.received_requests().await.unwrap();
     let request = requests.iter().find(|r| r.url.path() == route).unwrap();
-    request.headers.get("authorization").unwrap().to_str().unwrap().to_string()
+    request
+        .headers
+        .get("authorization")
+        .unwrap()
+        .to_str()
+        .unwrap()
+        .to_string()
 }
 
 #[tokio::test]
@@ -81,7 +89,10 @@ async fn the_auth_server_and_tenant_are_discovered_from_authinfo() {
     app.deliver(fixture("webhook-new-ticket-full.json")).await;
     assert_eq!(app.drain().await[0].outcome, JobOutcome::Done);
     let requests = halo.received_requests().await.unwrap();
-    let token = requests.iter().find(|r| r.url.path() == "/auth/token").unwrap();
+    let token = requests
+        .iter()
+        .find(|r| r.url.path() == "/auth/token")
+        .unwrap();
     assert_eq!(token.url.query(), Some("tenant=discovered"));
 }
 
@@ -108,13 +119,17 @@ async fn a_429_with_retry_after_is_waited_out_then_succeeds() {
     app.deliver(fixture("webhook-new-ticket-full.json")).await;
     let started = Instant::now();
     assert_eq!(app.drain().await[0].outcome, JobOutcome::Done);
-    assert!(started.elapsed() >= Duration::from_secs(1), "Retry-After was not honoured");
+    assert!(
+        started.elapsed() >= Duration::from_secs(1),
+        "Retry-After was not honoured"
+    );
     assert_eq!(received(&halo, "POST", "/api/Tickets").await.len(), 2);
 }
 
 #[tokio::test]
 async fn a_retry_after_longer_than_the_client_waits_reschedules_the_job() {
-    let halo = halo_failing_always(ResponseTemplate::new(429).insert_header("retry-after", "600")).await;
+    let halo =
+        halo_failing_always(ResponseTemplate::new(429).insert_header("retry-after", "600")).await;
     let app = spawn_with(Some(&halo), &[]).await;
     app.deliver(fixture("webhook-new-ticket-full.json")).await;
     let JobOutcome::Retrying { error } = &app.drain().await[0].outcome else {
@@ -123,13 +138,17 @@ async fn a_retry_after_longer_than_the_client_waits_reschedules_the_job() {
     assert!(error.contains("429"), "{error}");
     let (status, attempts, _, next_attempt_at) = app.job_row(1).await;
     assert_eq!((status.as_str(), attempts), ("queued", 1));
-    assert!(next_attempt_at >= now_ms() + 590_000, "the job waits for Retry-After");
+    assert!(
+        next_attempt_at >= now_ms() + 590_000,
+        "the job waits for Retry-After"
+    );
     assert_eq!(received(&halo, "POST", "/api/Tickets").await.len(), 1);
 }
 
 #[tokio::test]
 async fn a_500_is_retried_then_succeeds() {
-    let halo = halo_failing_once(ResponseTemplate::new(500).set_body_string("Internal error")).await;
+    let halo =
+        halo_failing_once(ResponseTemplate::new(500).set_body_string("Internal error")).await;
     let app = spawn_with(Some(&halo), &[]).await;
     app.deliver(fixture("webhook-new-ticket-full.json")).await;
     assert_eq!(app.drain().await[0].outcome, JobOutcome::Done);
@@ -139,33 +158,68 @@ async fn a_500_is_retried_then_succeeds() {
 
 #[tokio::test]
 async fn persistent_500s_retry_the_job_later_then_park_it_as_dead() {
-    let halo = halo_failing_always(ResponseTemplate::new(500).set_body_json(json!({"Message": "Database unavailable"}))).await;
-    let app = spawn_with(Some(&halo), &[("HALO__MAX_RETRIES", "1"), ("WORKER__MAX_ATTEMPTS", "2")]).await;
+    let halo = halo_failing_always(
+        ResponseTemplate::new(500).set_body_json(json!({"Message": "Database unavailable"})),
+    )
+    .await;
+    let app = spawn_with(
+        Some(&halo),
+        &[("HALO__MAX_RETRIES", "1"), ("WORKER__MAX_ATTEMPTS", "2")],
+    )
+    .await;
     app.deliver(fixture("webhook-new-ticket-full.json")).await;
     let JobOutcome::Retrying { error } = &app.drain().await[0].outcome else {
         panic!("expected a retry")
     };
-    assert!(error.contains("POST /api/Tickets: Halo answered 500: Database unavailable"), "{error}");
+    assert!(
+        error.contains("POST /api/Tickets: Halo answered 500: Database unavailable"),
+        "{error}"
+    );
     let (status, _, _, next_attempt_at) = app.job_row(1).await;
     assert_eq!(status, "queued");
-    assert!(next_attempt_at > now_ms(), "backoff before the next attempt");
+    assert!(
+        next_attempt_at > now_ms(),
+        "backoff before the next attempt"
+    );
     assert!(app.drain().await.is_empty(), "not due yet");
 
-    sqlx::query("UPDATE jobs SET next_attempt_at = 0").execute(app.store.pool()).await.unwrap();
-    assert!(matches!(app.drain().await[0].outcome, JobOutcome::Dead { .. }));
+    sqlx::query("UPDATE jobs SET next_attempt_at = 0")
+        .execute(app.store.pool())
+        .await
+        .unwrap();
+    assert!(matches!(
+        app.drain().await[0].outcome,
+        JobOutcome::Dead { .. }
+    ));
     let (status, attempts, last_error, _) = app.job_row(1).await;
     assert_eq!((status.as_str(), attempts), ("dead", 2));
     assert!(last_error.unwrap().contains("Database unavailable"));
-    assert_eq!(received(&halo, "POST", "/api/Tickets").await.len(), 4, "two tries per attempt");
+    assert_eq!(
+        received(&halo, "POST", "/api/Tickets").await.len(),
+        4,
+        "two tries per attempt"
+    );
     assert!(received(&halo, "POST", "/api/Actions").await.is_empty());
 }
 
 #[tokio::test]
 async fn refusals_400_403_404_park_the_job_as_dead_with_halos_message() {
     let cases = [
-        (400, json!({"resultCode": 1, "errorMessage": "CODE:APP03/2 Please select the CAB members to approve"}), "CODE:APP03/2"),
-        (403, json!({"Message": "You do not have permission"}), "You do not have permission"),
-        (404, json!({"error": "Ticket not found"}), "Ticket not found"),
+        (
+            400,
+            json!({"resultCode": 1, "errorMessage": "CODE:APP03/2 Please select the CAB members to approve"}),
+            "CODE:APP03/2",
+        ),
+        (
+            403,
+            json!({"Message": "You do not have permission"}),
+            "You do not have permission",
+        ),
+        (
+            404,
+            json!({"error": "Ticket not found"}),
+            "Ticket not found",
+        ),
     ];
     for (status, body, message) in cases {
         let halo = halo_failing_always(ResponseTemplate::new(status).set_body_json(body)).await;
@@ -174,8 +228,15 @@ async fn refusals_400_403_404_park_the_job_as_dead_with_halos_message() {
         let JobOutcome::Dead { error } = &app.drain().await[0].outcome else {
             panic!("{status}: expected a dead job")
         };
-        assert!(error.contains(&format!("Halo answered {status}: {message}")), "{error}");
-        assert_eq!(received(&halo, "POST", "/api/Tickets").await.len(), 1, "{status} is not retried");
+        assert!(
+            error.contains(&format!("Halo answered {status}: {message}")),
+            "{error}"
+        );
+        assert_eq!(
+            received(&halo, "POST", "/api/Tickets").await.len(),
+            1,
+            "{status} is not retried"
+        );
         assert_eq!(app.job_row(1).await.0, "dead");
     }
 }
@@ -195,18 +256,29 @@ async fn a_missing_ticket_is_dead_with_the_endpoint_named() {
     let JobOutcome::Dead { error } = &app.drain().await[0].outcome else {
         panic!("expected a dead job")
     };
-    assert_eq!(error, "GET /api/Tickets/41234: Halo answered 404: Not found");
+    assert_eq!(
+        error,
+        "GET /api/Tickets/41234: Halo answered 404: Not found"
+    );
 }
 
 #[tokio::test]
 async fn a_timeout_is_retried_later() {
-    let halo = halo_failing_always(ResponseTemplate::new(200).set_delay(Duration::from_secs(3))).await;
-    let app = spawn_with(Some(&halo), &[("HALO__TIMEOUT_SECS", "1"), ("HALO__MAX_RETRIES", "0")]).await;
+    let halo =
+        halo_failing_always(ResponseTemplate::new(200).set_delay(Duration::from_secs(3))).await;
+    let app = spawn_with(
+        Some(&halo),
+        &[("HALO__TIMEOUT_SECS", "1"), ("HALO__MAX_RETRIES", "0")],
+    )
+    .await;
     app.deliver(fixture("webhook-new-ticket-full.json")).await;
     let JobOutcome::Retrying { error } = &app.drain().await[0].outcome else {
         panic!("expected a retry")
     };
-    assert!(error.contains("POST /api/Tickets: request failed"), "{error}");
+    assert!(
+        error.contains("POST /api/Tickets: request failed"),
+        "{error}"
+    );
     assert_eq!(app.job_row(1).await.0, "queued");
     assert!(received(&halo, "POST", "/api/Actions").await.is_empty());
 }

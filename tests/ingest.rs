@@ -13,7 +13,11 @@ async fn a_full_object_delivery_is_stored_with_its_job_and_answered_202() {
     assert_eq!(response.status(), 202);
     let body: Value = response.json().await.unwrap();
     assert_eq!(body, json!({"job_id": 1, "duplicate": false}));
-    assert_eq!(app.count("SELECT COUNT(*) FROM deliveries WHERE outcome = 'accepted'").await, 1);
+    assert_eq!(
+        app.count("SELECT COUNT(*) FROM deliveries WHERE outcome = 'accepted'")
+            .await,
+        1
+    );
     assert_eq!(
         app.count("SELECT COUNT(*) FROM jobs WHERE ticket_id = 41234 AND status = 'queued' AND event = 'new ticket logged'").await,
         1
@@ -22,7 +26,14 @@ async fn a_full_object_delivery_is_stored_with_its_job_and_answered_202() {
 
 #[tokio::test]
 async fn basic_auth_and_the_custom_token_header_are_accepted() {
-    let app = spawn_with(None, &[("WEBHOOK__USERNAME", "halo"), ("WEBHOOK__PASSWORD", "pa55:word")]).await;
+    let app = spawn_with(
+        None,
+        &[
+            ("WEBHOOK__USERNAME", "halo"),
+            ("WEBHOOK__PASSWORD", "pa55:word"),
+        ],
+    )
+    .await;
     let basic = base64::engine::general_purpose::STANDARD.encode("halo:pa55:word");
     let response = app
         .http
@@ -57,7 +68,11 @@ async fn a_wrong_or_missing_secret_is_401_and_stores_nothing() {
         }
         let response = request.send().await.unwrap();
         assert_eq!(response.status(), 401, "{auth:?}");
-        assert_eq!(response.text().await.unwrap(), "", "a refusal gives no detail");
+        assert_eq!(
+            response.text().await.unwrap(),
+            "",
+            "a refusal gives no detail"
+        );
     }
     assert_eq!(app.count("SELECT COUNT(*) FROM deliveries").await, 0);
     assert_eq!(app.count("SELECT COUNT(*) FROM jobs").await, 0);
@@ -66,7 +81,8 @@ async fn a_wrong_or_missing_secret_is_401_and_stores_nothing() {
 #[tokio::test]
 async fn a_body_over_the_limit_is_413_and_stores_nothing() {
     let app = spawn_with(None, &[("WEBHOOK__MAX_BODY_BYTES", "1024")]).await;
-    let mut delivery: Value = serde_json::from_str(&fixture("webhook-new-ticket-full.json")).unwrap();
+    let mut delivery: Value =
+        serde_json::from_str(&fixture("webhook-new-ticket-full.json")).unwrap();
     delivery["ticket"]["details"] = json!("x".repeat(2000));
     let response = app.deliver(delivery.to_string()).await;
     assert_eq!(response.status(), 413);
@@ -80,7 +96,10 @@ async fn broken_json_is_400_naming_the_problem_and_the_body_is_quarantined() {
     assert_eq!(response.status(), 400);
     let body: Value = response.json().await.unwrap();
     let message = body["error"].as_str().unwrap();
-    assert!(message.contains("not valid JSON") && message.contains("line 1"), "{message}");
+    assert!(
+        message.contains("not valid JSON") && message.contains("line 1"),
+        "{message}"
+    );
     let (outcome, stored): (String, Vec<u8>) =
         sqlx::query_as("SELECT outcome, body FROM deliveries")
             .fetch_one(app.store.pool())
@@ -94,11 +113,20 @@ async fn broken_json_is_400_naming_the_problem_and_the_body_is_quarantined() {
 #[tokio::test]
 async fn a_handled_event_without_a_ticket_id_is_400_and_kept() {
     let app = spawn(None).await;
-    let response = app.deliver(r#"{"id":"d-1","event":"New Ticket Logged"}"#).await;
+    let response = app
+        .deliver(r#"{"id":"d-1","event":"New Ticket Logged"}"#)
+        .await;
     assert_eq!(response.status(), 400);
     let body: Value = response.json().await.unwrap();
-    assert!(body["error"].as_str().unwrap().contains("no ticket id"), "{body}");
-    assert_eq!(app.count("SELECT COUNT(*) FROM deliveries WHERE outcome = 'quarantined'").await, 1);
+    assert!(
+        body["error"].as_str().unwrap().contains("no ticket id"),
+        "{body}"
+    );
+    assert_eq!(
+        app.count("SELECT COUNT(*) FROM deliveries WHERE outcome = 'quarantined'")
+            .await,
+        1
+    );
 }
 
 #[tokio::test]
@@ -109,13 +137,19 @@ async fn an_unknown_event_is_202_ignored_and_logged_in_the_store() {
         .await;
     assert_eq!(response.status(), 202);
     let body: Value = response.json().await.unwrap();
-    assert_eq!(body, json!({"ignored": "event 'ticket status changed' is not handled"}));
+    assert_eq!(
+        body,
+        json!({"ignored": "event 'ticket status changed' is not handled"})
+    );
     let (outcome, error): (String, String) =
         sqlx::query_as("SELECT outcome, error FROM deliveries")
             .fetch_one(app.store.pool())
             .await
             .unwrap();
-    assert_eq!((outcome.as_str(), error.as_str()), ("ignored", "event 'ticket status changed' is not handled"));
+    assert_eq!(
+        (outcome.as_str(), error.as_str()),
+        ("ignored", "event 'ticket status changed' is not handled")
+    );
     assert_eq!(app.count("SELECT COUNT(*) FROM jobs").await, 0);
 }
 
@@ -140,7 +174,11 @@ async fn a_batch_creates_one_job_per_ticket_and_reports_each() {
         json!({"results": [{"job_id": 1, "duplicate": false}, {"job_id": 2, "duplicate": false}]})
     );
     assert_eq!(app.count("SELECT COUNT(*) FROM deliveries").await, 1);
-    assert_eq!(app.count("SELECT COUNT(*) FROM jobs WHERE ticket_id IN (41234, 41235)").await, 2);
+    assert_eq!(
+        app.count("SELECT COUNT(*) FROM jobs WHERE ticket_id IN (41234, 41235)")
+            .await,
+        2
+    );
 }
 
 #[tokio::test]
@@ -151,28 +189,57 @@ async fn a_batch_with_a_bad_element_keeps_the_good_ones_and_answers_400() {
     let response = app.deliver(body).await;
     assert_eq!(response.status(), 400);
     let answer: Value = response.json().await.unwrap();
-    assert_eq!(answer["results"][0], json!({"job_id": 1, "duplicate": false}));
-    assert!(answer["results"][1]["error"].as_str().unwrap().contains("element 1"));
-    assert_eq!(app.count("SELECT COUNT(*) FROM jobs WHERE ticket_id = 7").await, 1);
-    assert_eq!(app.count("SELECT COUNT(*) FROM deliveries WHERE outcome = 'quarantined'").await, 1);
+    assert_eq!(
+        answer["results"][0],
+        json!({"job_id": 1, "duplicate": false})
+    );
+    assert!(answer["results"][1]["error"]
+        .as_str()
+        .unwrap()
+        .contains("element 1"));
+    assert_eq!(
+        app.count("SELECT COUNT(*) FROM jobs WHERE ticket_id = 7")
+            .await,
+        1
+    );
+    assert_eq!(
+        app.count("SELECT COUNT(*) FROM deliveries WHERE outcome = 'quarantined'")
+            .await,
+        1
+    );
 }
 
 #[tokio::test]
 async fn the_same_delivery_twice_makes_one_job() {
     let app = spawn(None).await;
-    let first: Value = app.deliver(fixture("webhook-new-ticket-full.json")).await.json().await.unwrap();
+    let first: Value = app
+        .deliver(fixture("webhook-new-ticket-full.json"))
+        .await
+        .json()
+        .await
+        .unwrap();
     let second = app.deliver(fixture("webhook-new-ticket-full.json")).await;
     assert_eq!(second.status(), 202);
     let second: Value = second.json().await.unwrap();
     assert_eq!(first, json!({"job_id": 1, "duplicate": false}));
     assert_eq!(second, json!({"job_id": 1, "duplicate": true}));
     // Another delivery id for the same ticket and event is the same work too.
-    let mut redelivered: Value = serde_json::from_str(&fixture("webhook-new-ticket-full.json")).unwrap();
+    let mut redelivered: Value =
+        serde_json::from_str(&fixture("webhook-new-ticket-full.json")).unwrap();
     redelivered["id"] = json!("another-delivery-id");
-    let third: Value = app.deliver(redelivered.to_string()).await.json().await.unwrap();
+    let third: Value = app
+        .deliver(redelivered.to_string())
+        .await
+        .json()
+        .await
+        .unwrap();
     assert_eq!(third, json!({"job_id": 1, "duplicate": true}));
     assert_eq!(app.count("SELECT COUNT(*) FROM jobs").await, 1);
-    assert_eq!(app.count("SELECT COUNT(*) FROM deliveries WHERE outcome = 'duplicate'").await, 2);
+    assert_eq!(
+        app.count("SELECT COUNT(*) FROM deliveries WHERE outcome = 'duplicate'")
+            .await,
+        2
+    );
 }
 
 #[tokio::test]
@@ -201,7 +268,10 @@ async fn futures_join(app: &common::TestApp, body: &str, n: usize) -> Vec<(u16, 
             .body(body.to_string());
         tasks.spawn(async move {
             let response = request.send().await.unwrap();
-            (response.status().as_u16(), response.json::<Value>().await.unwrap())
+            (
+                response.status().as_u16(),
+                response.json::<Value>().await.unwrap(),
+            )
         });
     }
     tasks.join_all().await
@@ -210,7 +280,10 @@ async fn futures_join(app: &common::TestApp, body: &str, n: usize) -> Vec<(u16, 
 #[tokio::test]
 async fn a_storage_failure_is_503_so_halo_retries() {
     let app = spawn(None).await;
-    sqlx::query("DROP TABLE jobs").execute(app.store.pool()).await.unwrap();
+    sqlx::query("DROP TABLE jobs")
+        .execute(app.store.pool())
+        .await
+        .unwrap();
     let response = app.deliver(fixture("webhook-new-ticket-full.json")).await;
     assert_eq!(response.status(), 503);
     // The delivery row was rolled back with the failed job insert.
@@ -225,7 +298,10 @@ async fn health_and_readiness() {
     let ready = app.http.get(app.url("/readyz")).send().await.unwrap();
     assert_eq!(ready.status(), 200);
     let body: Value = ready.json().await.unwrap();
-    assert_eq!(body, json!({"status": "ready", "database": "ok", "worker": "disabled"}));
+    assert_eq!(
+        body,
+        json!({"status": "ready", "database": "ok", "worker": "disabled"})
+    );
 }
 
 #[tokio::test]

@@ -35,20 +35,44 @@ async fn happy_path_updates_the_ticket_and_acknowledges_once() {
     let halo = MockServer::start().await;
     mount_halo(&halo).await;
     let app = spawn(Some(&halo)).await;
-    assert_eq!(app.deliver(fixture("webhook-new-ticket-full.json")).await.status(), 202);
+    assert_eq!(
+        app.deliver(fixture("webhook-new-ticket-full.json"))
+            .await
+            .status(),
+        202
+    );
 
     let reports = app.drain().await;
     assert_eq!(reports.len(), 1);
     assert_eq!(reports[0].outcome, JobOutcome::Done);
 
-    assert_eq!(received(&halo, "POST", "/api/Tickets").await, [expected_update()]);
-    assert_eq!(received(&halo, "POST", "/api/Actions").await, [expected_ack()]);
+    assert_eq!(
+        received(&halo, "POST", "/api/Tickets").await,
+        [expected_update()]
+    );
+    assert_eq!(
+        received(&halo, "POST", "/api/Actions").await,
+        [expected_ack()]
+    );
     // A full-object webhook costs no read of the ticket.
-    assert!(received(&halo, "GET", "/api/Tickets/41234").await.is_empty());
+    assert!(received(&halo, "GET", "/api/Tickets/41234")
+        .await
+        .is_empty());
     // The token request is form-encoded client credentials.
-    let token = halo.received_requests().await.unwrap().into_iter().find(|r| r.url.path() == "/auth/token").unwrap();
+    let token = halo
+        .received_requests()
+        .await
+        .unwrap()
+        .into_iter()
+        .find(|r| r.url.path() == "/auth/token")
+        .unwrap();
     let form = String::from_utf8(token.body).unwrap();
-    for field in ["grant_type=client_credentials", "client_id=triage-client", "client_secret=triage-secret", "scope=all"] {
+    for field in [
+        "grant_type=client_credentials",
+        "client_id=triage-client",
+        "client_secret=triage-secret",
+        "scope=all",
+    ] {
         assert!(form.contains(field), "{form}");
     }
 
@@ -56,13 +80,28 @@ async fn happy_path_updates_the_ticket_and_acknowledges_once() {
     assert_eq!(mode, "live");
     assert!(applied);
     assert_eq!(update, expected_update()[0]);
-    assert_eq!(decision["team"]["source"], json!({"kind": "rule", "name": "password-and-lockout"}));
-    assert_eq!(decision["matched_rules"], json!(["password-and-lockout", "email"]));
-    assert!(decision["category_1"]["reason"].as_str().unwrap().contains("'password'"));
+    assert_eq!(
+        decision["team"]["source"],
+        json!({"kind": "rule", "name": "password-and-lockout"})
+    );
+    assert_eq!(
+        decision["matched_rules"],
+        json!(["password-and-lockout", "email"])
+    );
+    assert!(decision["category_1"]["reason"]
+        .as_str()
+        .unwrap()
+        .contains("'password'"));
     assert_eq!(notes, ["acknowledgement sent to jane.doe@globex.example"]);
     let (status, attempts, _, _) = app.job_row(1).await;
     assert_eq!((status.as_str(), attempts), ("done", 1));
-    assert_eq!(app.count("SELECT COUNT(*) FROM acknowledgements WHERE status = 'sent' AND action_id = 555").await, 1);
+    assert_eq!(
+        app.count(
+            "SELECT COUNT(*) FROM acknowledgements WHERE status = 'sent' AND action_id = 555"
+        )
+        .await,
+        1
+    );
 }
 
 #[tokio::test]
@@ -73,8 +112,14 @@ async fn an_event_only_delivery_reads_the_ticket_from_halo() {
     app.deliver(fixture("webhook-event-only.json")).await;
     assert_eq!(app.drain().await[0].outcome, JobOutcome::Done);
     assert_eq!(received(&halo, "GET", "/api/Tickets/41234").await.len(), 1);
-    assert_eq!(received(&halo, "POST", "/api/Tickets").await, [expected_update()]);
-    assert_eq!(received(&halo, "POST", "/api/Actions").await, [expected_ack()]);
+    assert_eq!(
+        received(&halo, "POST", "/api/Tickets").await,
+        [expected_update()]
+    );
+    assert_eq!(
+        received(&halo, "POST", "/api/Actions").await,
+        [expected_ack()]
+    );
 }
 
 #[tokio::test]
@@ -114,8 +159,13 @@ async fn shadow_mode_with_credentials_records_the_decision_and_writes_nothing() 
     let (mode, _, update, notes, applied) = app.decision(41234).await;
     assert_eq!((mode.as_str(), applied), ("shadow", false));
     assert_eq!(update, expected_update()[0]);
-    assert!(notes.contains(&"shadow mode: nothing was written to Halo".to_string()), "{notes:?}");
-    assert!(notes.iter().any(|n| n.starts_with("would send the acknowledgement to jane.doe@globex.example")));
+    assert!(
+        notes.contains(&"shadow mode: nothing was written to Halo".to_string()),
+        "{notes:?}"
+    );
+    assert!(notes
+        .iter()
+        .any(|n| n.starts_with("would send the acknowledgement to jane.doe@globex.example")));
 }
 
 #[tokio::test]
@@ -162,7 +212,10 @@ async fn an_expired_lease_is_reclaimed_without_a_second_acknowledgement() {
     assert_eq!(app.job_row(1).await.1, 2, "a second attempt");
     assert_eq!(received(&halo, "POST", "/api/Actions").await.len(), 1);
     let (_, _, _, notes, _) = app.decision(41234).await;
-    assert!(notes.contains(&"acknowledgement already sent earlier: not sent again".to_string()), "{notes:?}");
+    assert!(
+        notes.contains(&"acknowledgement already sent earlier: not sent again".to_string()),
+        "{notes:?}"
+    );
 }
 
 #[tokio::test]
@@ -191,13 +244,21 @@ async fn a_crash_between_posting_and_recording_is_resolved_by_the_marker() {
     let app = spawn(Some(&halo)).await;
     app.deliver(fixture("webhook-new-ticket-full.json")).await;
     // The ledger says an acknowledgement was being sent when the process died.
-    sqlx::query("INSERT INTO acknowledgements (ticket_id, status, updated_at) VALUES (41234, 'sending', 0)")
-        .execute(app.store.pool())
-        .await
-        .unwrap();
+    sqlx::query(
+        "INSERT INTO acknowledgements (ticket_id, status, updated_at) VALUES (41234, 'sending', 0)",
+    )
+    .execute(app.store.pool())
+    .await
+    .unwrap();
     assert_eq!(app.drain().await[0].outcome, JobOutcome::Done);
     assert!(received(&halo, "POST", "/api/Actions").await.is_empty());
-    assert_eq!(app.count("SELECT COUNT(*) FROM acknowledgements WHERE status = 'sent' AND action_id = 880").await, 1);
+    assert_eq!(
+        app.count(
+            "SELECT COUNT(*) FROM acknowledgements WHERE status = 'sent' AND action_id = 880"
+        )
+        .await,
+        1
+    );
 }
 
 #[tokio::test]
@@ -206,13 +267,22 @@ async fn a_crash_before_posting_sends_the_acknowledgement_on_retry() {
     mount_halo(&halo).await;
     let app = spawn(Some(&halo)).await;
     app.deliver(fixture("webhook-new-ticket-full.json")).await;
-    sqlx::query("INSERT INTO acknowledgements (ticket_id, status, updated_at) VALUES (41234, 'sending', 0)")
-        .execute(app.store.pool())
-        .await
-        .unwrap();
+    sqlx::query(
+        "INSERT INTO acknowledgements (ticket_id, status, updated_at) VALUES (41234, 'sending', 0)",
+    )
+    .execute(app.store.pool())
+    .await
+    .unwrap();
     app.drain().await;
-    assert_eq!(received(&halo, "GET", "/api/Actions").await.len(), 1, "the ticket was searched for the marker");
-    assert_eq!(received(&halo, "POST", "/api/Actions").await, [expected_ack()]);
+    assert_eq!(
+        received(&halo, "GET", "/api/Actions").await.len(),
+        1,
+        "the ticket was searched for the marker"
+    );
+    assert_eq!(
+        received(&halo, "POST", "/api/Actions").await,
+        [expected_ack()]
+    );
 }
 
 #[tokio::test]
@@ -230,7 +300,10 @@ async fn a_team_already_set_by_a_person_is_kept() {
         [json!([{"id": 41234, "category_1": "Accounts", "category_2": "Password / MFA"}])]
     );
     let ack = &received(&halo, "POST", "/api/Actions").await[0];
-    assert!(ack[0]["note_html"].as_str().unwrap().contains("our Network team"));
+    assert!(ack[0]["note_html"]
+        .as_str()
+        .unwrap()
+        .contains("our Network team"));
     let (_, _, _, notes, _) = app.decision(41234).await;
     assert!(notes[0].starts_with("kept team 'Network'"), "{notes:?}");
 }
@@ -244,7 +317,10 @@ async fn overwrite_team_replaces_a_team_already_set() {
     delivery["ticket"]["team"] = json!("Network");
     app.deliver(delivery.to_string()).await;
     app.drain().await;
-    assert_eq!(received(&halo, "POST", "/api/Tickets").await, [expected_update()]);
+    assert_eq!(
+        received(&halo, "POST", "/api/Tickets").await,
+        [expected_update()]
+    );
 }
 
 #[tokio::test]
@@ -260,7 +336,10 @@ async fn no_acknowledgement_without_an_email_or_when_disabled() {
     assert_eq!(received(&halo, "POST", "/api/Tickets").await.len(), 1);
     let (_, _, _, notes, applied) = app.decision(41234).await;
     assert!(applied);
-    assert_eq!(notes, ["acknowledgement not sent: the ticket's user has no email address"]);
+    assert_eq!(
+        notes,
+        ["acknowledgement not sent: the ticket's user has no email address"]
+    );
 
     let halo = MockServer::start().await;
     mount_halo(&halo).await;
@@ -275,7 +354,10 @@ async fn a_team_that_does_not_exist_in_halo_is_not_written() {
     let halo = MockServer::start().await;
     Mock::given(method("GET"))
         .and(path("/api/Team"))
-        .respond_with(ResponseTemplate::new(200).set_body_json(json!({"teams": [{"id": 3, "name": "Network"}]})))
+        .respond_with(
+            ResponseTemplate::new(200)
+                .set_body_json(json!({"teams": [{"id": 3, "name": "Network"}]})),
+        )
         .mount(&halo)
         .await;
     mount_halo(&halo).await;
@@ -288,5 +370,8 @@ async fn a_team_that_does_not_exist_in_halo_is_not_written() {
     );
     let (_, decision, _, notes, _) = app.decision(41234).await;
     assert!(decision["team"].is_null());
-    assert!(notes[0].contains("team 'Service Desk' is not an active team"), "{notes:?}");
+    assert!(
+        notes[0].contains("team 'Service Desk' is not an active team"),
+        "{notes:?}"
+    );
 }

@@ -122,7 +122,8 @@ impl HaloClient {
     /// Partial update: `POST /api/Tickets` with a one-element array.
     pub async fn update_ticket(&self, update: &TicketUpdate) -> Result<Value, HaloError> {
         let body = serde_json::json!([update]);
-        self.request(Method::POST, "Tickets", &[], Some(&body)).await
+        self.request(Method::POST, "Tickets", &[], Some(&body))
+            .await
     }
 
     /// The ticket's actions (`GET /api/Actions?ticket_id=`), system actions left out.
@@ -146,7 +147,8 @@ impl HaloClient {
     /// `POST /api/Actions` with a one-element array.
     pub async fn post_action(&self, action: &NewAction) -> Result<Value, HaloError> {
         let body = serde_json::json!([action]);
-        self.request(Method::POST, "Actions", &[], Some(&body)).await
+        self.request(Method::POST, "Actions", &[], Some(&body))
+            .await
     }
 
     /// Cached lookups (teams, priorities, ...), fetched through this client.
@@ -177,7 +179,8 @@ impl HaloClient {
                 *self.inner.token.lock().await = None;
                 continue;
             }
-            self.wait_before_retry(&mut delays, error, &endpoint).await?;
+            self.wait_before_retry(&mut delays, error, &endpoint)
+                .await?;
         }
     }
 
@@ -234,10 +237,13 @@ impl HaloClient {
         if let Some(body) = body {
             request = request.json(body);
         }
-        let response = request.send().await.map_err(|source| HaloError::Transport {
-            endpoint: endpoint.to_string(),
-            source,
-        })?;
+        let response = request
+            .send()
+            .await
+            .map_err(|source| HaloError::Transport {
+                endpoint: endpoint.to_string(),
+                source,
+            })?;
         read_json(response, endpoint).await
     }
 
@@ -289,7 +295,10 @@ impl HaloClient {
         };
         let value = token.value.clone();
         *cached = Some(token);
-        tracing::debug!(lifetime_secs = lifetime.as_secs(), "obtained a Halo access token");
+        tracing::debug!(
+            lifetime_secs = lifetime.as_secs(),
+            "obtained a Halo access token"
+        );
         Ok(value)
     }
 
@@ -312,12 +321,13 @@ impl HaloClient {
                         source,
                     })?;
                 let info: AuthInfo = decode(label, read_json(response, label).await?)?;
-                let url = info.auth_url.filter(|u| !u.is_empty()).ok_or_else(|| {
-                    HaloError::Decode {
-                        endpoint: label.into(),
-                        message: "no auth_url in the answer; set halo.auth_url".into(),
-                    }
-                })?;
+                let url =
+                    info.auth_url
+                        .filter(|u| !u.is_empty())
+                        .ok_or_else(|| HaloError::Decode {
+                            endpoint: label.into(),
+                            message: "no auth_url in the answer; set halo.auth_url".into(),
+                        })?;
                 let url = Url::parse(&url).map_err(|e| HaloError::Decode {
                     endpoint: label.into(),
                     message: format!("auth_url '{url}': {e}"),

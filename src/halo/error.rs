@@ -97,12 +97,17 @@ mod tests {
     #[test]
     fn error_bodies_are_read_leniently() {
         assert_eq!(
-            error_message(r#"{"resultCode":1,"errorMessage":"CODE:APP03/2 Please select the CAB members"}"#),
+            error_message(
+                r#"{"resultCode":1,"errorMessage":"CODE:APP03/2 Please select the CAB members"}"#
+            ),
             "CODE:APP03/2 Please select the CAB members"
         );
         assert_eq!(error_message(r#"{"Message":"Denied"}"#), "Denied");
         assert_eq!(error_message("Rate Limit Reached"), "Rate Limit Reached");
-        assert_eq!(error_message(r#"{"[0].id":["bad"]}"#), r#"{"[0].id":["bad"]}"#);
+        assert_eq!(
+            error_message(r#"{"[0].id":["bad"]}"#),
+            r#"{"[0].id":["bad"]}"#
+        );
         assert_eq!(error_message(""), "(empty body)");
         assert_eq!(error_message(&"x".repeat(600)).chars().count(), 501);
     }

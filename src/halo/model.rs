@@ -122,10 +122,15 @@ pub struct Action {
 
 impl Action {
     pub fn contains(&self, marker: &str) -> bool {
-        [&self.note, &self.note_html, &self.emailbody, &self.emailbody_html]
-            .into_iter()
-            .flatten()
-            .any(|text| text.contains(marker))
+        [
+            &self.note,
+            &self.note_html,
+            &self.emailbody,
+            &self.emailbody_html,
+        ]
+        .into_iter()
+        .flatten()
+        .any(|text| text.contains(marker))
     }
 }
 
@@ -261,7 +266,11 @@ mod tests {
             serde_json::to_value(&update).unwrap(),
             serde_json::json!({"id": 5, "team": "Network", "priority_id": 2})
         );
-        assert!(TicketUpdate { id: 5, ..TicketUpdate::default() }.is_empty());
+        assert!(TicketUpdate {
+            id: 5,
+            ..TicketUpdate::default()
+        }
+        .is_empty());
         assert!(!update.is_empty());
     }
 

@@ -56,14 +56,20 @@ mod tests {
         assert_eq!(ticket_id(&json!({"ticket": {"id": 7}})), Some(7));
         assert_eq!(ticket_id(&json!({"object_id": 0})), None);
         assert_eq!(delivery_id(&json!({"id": 12})), Some("12".into()));
-        assert_eq!(event(&json!({"event": " New Ticket Logged "})), Some("new ticket logged".into()));
+        assert_eq!(
+            event(&json!({"event": " New Ticket Logged "})),
+            Some("new ticket logged".into())
+        );
     }
 
     #[test]
     fn only_a_ticket_with_summary_and_details_is_full() {
-        assert!(full_ticket(&json!({"object_id": 5, "ticket": {"id": 5, "summary": "x"}})).is_none());
+        assert!(
+            full_ticket(&json!({"object_id": 5, "ticket": {"id": 5, "summary": "x"}})).is_none()
+        );
         let ticket =
-            full_ticket(&json!({"object_id": 5, "ticket": {"summary": "x", "details": "y"}})).unwrap();
+            full_ticket(&json!({"object_id": 5, "ticket": {"summary": "x", "details": "y"}}))
+                .unwrap();
         assert_eq!(ticket.id, 5);
     }
 }

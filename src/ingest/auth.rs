@@ -43,7 +43,10 @@ impl WebhookAuth {
             .get(header::AUTHORIZATION)
             .and_then(|v| v.to_str().ok())
             .map(str::trim);
-        let basic_ok = match (&self.basic, authorization.and_then(|a| scheme_value(a, "basic"))) {
+        let basic_ok = match (
+            &self.basic,
+            authorization.and_then(|a| scheme_value(a, "basic")),
+        ) {
             (Some(expected), Some(encoded)) => base64::engine::general_purpose::STANDARD
                 .decode(encoded)
                 .is_ok_and(|given| equal(&given, expected.expose_secret().as_bytes())),
@@ -107,7 +110,10 @@ mod tests {
     fn basic_auth_must_match_user_and_password() {
         let auth = auth(Some("halo"), None, false);
         assert!(auth.verify(&headers(&[("authorization", &basic("halo:pw"))])));
-        assert!(auth.verify(&headers(&[("authorization", &basic("halo:pw").replace("Basic", "basic"))])));
+        assert!(auth.verify(&headers(&[(
+            "authorization",
+            &basic("halo:pw").replace("Basic", "basic")
+        )])));
         assert!(!auth.verify(&headers(&[("authorization", &basic("halo:px"))])));
         assert!(!auth.verify(&headers(&[("authorization", "Basic !!notbase64")])));
         assert!(!auth.verify(&headers(&[])));

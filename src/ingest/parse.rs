@@ -24,7 +24,8 @@ pub struct Parsed {
 /// Parses the body; `Err` names what makes the body as a whole unusable.
 /// `events` are the handled event names, lower-cased.
 pub fn parse(body: &[u8], events: &[String]) -> Result<Parsed, String> {
-    let value: Value = serde_json::from_slice(body).map_err(|e| format!("body is not valid JSON: {e}"))?;
+    let value: Value =
+        serde_json::from_slice(body).map_err(|e| format!("body is not valid JSON: {e}"))?;
     let (objects, batch) = match value {
         Value::Array(items) if items.is_empty() => return Err("body is an empty array".into()),
         Value::Array(items) => (items, true),
@@ -51,7 +52,10 @@ fn item(index: usize, object: Value, events: &[String], batch: bool) -> Item {
         String::new()
     };
     if !object.is_object() {
-        return Item::Invalid(format!("{place}expected an object, found {}", json_kind(&object)));
+        return Item::Invalid(format!(
+            "{place}expected an object, found {}",
+            json_kind(&object)
+        ));
     }
     let Some(event) = webhook::event(&object) else {
         return Item::Ignored(format!("{place}no event name"));
@@ -101,7 +105,10 @@ mod tests {
         };
         assert_eq!(job.ticket_id, 41234);
         assert_eq!(job.event, "new ticket logged");
-        assert_eq!(job.halo_delivery_id.as_deref(), Some("7f4b1c2e-9a7d-4f0e-8d1b-2c3e4f5a6b7c"));
+        assert_eq!(
+            job.halo_delivery_id.as_deref(),
+            Some("7f4b1c2e-9a7d-4f0e-8d1b-2c3e4f5a6b7c")
+        );
 
         let batch = include_bytes!("../../tests/fixtures/webhook-batched.json");
         let parsed = parse(batch, &events()).unwrap();

@@ -51,23 +51,54 @@ pub struct Decision {
 
 impl Decision {
     /// Sets every field `values` carries that is still open; returns the names it set.
-    pub fn fill(&mut self, values: &FieldValues, source: &Source, reason: &str) -> Vec<&'static str> {
+    pub fn fill(
+        &mut self,
+        values: &FieldValues,
+        source: &Source,
+        reason: &str,
+    ) -> Vec<&'static str> {
         let mut set = Vec::new();
         let mut fill_one = |slot_name: &'static str, filled: bool| {
             if filled {
                 set.push(slot_name);
             }
         };
-        fill_one("team", fill_slot(&mut self.team, &values.team, source, reason));
-        fill_one("agent_id", fill_slot(&mut self.agent_id, &values.agent_id, source, reason));
-        fill_one("category_1", fill_slot(&mut self.category_1, &values.category_1, source, reason));
-        fill_one("category_2", fill_slot(&mut self.category_2, &values.category_2, source, reason));
-        fill_one("category_3", fill_slot(&mut self.category_3, &values.category_3, source, reason));
-        fill_one("category_4", fill_slot(&mut self.category_4, &values.category_4, source, reason));
-        fill_one("priority_id", fill_slot(&mut self.priority_id, &values.priority_id, source, reason));
+        fill_one(
+            "team",
+            fill_slot(&mut self.team, &values.team, source, reason),
+        );
+        fill_one(
+            "agent_id",
+            fill_slot(&mut self.agent_id, &values.agent_id, source, reason),
+        );
+        fill_one(
+            "category_1",
+            fill_slot(&mut self.category_1, &values.category_1, source, reason),
+        );
+        fill_one(
+            "category_2",
+            fill_slot(&mut self.category_2, &values.category_2, source, reason),
+        );
+        fill_one(
+            "category_3",
+            fill_slot(&mut self.category_3, &values.category_3, source, reason),
+        );
+        fill_one(
+            "category_4",
+            fill_slot(&mut self.category_4, &values.category_4, source, reason),
+        );
+        fill_one(
+            "priority_id",
+            fill_slot(&mut self.priority_id, &values.priority_id, source, reason),
+        );
         fill_one(
             "tickettype_id",
-            fill_slot(&mut self.tickettype_id, &values.tickettype_id, source, reason),
+            fill_slot(
+                &mut self.tickettype_id,
+                &values.tickettype_id,
+                source,
+                reason,
+            ),
         );
         set
     }

@@ -65,8 +65,14 @@ impl Rule {
         if self.contains_any.is_empty() {
             return Some(format!("rule '{}' matches every ticket", self.name));
         }
-        let word = self.contains_any.iter().find(|word| text.contains(word.as_str()))?;
-        Some(format!("rule '{}' matched: the text contains '{word}'", self.name))
+        let word = self
+            .contains_any
+            .iter()
+            .find(|word| text.contains(word.as_str()))?;
+        Some(format!(
+            "rule '{}' matched: the text contains '{word}'",
+            self.name
+        ))
     }
 }
 
@@ -209,7 +215,8 @@ mod tests {
 
     #[test]
     fn stop_ends_evaluation_and_client_scope_applies() {
-        let decision = rules(RULES).decide(&ticket("Internet down, printer too", "Globex Corporation"));
+        let decision =
+            rules(RULES).decide(&ticket("Internet down, printer too", "Globex Corporation"));
         assert_eq!(decision.matched_rules, ["outage"]);
         assert_eq!(decision.team.unwrap().value, "Network");
         let other_client = rules(RULES).decide(&ticket("printer", "Initech"));
@@ -237,8 +244,13 @@ mod tests {
             ("[[rule]\n", "line 1"),
         ];
         for (text, expected) in cases {
-            let err = RuleSet::parse(text, Path::new("r.toml")).unwrap_err().to_string();
-            assert!(err.contains(expected) && err.contains("r.toml"), "{expected}: {err}");
+            let err = RuleSet::parse(text, Path::new("r.toml"))
+                .unwrap_err()
+                .to_string();
+            assert!(
+                err.contains(expected) && err.contains("r.toml"),
+                "{expected}: {err}"
+            );
         }
     }
 }

@@ -50,7 +50,10 @@ pub struct TestApp {
 pub fn test_env(dir: &TempDir, halo: Option<&MockServer>) -> Vec<(String, String)> {
     let mut env = vec![
         ("WEBHOOK__TOKEN", TOKEN.to_string()),
-        ("STORE__PATH", dir.path().join("test.db").display().to_string()),
+        (
+            "STORE__PATH",
+            dir.path().join("test.db").display().to_string(),
+        ),
         ("SERVER__LISTEN", "127.0.0.1:0".to_string()),
         // Tests drive the step function themselves: no background worker.
         ("WORKER__CONCURRENCY", "0".to_string()),

@@ -1,0 +1,34 @@
+# halo-triage: one container. Build: docker build -t halo-triage .
+# Run:  docker run -p 8080:8080 -v halo-triage-data:/data \
+#         -e HALO_TRIAGE__WEBHOOK__TOKEN=... halo-triage
+
+FROM rust:1-bookworm AS build
+WORKDIR /src
+# Dependencies first, so code changes do not rebuild them.
+COPY Cargo.toml Cargo.lock ./
+RUN mkdir src && echo 'fn main() {}' > src/main.rs && touch src/lib.rs \
+    && cargo build --release --locked && rm -rf src
+COPY src src
+COPY migrations migrations
+COPY config config
+RUN touch src/main.rs src/lib.rs && cargo build --release --locked
+
+FROM debian:bookworm-slim
+# ca-certificates: TLS to Halo verifies against the system roots.
+RUN apt-get update && apt-get install -y --no-install-recommends ca-certificates \
+    && rm -rf /var/lib/apt/lists/* \
+    && useradd --system --uid 10001 --home-dir /app --shell /usr/sbin/nologin triage \
+    && mkdir -p /data && chown triage /data
+WORKDIR /app
+COPY --from=build /src/target/release/halo-triage /usr/local/bin/halo-triage
+COPY config config
+ENV HALO_TRIAGE__SERVER__LISTEN=0.0.0.0:8080 \
+    HALO_TRIAGE__STORE__PATH=/data/halo-triage.db \
+    HALO_TRIAGE__RULES__PATH=/app/config/rules.toml
+USER triage
+VOLUME ["/data"]
+EXPOSE 8080
+HEALTHCHECK --interval=30s --timeout=5s --start-period=10s --retries=3 \
+    CMD ["halo-triage", "health"]
+ENTRYPOINT ["halo-triage"]
+CMD ["serve"]
