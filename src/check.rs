@@ -83,18 +83,13 @@ pub async fn run(config_file: Option<&Path>) -> Vec<CheckLine> {
             return lines;
         }
     };
-    // The first request obtains the token: a failure here is an authentication problem.
-    let lookups = halo.lookups();
-    match lookups.agents(&halo).await {
-        Ok(agents) => {
-            lines.push(line(true, "token", "obtained"));
-            lines.push(line(true, "agents", format!("{} listed", agents.len())));
-        }
-        Err(e) => {
-            lines.push(failure("token and agents", &e));
-            return lines;
-        }
+    if let Err(e) = halo.authenticate().await {
+        lines.push(failure("token", &e));
+        return lines;
     }
+    lines.push(line(true, "token", "obtained"));
+    let lookups = halo.lookups();
+    lines.push(count("agents", lookups.agents(&halo)).await);
     lines.push(count("teams", lookups.teams(&halo)).await);
     lines.push(count("categories", lookups.categories(&halo)).await);
     lines.push(count("priorities", lookups.priorities(&halo)).await);

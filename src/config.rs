@@ -71,6 +71,7 @@ pub struct WebhookSettings {
     pub token_header: String,
     pub allow_unauthenticated: bool,
     pub max_body_bytes: usize,
+    #[serde(deserialize_with = "list_or_comma_separated")]
     pub events: Vec<String>,
 }
 
@@ -168,9 +169,6 @@ impl Settings {
             config::Environment::with_prefix(ENV_PREFIX)
                 .prefix_separator("__")
                 .separator("__")
-                .list_separator(",")
-                .with_list_parse_key("webhook.events")
-                .try_parsing(true)
                 .source(Some(env)),
         );
         let settings: Settings = builder.build()?.try_deserialize()?;
@@ -303,6 +301,23 @@ fn parse_url(key: &'static str, value: &str) -> Result<Url, ConfigError> {
     Ok(url)
 }
 
+/// A list in TOML, or one comma-separated string from the environment. (Values from the
+/// environment are deliberately not type-guessed: a password "000123" must stay text.)
+fn list_or_comma_separated<'de, D: Deserializer<'de>>(
+    deserializer: D,
+) -> Result<Vec<String>, D::Error> {
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum ListOrText {
+        List(Vec<String>),
+        Text(String),
+    }
+    Ok(match ListOrText::deserialize(deserializer)? {
+        ListOrText::List(items) => items,
+        ListOrText::Text(text) => text.split(',').map(|s| s.trim().to_string()).collect(),
+    })
+}
+
 fn non_empty<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Option<String>, D::Error> {
     let value = Option::<String>::deserialize(deserializer)?;
     Ok(value.filter(|v| !v.trim().is_empty()))
@@ -423,6 +438,20 @@ mod tests {
             let err = load(pairs).unwrap_err().to_string();
             assert!(err.contains(key), "expected {key} in: {err}");
         }
+    }
+
+    #[test]
+    fn numeric_and_boolean_looking_secrets_stay_text() {
+        let settings = load(&[
+            ("HALO_TRIAGE__WEBHOOK__USERNAME", "1234"),
+            ("HALO_TRIAGE__WEBHOOK__PASSWORD", "000123"),
+            ("HALO_TRIAGE__WEBHOOK__TOKEN", "true"),
+        ])
+        .unwrap();
+        assert_eq!(settings.webhook.username.as_deref(), Some("1234"));
+        let password = settings.webhook.password.unwrap();
+        assert_eq!(password.expose_secret(), "000123");
+        assert_eq!(settings.webhook.token.unwrap().expose_secret(), "true");
     }
 
     #[test]

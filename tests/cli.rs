@@ -169,7 +169,7 @@ async fn check_with_credentials_proves_the_halo_connection() {
     assert!(ok, "{stdout}");
     for expected in [
         "PASS token: obtained",
-        "PASS agents: 1 listed",
+        "PASS agents: 1 loaded",
         "PASS teams: 3 loaded",
         "PASS priorities: 4 loaded",
         "PASS ack outcome: 21 = 'Email User' (sends email: true)",
@@ -179,6 +179,28 @@ async fn check_with_credentials_proves_the_halo_connection() {
             "missing {expected:?} in:\n{stdout}"
         );
     }
+}
+
+#[tokio::test]
+async fn check_explains_refused_credentials() {
+    let halo = MockServer::start().await;
+    Mock::given(method("POST"))
+        .and(path("/auth/token"))
+        .respond_with(ResponseTemplate::new(401).set_body_json(json!({"error": "invalid_client"})))
+        .mount(&halo)
+        .await;
+    let mut command = binary();
+    command.arg("check");
+    halo_env(&mut command, &halo);
+    let (ok, stdout, _) = tokio::task::spawn_blocking(move || run(&mut command))
+        .await
+        .unwrap();
+    assert!(!ok);
+    assert!(stdout.contains("FAIL token: POST /auth/token: Halo answered 401: invalid_client (hint: check halo.client_id"), "{stdout}");
+    assert!(
+        !stdout.contains("agents"),
+        "nothing else is tried without a token: {stdout}"
+    );
 }
 
 #[tokio::test]
@@ -197,7 +219,7 @@ async fn check_explains_a_permission_problem() {
         .await
         .unwrap();
     assert!(!ok);
-    assert!(stdout.contains("FAIL token and agents: GET /api/Agent: Halo answered 403: Access denied (hint: the API application or the agent it logs in as lacks a permission"), "{stdout}");
+    assert!(stdout.contains("FAIL agents: GET /api/Agent: Halo answered 403: Access denied (hint: the API application or the agent it logs in as lacks a permission"), "{stdout}");
 }
 
 /// `serve` on the shipped defaults (shadow mode): a webhook becomes a recorded decision

@@ -151,6 +151,11 @@ impl HaloClient {
             .await
     }
 
+    /// Obtains a token now (cached for later requests): proves the credentials.
+    pub async fn authenticate(&self) -> Result<(), HaloError> {
+        self.token().await.map(drop)
+    }
+
     /// Cached lookups (teams, priorities, ...), fetched through this client.
     pub fn lookups(&self) -> &Lookups {
         &self.inner.lookups
