@@ -3,7 +3,7 @@
 
 use crate::ack::{marker, AckContext, AckTemplates};
 use crate::config::{AckSettings, ActSettings};
-use crate::halo::model::{NewAction, Priority, Team, Ticket, TicketType, TicketUpdate};
+use crate::halo::model::{Agent, NewAction, Priority, Team, Ticket, TicketType, TicketUpdate};
 use crate::triage::{Decided, Decision};
 
 /// What to write to Halo for one ticket.
@@ -36,7 +36,7 @@ pub fn plan(
         ..TicketUpdate::default()
     };
     if let Some(team) = &decision.team {
-        if ticket.has_team() && !act.overwrite_team {
+        if is_routed(ticket, act) && !act.overwrite_team {
             notes.push(format!(
                 "kept team '{}' already on the ticket instead of '{}' (act.overwrite_team = false)",
                 ticket.team, team.value
@@ -63,11 +63,21 @@ pub fn plan(
     update.tickettype_id = changed_id(&decision.tickettype_id, ticket.tickettype_id);
 
     let team = update.team.as_deref().unwrap_or(&ticket.team);
-    let ack = plan_ack(ticket, team, ack, templates);
+    let ack = acknowledgement(ticket, team, ack, templates);
     if let AckPlan::Skip(reason) = &ack {
         notes.push(format!("acknowledgement not sent: {reason}"));
     }
     Plan { update, ack, notes }
+}
+
+/// A team is on the ticket, and it is not one of the teams that only mean "not routed yet"
+/// (`act.unrouted_teams`, e.g. the default team Halo gives every new ticket).
+fn is_routed(ticket: &Ticket, act: &ActSettings) -> bool {
+    let placeholder = act
+        .unrouted_teams
+        .iter()
+        .any(|t| t.trim().eq_ignore_ascii_case(ticket.team.trim()));
+    ticket.has_team() && !placeholder
 }
 
 fn changed_text(decided: &Option<Decided<String>>, current: &str) -> Option<String> {
@@ -84,7 +94,13 @@ fn changed_id(decided: &Option<Decided<i64>>, current: Option<i64>) -> Option<i6
         .map(|d| d.value)
 }
 
-fn plan_ack(ticket: &Ticket, team: &str, ack: &AckSettings, templates: &AckTemplates) -> AckPlan {
+/// The acknowledgement for `ticket`, naming `team`, or why none is sent.
+pub fn acknowledgement(
+    ticket: &Ticket,
+    team: &str,
+    ack: &AckSettings,
+    templates: &AckTemplates,
+) -> AckPlan {
     if !ack.enabled {
         return AckPlan::Skip("ack.enabled = false".into());
     }
@@ -115,15 +131,27 @@ fn plan_ack(ticket: &Ticket, team: &str, ack: &AckSettings, templates: &AckTempl
     }
 }
 
+/// Halo's lookups a decision is checked against.
+pub struct KnownLabels<'a> {
+    pub teams: &'a [Team],
+    pub priorities: &'a [Priority],
+    pub ticket_types: &'a [TicketType],
+    pub agents: &'a [Agent],
+}
+
 /// Drops decided labels that do not exist (or are inactive) in Halo, saying why, so a
 /// typo in the rules becomes a note instead of a rejected update.
 pub fn drop_unknown_labels(
     decision: &mut Decision,
     ticket: &Ticket,
-    teams: &[Team],
-    priorities: &[Priority],
-    ticket_types: &[TicketType],
+    known: &KnownLabels,
 ) -> Vec<String> {
+    let KnownLabels {
+        teams,
+        priorities,
+        ticket_types,
+        agents,
+    } = known;
     let mut notes = Vec::new();
     if let Some(team) = &decision.team {
         let known = teams
@@ -163,6 +191,16 @@ pub fn drop_unknown_labels(
             decision.tickettype_id = None;
         }
     }
+    if let Some(agent) = &decision.agent_id {
+        let known = agents.iter().any(|a| !a.isdisabled && a.id == agent.value);
+        if !known {
+            notes.push(format!(
+                "agent {} is not an active agent in Halo: not set",
+                agent.value
+            ));
+            decision.agent_id = None;
+        }
+    }
     notes
 }
 
@@ -192,6 +230,7 @@ mod tests {
         ActSettings {
             overwrite_team: overwrite,
             overwrite_agent: overwrite,
+            unrouted_teams: vec!["Triage".into()],
         }
     }
 
@@ -259,6 +298,14 @@ mod tests {
     }
 
     #[test]
+    fn an_unrouted_placeholder_team_is_replaced() {
+        let mut placeholder = ticket();
+        placeholder.team = "triage".into();
+        let plan = run(&placeholder, &decision(), &act(false), &ack_settings(true));
+        assert_eq!(plan.update.team.as_deref(), Some("Network"));
+    }
+
+    #[test]
     fn the_ack_is_skipped_without_email_or_when_disabled() {
         let mut no_email = ticket();
         no_email.user_email = String::new();
@@ -298,16 +345,29 @@ mod tests {
         let mut sla_ticket = ticket();
         sla_ticket.sla_id = Some(1);
 
+        let agents = [Agent {
+            id: 4,
+            name: "Ann".into(),
+            isdisabled: false,
+        }];
+        let known = KnownLabels {
+            teams: &teams,
+            priorities: &priorities,
+            ticket_types: &[],
+            agents: &agents,
+        };
         let mut ok = decision();
-        assert!(drop_unknown_labels(&mut ok, &sla_ticket, &teams, &priorities, &[]).is_empty());
-        assert!(ok.team.is_some() && ok.priority_id.is_some());
+        assert!(drop_unknown_labels(&mut ok, &sla_ticket, &known).is_empty());
+        assert!(ok.team.is_some() && ok.priority_id.is_some() && ok.agent_id.is_some());
 
         let mut bad = decision();
         bad.team = decided("Legacy".into());
         bad.tickettype_id = decided(77);
+        bad.agent_id = decided(5);
         sla_ticket.sla_id = Some(2);
-        let notes = drop_unknown_labels(&mut bad, &sla_ticket, &teams, &priorities, &[]);
-        assert_eq!(notes.len(), 3, "{notes:?}");
-        assert!(bad.team.is_none() && bad.priority_id.is_none() && bad.tickettype_id.is_none());
+        let notes = drop_unknown_labels(&mut bad, &sla_ticket, &known);
+        assert_eq!(notes.len(), 4, "{notes:?}");
+        assert!(bad.team.is_none() && bad.priority_id.is_none());
+        assert!(bad.tickettype_id.is_none() && bad.agent_id.is_none());
     }
 }

@@ -115,6 +115,8 @@ pub struct HaloSettings {
 pub struct ActSettings {
     pub overwrite_team: bool,
     pub overwrite_agent: bool,
+    #[serde(deserialize_with = "list_or_comma_separated")]
+    pub unrouted_teams: Vec<String>,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -204,8 +206,20 @@ impl Settings {
         if self.worker.max_attempts == 0 {
             return Err(invalid("worker.max_attempts", "must be at least 1"));
         }
-        if self.worker.lease_secs == 0 {
-            return Err(invalid("worker.lease_secs", "must be at least 1"));
+        let halo = &self.halo;
+        // A write to Halo, with its retries, must end well inside the lease renewed just
+        // before it, or another worker could take the job over and write a second time.
+        let longest_request = u64::from(halo.max_retries + 1) * halo.timeout_secs
+            + u64::from(halo.max_retries) * halo.max_retry_wait_secs;
+        if self.worker.lease_secs < 2 * longest_request {
+            return Err(invalid(
+                "worker.lease_secs",
+                format!(
+                    "must be at least {} (twice the longest Halo request: (halo.max_retries + 1) \
+                     × halo.timeout_secs + halo.max_retries × halo.max_retry_wait_secs)",
+                    2 * longest_request
+                ),
+            ));
         }
         if self.worker.poll_interval_ms == 0 {
             return Err(invalid("worker.poll_interval_ms", "must be at least 1"));
@@ -432,6 +446,10 @@ mod tests {
             (
                 &[TOKEN, ("HALO_TRIAGE__WORKER__MAX_ATTEMPTS", "0")],
                 "worker.max_attempts",
+            ),
+            (
+                &[TOKEN, ("HALO_TRIAGE__WORKER__LEASE_SECS", "100")],
+                "worker.lease_secs",
             ),
         ];
         for (pairs, key) in cases {

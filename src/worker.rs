@@ -13,7 +13,7 @@ use tracing::Instrument;
 use crate::ack::{marker, AckTemplates};
 use crate::act::{self, AckPlan, Plan};
 use crate::config::{AckSettings, ActSettings, Mode, WorkerSettings};
-use crate::halo::model::{NewAction, Ticket};
+use crate::halo::model::{Action, NewAction, Ticket};
 use crate::halo::{webhook, HaloClient, HaloError};
 use crate::store::{now_ms, AckStatus, DecisionRecord, Job, Store, StoreError};
 use crate::triage::{Decision, RuleSet};
@@ -29,6 +29,8 @@ pub enum JobError {
     NoTicketSource(i64),
     #[error("the stored delivery is not valid JSON: {0}")]
     Payload(String),
+    #[error("the job's lease expired and another worker took it over")]
+    LeaseLost,
 }
 
 impl JobError {
@@ -36,7 +38,7 @@ impl JobError {
         match self {
             JobError::Halo(e) => e.is_retryable(),
             JobError::Store(_) => true,
-            JobError::NoTicketSource(_) | JobError::Payload(_) => false,
+            JobError::NoTicketSource(_) | JobError::Payload(_) | JobError::LeaseLost => false,
         }
     }
 
@@ -139,7 +141,8 @@ impl Worker {
     /// Claims and processes one due job; `None` when no job is due.
     pub async fn run_one(&self) -> Result<Option<JobReport>, StoreError> {
         let lease = Duration::from_secs(self.inner.settings.lease_secs);
-        let Some(job) = self.inner.store.claim_job(lease).await? else {
+        let max_attempts = self.inner.settings.max_attempts;
+        let Some(job) = self.inner.store.claim_job(lease, max_attempts).await? else {
             return Ok(None);
         };
         let span = tracing::info_span!("job", job_id = job.id, ticket_id = job.ticket_id);
@@ -185,6 +188,7 @@ impl Worker {
         let store = &self.inner.store;
         let (kept, outcome) = match result {
             Ok(()) => (store.finish_job(job).await?, JobOutcome::Done),
+            Err(JobError::LeaseLost) => (false, JobOutcome::LeaseLost),
             Err(error) => {
                 let message = error.to_string();
                 let attempts_left = job.attempts < i64::from(self.inner.settings.max_attempts);
@@ -222,18 +226,16 @@ impl Worker {
     }
 
     async fn process(&self, job: &Job) -> Result<(), JobError> {
-        let ticket = self.ticket(job).await?;
+        let live = self.inner.mode == Mode::Live;
+        let ticket = self.ticket(job, live).await?;
         let mut decision = self.inner.rules.decide(&ticket);
         let mut notes = self.check_labels(&mut decision, &ticket).await?;
-        let plan = act::plan(
-            &ticket,
-            &decision,
-            &self.inner.act,
-            &self.inner.ack,
-            &self.inner.templates,
-        );
+        let inner = &self.inner;
+        let plan = act::plan(&ticket, &decision, &inner.act, &inner.ack, &inner.templates);
         notes.extend(plan.notes.iter().cloned());
-        let live = self.inner.mode == Mode::Live;
+        if let AckPlan::Skip(reason) = &plan.ack {
+            tracing::info!(%reason, "acknowledgement skipped");
+        }
         if !live {
             if let AckPlan::Send(action) = &plan.ack {
                 notes.push(format!(
@@ -243,9 +245,10 @@ impl Worker {
             }
             notes.push("shadow mode: nothing was written to Halo".into());
         }
-        self.inner
+        let mode = if live { Mode::Live } else { Mode::Shadow };
+        inner
             .store
-            .save_decision(&record(job, &ticket, &decision, &plan, &notes, live))
+            .save_decision(&decision_record(job, &decision, &plan, &notes, mode))
             .await?;
         tracing::info!(
             matched_rules = ?decision.matched_rules,
@@ -253,35 +256,65 @@ impl Worker {
             live,
             "ticket triaged"
         );
-        let Some(halo) = self.inner.halo.as_ref().filter(|_| live) else {
+        let Some(halo) = inner.halo.as_ref().filter(|_| live) else {
             return Ok(());
         };
+
+        let mut refusal = None;
         if !plan.update.is_empty() {
-            halo.update_ticket(&plan.update).await?;
+            self.keep_lease(job).await?;
+            match halo.update_ticket(&plan.update).await {
+                Ok(_) => {}
+                // Halo refused the routing (e.g. an approval ticket type): the customer is
+                // still acknowledged, and the job ends dead with Halo's message.
+                Err(error) if !error.is_retryable() => {
+                    notes.push(format!("ticket update refused: {error}"));
+                    refusal = Some(error);
+                }
+                Err(error) => return Err(error.into()),
+            }
         }
-        if let AckPlan::Send(action) = &plan.ack {
+        let ack = match &refusal {
+            None => plan.ack,
+            Some(_) => act::acknowledgement(&ticket, &ticket.team, &inner.ack, &inner.templates),
+        };
+        if let AckPlan::Send(action) = &ack {
+            self.keep_lease(job).await?;
             notes.push(self.acknowledge(halo, action).await?);
         }
-        self.inner
+        inner
             .store
-            .mark_decision_applied(job.id, &json_list(&notes))
+            .record_outcome(job.id, refusal.is_none(), &json_list(&notes))
             .await?;
-        Ok(())
+        refusal.map_or(Ok(()), |error| Err(error.into()))
     }
 
-    /// The ticket from the webhook's full object, else read from Halo.
-    async fn ticket(&self, job: &Job) -> Result<Ticket, JobError> {
+    /// Renews the lease before a write; stops the job if another worker took it over.
+    async fn keep_lease(&self, job: &Job) -> Result<(), JobError> {
+        let lease = Duration::from_secs(self.inner.settings.lease_secs);
+        if self.inner.store.extend_lease(job, lease).await? {
+            Ok(())
+        } else {
+            Err(JobError::LeaseLost)
+        }
+    }
+
+    /// The ticket from the webhook's full object, else read from Halo. A retried job in
+    /// live mode reads it again: a person may have changed it since the webhook.
+    async fn ticket(&self, job: &Job, live: bool) -> Result<Ticket, JobError> {
         let payload: Value =
             serde_json::from_str(&job.payload).map_err(|e| JobError::Payload(e.to_string()))?;
-        if let Some(ticket) = webhook::full_ticket(&payload) {
-            return Ok(ticket);
-        }
-        let halo = self
-            .inner
-            .halo
-            .as_ref()
-            .ok_or(JobError::NoTicketSource(job.ticket_id))?;
-        Ok(halo.ticket(job.ticket_id).await?)
+        let halo = self.inner.halo.as_ref();
+        let fresh_needed = live && job.attempts > 1 && halo.is_some();
+        let mut ticket = match webhook::full_ticket(&payload).filter(|_| !fresh_needed) {
+            Some(ticket) => ticket,
+            None => {
+                let halo = halo.ok_or(JobError::NoTicketSource(job.ticket_id))?;
+                halo.ticket(job.ticket_id).await?
+            }
+        };
+        ticket.id = job.ticket_id;
+        Ok(ticket)
     }
 
     /// With Halo reachable, labels that do not exist there are dropped before writing.
@@ -308,12 +341,19 @@ impl Worker {
             Some(_) => lookups.ticket_types(halo).await?,
             None => Default::default(),
         };
+        let agents = match decision.agent_id {
+            Some(_) => lookups.agents(halo).await?,
+            None => Default::default(),
+        };
         Ok(act::drop_unknown_labels(
             decision,
             ticket,
-            &teams,
-            &priorities,
-            &ticket_types,
+            &act::KnownLabels {
+                teams: &teams,
+                priorities: &priorities,
+                ticket_types: &ticket_types,
+                agents: &agents,
+            },
         ))
     }
 
@@ -330,7 +370,10 @@ impl Worker {
             Some(AckStatus::Sending) => {
                 let marker = marker(ticket_id);
                 let actions = halo.actions(ticket_id).await?;
-                if let Some(found) = actions.iter().find(|a| a.contains(&marker)) {
+                let ours = |a: &&Action| {
+                    a.contains(&marker) || a.emailsubject.as_deref() == Some(&action.emailsubject)
+                };
+                if let Some(found) = actions.iter().find(ours) {
                     store
                         .set_ack_status(ticket_id, AckStatus::Sent, Some(found.id))
                         .await?;
@@ -356,18 +399,17 @@ impl Worker {
     }
 }
 
-fn record(
+fn decision_record(
     job: &Job,
-    ticket: &Ticket,
     decision: &Decision,
     plan: &Plan,
     notes: &[String],
-    live: bool,
+    mode: Mode,
 ) -> DecisionRecord {
     DecisionRecord {
         job_id: job.id,
-        ticket_id: ticket.id,
-        mode: if live { "live" } else { "shadow" },
+        ticket_id: job.ticket_id,
+        mode,
         decision_json: serde_json::to_string(decision).unwrap_or_default(),
         ticket_update_json: serde_json::to_string(&plan.update).unwrap_or_default(),
         notes_json: json_list(notes),

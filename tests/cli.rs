@@ -155,17 +155,24 @@ async fn mount_lookups(halo: &MockServer) {
     }
 }
 
+/// Runs `check` against the stand-in Halo; `extra` are more environment variables.
+async fn check_against(halo: &MockServer, extra: &[(&str, &str)]) -> (bool, String) {
+    let mut command = binary();
+    command.arg("check");
+    halo_env(&mut command, halo);
+    command.envs(extra.iter().copied());
+    let (ok, stdout, _) = tokio::task::spawn_blocking(move || run(&mut command))
+        .await
+        .unwrap();
+    (ok, stdout)
+}
+
 #[tokio::test]
 async fn check_with_credentials_proves_the_halo_connection() {
     let halo = MockServer::start().await;
     mount_lookups(&halo).await;
     mount_halo(&halo).await;
-    let mut command = binary();
-    command.arg("check");
-    halo_env(&mut command, &halo);
-    let (ok, stdout, _) = tokio::task::spawn_blocking(move || run(&mut command))
-        .await
-        .unwrap();
+    let (ok, stdout) = check_against(&halo, &[]).await;
     assert!(ok, "{stdout}");
     for expected in [
         "PASS token: obtained",
@@ -189,12 +196,7 @@ async fn check_explains_refused_credentials() {
         .respond_with(ResponseTemplate::new(401).set_body_json(json!({"error": "invalid_client"})))
         .mount(&halo)
         .await;
-    let mut command = binary();
-    command.arg("check");
-    halo_env(&mut command, &halo);
-    let (ok, stdout, _) = tokio::task::spawn_blocking(move || run(&mut command))
-        .await
-        .unwrap();
+    let (ok, stdout) = check_against(&halo, &[]).await;
     assert!(!ok);
     assert!(stdout.contains("FAIL token: POST /auth/token: Halo answered 401: invalid_client (hint: check halo.client_id"), "{stdout}");
     assert!(
@@ -212,14 +214,66 @@ async fn check_explains_a_permission_problem() {
         .mount(&halo)
         .await;
     mount_halo(&halo).await;
-    let mut command = binary();
-    command.arg("check");
-    halo_env(&mut command, &halo);
-    let (ok, stdout, _) = tokio::task::spawn_blocking(move || run(&mut command))
-        .await
-        .unwrap();
+    let (ok, stdout) = check_against(&halo, &[]).await;
     assert!(!ok);
     assert!(stdout.contains("FAIL agents: GET /api/Agent: Halo answered 403: Access denied (hint: the API application or the agent it logs in as lacks a permission"), "{stdout}");
+}
+
+/// A `serve` process, its address (read from its JSON log) and its log lines.
+struct Served {
+    child: std::process::Child,
+    addr: String,
+    logs: std::thread::JoinHandle<Vec<String>>,
+}
+
+impl Served {
+    fn start(command: &mut Command) -> Served {
+        let mut child = command.arg("serve").stderr(Stdio::piped()).spawn().unwrap();
+        let stderr = BufReader::new(child.stderr.take().unwrap());
+        let (addr_tx, addr_rx) = std::sync::mpsc::channel();
+        let logs = std::thread::spawn(move || {
+            let mut lines = Vec::new();
+            for line in stderr.lines().map_while(Result::ok) {
+                if let Ok(entry) = serde_json::from_str::<Value>(&line) {
+                    if let Some(addr) = entry["fields"]["addr"].as_str() {
+                        let _ = addr_tx.send(addr.to_string());
+                    }
+                }
+                lines.push(line);
+            }
+            lines
+        });
+        let addr = addr_rx
+            .recv_timeout(Duration::from_secs(30))
+            .expect("the service starts");
+        Served { child, addr, logs }
+    }
+
+    async fn deliver(&self, body: String) -> reqwest::Response {
+        reqwest::Client::new()
+            .post(format!("http://{}/hooks/halo", self.addr))
+            .bearer_auth(TOKEN)
+            .body(body)
+            .send()
+            .await
+            .unwrap()
+    }
+
+    /// SIGTERM; the service must exit with success. Returns its logs.
+    async fn stop(mut self) -> String {
+        let pid = self.child.id().to_string();
+        assert!(Command::new("kill")
+            .args(["-TERM", &pid])
+            .status()
+            .unwrap()
+            .success());
+        let status = tokio::task::spawn_blocking(move || self.child.wait())
+            .await
+            .unwrap()
+            .unwrap();
+        assert!(status.success(), "exit status {status}");
+        self.logs.join().unwrap().join("\n")
+    }
 }
 
 /// `serve` on the shipped defaults (shadow mode): a webhook becomes a recorded decision
@@ -228,39 +282,15 @@ async fn check_explains_a_permission_problem() {
 async fn serve_triages_in_the_background_and_stops_on_sigterm() {
     let dir = tempfile::tempdir().unwrap();
     let db = dir.path().join("serve.db");
-    let mut child = binary()
-        .arg("serve")
-        .env("HALO_TRIAGE__WEBHOOK__TOKEN", TOKEN)
-        .env("HALO_TRIAGE__SERVER__LISTEN", "127.0.0.1:0")
-        .env("HALO_TRIAGE__STORE__PATH", &db)
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let stderr = BufReader::new(child.stderr.take().unwrap());
-    let (addr_tx, addr_rx) = std::sync::mpsc::channel();
-    let log_reader = std::thread::spawn(move || {
-        let mut lines = Vec::new();
-        for line in stderr.lines().map_while(Result::ok) {
-            if let Ok(entry) = serde_json::from_str::<Value>(&line) {
-                if let Some(addr) = entry["fields"]["addr"].as_str() {
-                    let _ = addr_tx.send(addr.to_string());
-                }
-            }
-            lines.push(line);
-        }
-        lines
-    });
-    let addr = addr_rx
-        .recv_timeout(Duration::from_secs(30))
-        .expect("the service starts");
-    let http = reqwest::Client::new();
-    let response = http
-        .post(format!("http://{addr}/hooks/halo"))
-        .bearer_auth(TOKEN)
-        .body(fixture("webhook-new-ticket-full.json"))
-        .send()
-        .await
-        .unwrap();
+    let served = Served::start(
+        binary()
+            .env("HALO_TRIAGE__WEBHOOK__TOKEN", TOKEN)
+            .env("HALO_TRIAGE__SERVER__LISTEN", "127.0.0.1:0")
+            .env("HALO_TRIAGE__STORE__PATH", &db),
+    );
+    let response = served
+        .deliver(fixture("webhook-new-ticket-full.json"))
+        .await;
     assert_eq!(response.status(), 202);
 
     let store = halo_triage::store::Store::open(&db).await.unwrap();
@@ -271,28 +301,79 @@ async fn serve_triages_in_the_background_and_stops_on_sigterm() {
     }
     let decision = &store.decisions_for_ticket(41234).await.unwrap()[0];
     assert_eq!(decision.mode, "shadow");
-    let ready: Value = http
-        .get(format!("http://{addr}/readyz"))
-        .send()
+    let ready: Value = reqwest::get(format!("http://{}/readyz", served.addr))
         .await
         .unwrap()
         .json()
         .await
         .unwrap();
     assert_eq!(ready["worker"], "ok");
-
-    let pid = child.id().to_string();
-    assert!(Command::new("kill")
-        .args(["-TERM", &pid])
-        .status()
-        .unwrap()
-        .success());
-    let status = tokio::task::spawn_blocking(move || child.wait())
+    let port = served.addr.rsplit(':').next().unwrap().to_string();
+    let mut probe = binary();
+    probe
+        .arg("health")
+        .env("HALO_TRIAGE__SERVER__LISTEN", format!("127.0.0.1:{port}"));
+    let (healthy, stdout, _) = tokio::task::spawn_blocking(move || run(&mut probe))
         .await
-        .unwrap()
         .unwrap();
-    assert!(status.success(), "exit status {status}");
-    let logs = log_reader.join().unwrap().join("\n");
+    assert!(healthy, "{stdout}");
+    assert!(stdout.contains("\"status\":\"ready\""), "{stdout}");
+
+    let logs = served.stop().await;
     assert!(logs.contains("SHADOW MODE"), "{logs}");
     assert!(!logs.contains(TOKEN), "the webhook token was logged");
+}
+
+#[tokio::test]
+async fn check_lists_the_email_outcomes_when_the_ack_outcome_is_wrong() {
+    let halo = MockServer::start().await;
+    mount_lookups(&halo).await;
+    mount_halo(&halo).await;
+    let (ok, stdout) = check_against(&halo, &[("HALO_TRIAGE__ACK__OUTCOME_ID", "99")]).await;
+    assert!(!ok);
+    assert!(
+        stdout.contains("FAIL ack outcome: ack.outcome_id = 99 is not an outcome; outcomes that send email: 21 = Email User"),
+        "{stdout}"
+    );
+}
+
+#[test]
+fn a_missing_config_file_is_an_error_naming_it() {
+    let (ok, _, stderr) = run(binary().args(["--config", "/nonexistent/halo.toml", "serve"]));
+    assert!(!ok);
+    assert!(stderr.contains("/nonexistent/halo.toml"), "{stderr}");
+}
+
+/// Live mode through the real binary: the ticket is updated and acknowledged, and no
+/// secret (webhook token, client secret, access token) appears in the logs.
+#[tokio::test]
+async fn live_serve_never_logs_secrets() {
+    let halo = MockServer::start().await;
+    mount_halo(&halo).await;
+    let dir = tempfile::tempdir().unwrap();
+    let mut command = binary();
+    command
+        .env("HALO_TRIAGE__MODE", "live")
+        .env("HALO_TRIAGE__SERVER__LISTEN", "127.0.0.1:0")
+        .env("HALO_TRIAGE__STORE__PATH", dir.path().join("live.db"))
+        .env("RUST_LOG", "debug");
+    halo_env(&mut command, &halo);
+    let served = Served::start(&mut command);
+    let response = served
+        .deliver(fixture("webhook-new-ticket-full.json"))
+        .await;
+    assert_eq!(response.status(), 202);
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while common::received(&halo, "POST", "/api/Actions")
+        .await
+        .is_empty()
+    {
+        assert!(Instant::now() < deadline, "no acknowledgement posted");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let logs = served.stop().await;
+    assert!(logs.contains("acknowledgement sent"), "{logs}");
+    for secret in [TOKEN, "triage-secret", "eyJhbGciOi"] {
+        assert!(!logs.contains(secret), "{secret} was logged:\n{logs}");
+    }
 }

@@ -238,6 +238,21 @@ async fn refusals_400_403_404_park_the_job_as_dead_with_halos_message() {
             "{status} is not retried"
         );
         assert_eq!(app.job_row(1).await.0, "dead");
+        // The customer is still acknowledged, naming the team the ticket really has.
+        let acks = received(&halo, "POST", "/api/Actions").await;
+        assert_eq!(acks.len(), 1);
+        assert!(!acks[0][0]["note_html"]
+            .as_str()
+            .unwrap()
+            .contains("passed to our"));
+        let (_, _, _, notes, applied) = app.decision(41234).await;
+        assert!(!applied);
+        assert!(
+            notes
+                .iter()
+                .any(|n| n.starts_with("ticket update refused: POST /api/Tickets")),
+            "{notes:?}"
+        );
     }
 }
 
@@ -298,4 +313,23 @@ async fn refused_credentials_fail_the_job_with_the_token_endpoint_named() {
     };
     assert_eq!(error, "POST /auth/token: Halo answered 401: invalid_client");
     assert_eq!(common::writes(&halo).await, 0);
+}
+
+#[tokio::test]
+async fn authinfo_without_an_auth_url_says_to_set_it() {
+    let halo = MockServer::start().await;
+    Mock::given(method("GET"))
+        .and(path("/api/authinfo"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({"tenant_id": "x"})))
+        .mount(&halo)
+        .await;
+    let app = spawn_with(Some(&halo), &[("HALO__AUTH_URL", "")]).await;
+    app.deliver(fixture("webhook-new-ticket-full.json")).await;
+    let JobOutcome::Dead { error } = &app.drain().await[0].outcome else {
+        panic!("expected a dead job")
+    };
+    assert_eq!(
+        error,
+        "GET /api/authinfo: unexpected answer: no auth_url in the answer; set halo.auth_url"
+    );
 }

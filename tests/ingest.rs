@@ -86,6 +86,7 @@ async fn a_body_over_the_limit_is_413_and_stores_nothing() {
     delivery["ticket"]["details"] = json!("x".repeat(2000));
     let response = app.deliver(delivery.to_string()).await;
     assert_eq!(response.status(), 413);
+    assert_eq!(app.count("SELECT COUNT(*) FROM deliveries").await, 0);
     assert_eq!(app.count("SELECT COUNT(*) FROM jobs").await, 0);
 }
 
@@ -312,4 +313,33 @@ async fn readiness_fails_when_the_database_is_gone() {
     assert_eq!(ready.status(), 503);
     let body: Value = ready.json().await.unwrap();
     assert_eq!(body["status"], "not ready");
+}
+
+#[tokio::test]
+async fn a_storage_failure_while_quarantining_is_503() {
+    let app = spawn(None).await;
+    sqlx::query("DROP TABLE jobs")
+        .execute(app.store.pool())
+        .await
+        .unwrap();
+    sqlx::query("DROP TABLE deliveries")
+        .execute(app.store.pool())
+        .await
+        .unwrap();
+    let response = app.deliver("not json").await;
+    assert_eq!(response.status(), 503);
+}
+
+#[tokio::test]
+async fn a_batch_with_a_bad_element_and_a_repeat_stays_quarantined() {
+    let app = spawn(None).await;
+    app.deliver(r#"{"id":"a","event":"New Ticket Logged","object_id":7}"#)
+        .await;
+    let body = r#"[{"id":"a","event":"New Ticket Logged","object_id":7},{"id":"b","event":"New Ticket Logged"}]"#;
+    assert_eq!(app.deliver(body).await.status(), 400);
+    assert_eq!(
+        app.count("SELECT COUNT(*) FROM deliveries WHERE outcome = 'quarantined'")
+            .await,
+        1
+    );
 }

@@ -375,3 +375,138 @@ async fn a_team_that_does_not_exist_in_halo_is_not_written() {
         "{notes:?}"
     );
 }
+
+#[tokio::test]
+async fn an_acknowledgement_answered_with_a_5xx_is_not_repeated_when_halo_kept_it() {
+    let halo = MockServer::start().await;
+    let actions = common::ActionsLog::mount(&halo, ResponseTemplate::new(502), true).await;
+    mount_halo(&halo).await;
+    let app = spawn(Some(&halo)).await;
+    app.deliver(fixture("webhook-new-ticket-full.json")).await;
+    let JobOutcome::Retrying { error } = &app.drain().await[0].outcome else {
+        panic!("expected a retry")
+    };
+    assert!(
+        error.contains("POST /api/Actions: Halo answered 502"),
+        "{error}"
+    );
+    assert_eq!(
+        received(&halo, "POST", "/api/Actions").await.len(),
+        1,
+        "not repeated on the spot"
+    );
+
+    sqlx::query("UPDATE jobs SET next_attempt_at = 0")
+        .execute(app.store.pool())
+        .await
+        .unwrap();
+    assert_eq!(app.drain().await[0].outcome, JobOutcome::Done);
+    assert_eq!(received(&halo, "POST", "/api/Actions").await.len(), 1);
+    assert_eq!(actions.count(), 1, "one acknowledgement on the ticket");
+    assert_eq!(
+        app.count(
+            "SELECT COUNT(*) FROM acknowledgements WHERE status = 'sent' AND action_id = 900"
+        )
+        .await,
+        1
+    );
+}
+
+#[tokio::test]
+async fn an_acknowledgement_halo_never_processed_is_sent_on_the_next_attempt() {
+    let halo = MockServer::start().await;
+    let actions = common::ActionsLog::mount(&halo, ResponseTemplate::new(500), false).await;
+    mount_halo(&halo).await;
+    let app = spawn(Some(&halo)).await;
+    app.deliver(fixture("webhook-new-ticket-full.json")).await;
+    assert!(matches!(
+        app.drain().await[0].outcome,
+        JobOutcome::Retrying { .. }
+    ));
+    sqlx::query("UPDATE jobs SET next_attempt_at = 0")
+        .execute(app.store.pool())
+        .await
+        .unwrap();
+    assert_eq!(app.drain().await[0].outcome, JobOutcome::Done);
+    assert_eq!(received(&halo, "POST", "/api/Actions").await.len(), 2);
+    assert_eq!(actions.count(), 1, "one acknowledgement on the ticket");
+    // The retry re-read the ticket: a person may have changed it since the webhook.
+    assert_eq!(received(&halo, "GET", "/api/Tickets/41234").await.len(), 1);
+}
+
+#[tokio::test]
+async fn a_worker_whose_lease_was_taken_over_writes_nothing() {
+    let halo = MockServer::start().await;
+    Mock::given(method("GET"))
+        .and(path("/api/Tickets/41234"))
+        .respond_with(
+            ResponseTemplate::new(200)
+                .set_body_json(fixture_json("ticket.json"))
+                .set_delay(std::time::Duration::from_millis(800)),
+        )
+        .with_priority(1)
+        .mount(&halo)
+        .await;
+    mount_halo(&halo).await;
+    let app = spawn(Some(&halo)).await;
+    app.deliver(fixture("webhook-event-only.json")).await;
+    let worker = app.worker.clone();
+    let running = tokio::spawn(async move { worker.run_one().await.unwrap().unwrap() });
+    while received(&halo, "GET", "/api/Tickets/41234")
+        .await
+        .is_empty()
+    {
+        tokio::task::yield_now().await;
+    }
+    // Meanwhile another worker claims the job (its lease looked expired).
+    sqlx::query("UPDATE jobs SET attempts = attempts + 1")
+        .execute(app.store.pool())
+        .await
+        .unwrap();
+    assert_eq!(running.await.unwrap().outcome, JobOutcome::LeaseLost);
+    assert_eq!(writes(&halo).await, 0);
+    assert_eq!(
+        app.job_row(1).await.0,
+        "running",
+        "left to the worker that owns it"
+    );
+}
+
+#[tokio::test]
+async fn a_job_whose_lease_keeps_expiring_is_buried() {
+    let app = spawn_with(None, &[("WORKER__MAX_ATTEMPTS", "3")]).await;
+    app.deliver(fixture("webhook-new-ticket-full.json")).await;
+    sqlx::query("UPDATE jobs SET status = 'running', attempts = 3, lease_until = 0")
+        .execute(app.store.pool())
+        .await
+        .unwrap();
+    assert!(app.drain().await.is_empty());
+    let (status, _, last_error, _) = app.job_row(1).await;
+    assert_eq!(status, "dead");
+    assert!(last_error
+        .unwrap()
+        .contains("the lease expired on attempt 3"));
+}
+
+#[tokio::test]
+async fn two_jobs_for_one_ticket_never_run_at_the_same_time() {
+    let app = spawn_with(
+        None,
+        &[("WEBHOOK__EVENTS", "New Ticket Logged,Ticket Updated")],
+    )
+    .await;
+    app.deliver(fixture("webhook-new-ticket-full.json")).await;
+    let mut updated = fixture_json("webhook-new-ticket-full.json");
+    updated["id"] = json!("another-delivery");
+    updated["event"] = json!("Ticket Updated");
+    app.deliver(updated.to_string()).await;
+    assert_eq!(app.count("SELECT COUNT(*) FROM jobs").await, 2);
+    sqlx::query("UPDATE jobs SET status = 'running', lease_until = 9999999999999 WHERE id = 1")
+        .execute(app.store.pool())
+        .await
+        .unwrap();
+    assert!(
+        app.worker.run_one().await.unwrap().is_none(),
+        "job 2 waits for job 1's lease"
+    );
+}

@@ -6,7 +6,7 @@ use std::time::{Duration, Instant};
 
 use backon::BackoffBuilder;
 use governor::{DefaultDirectRateLimiter, Quota, RateLimiter};
-use reqwest::{Method, StatusCode};
+use reqwest::{Method, RequestBuilder, StatusCode};
 use secrecy::{ExposeSecret, SecretString};
 use serde::Deserialize;
 use serde_json::Value;
@@ -17,6 +17,15 @@ use super::error::{error_message, HaloError};
 use super::lookups::Lookups;
 use super::model::{list_items, Action, NewAction, Ticket, TicketUpdate};
 use crate::config::{HaloCredentials, HaloSettings};
+
+/// Whether a request may be sent again when its first answer was a failure.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Repeat {
+    /// Idempotent (reads, updates with the same values): retry any retryable failure.
+    Safe,
+    /// Not idempotent: retry only failures that prove Halo did not process it.
+    OnlyIfUnprocessed,
+}
 
 /// Renew a token this long before Halo says it expires.
 const TOKEN_MARGIN: Duration = Duration::from_secs(60);
@@ -71,7 +80,7 @@ struct CachedToken {
 
 #[derive(Deserialize)]
 struct TokenResponse {
-    access_token: String,
+    access_token: SecretString,
     #[serde(default)]
     expires_in: Option<u64>,
 }
@@ -122,6 +131,7 @@ impl HaloClient {
     /// Partial update: `POST /api/Tickets` with a one-element array.
     pub async fn update_ticket(&self, update: &TicketUpdate) -> Result<Value, HaloError> {
         let body = serde_json::json!([update]);
+        // Repeating an update with the same values is harmless.
         self.request(Method::POST, "Tickets", &[], Some(&body))
             .await
     }
@@ -144,11 +154,19 @@ impl HaloClient {
         decode_list("Actions", value, "actions")
     }
 
-    /// `POST /api/Actions` with a one-element array.
+    /// `POST /api/Actions` with a one-element array. Not repeated after an answer that
+    /// may hide a processed request (5xx, timeout): a second action would mean a second
+    /// email. The caller decides, after looking at the ticket's actions.
     pub async fn post_action(&self, action: &NewAction) -> Result<Value, HaloError> {
         let body = serde_json::json!([action]);
-        self.request(Method::POST, "Actions", &[], Some(&body))
-            .await
+        self.send_request(
+            Method::POST,
+            "Actions",
+            &[],
+            Some(&body),
+            Repeat::OnlyIfUnprocessed,
+        )
+        .await
     }
 
     /// Obtains a token now (cached for later requests): proves the credentials.
@@ -161,8 +179,8 @@ impl HaloClient {
         &self.inner.lookups
     }
 
-    /// One authenticated API request with rate budget, token renewal and retries.
-    /// `path` is relative to `<base_url>/api/`.
+    /// One authenticated API request with rate budget, token renewal and retries, for
+    /// requests that are safe to repeat. `path` is relative to `<base_url>/api/`.
     pub async fn request(
         &self,
         method: Method,
@@ -170,23 +188,74 @@ impl HaloClient {
         query: &[(&str, &str)],
         body: Option<&Value>,
     ) -> Result<Value, HaloError> {
+        self.send_request(method, path, query, body, Repeat::Safe)
+            .await
+    }
+
+    async fn send_request(
+        &self,
+        method: Method,
+        path: &str,
+        query: &[(&str, &str)],
+        body: Option<&Value>,
+        repeat: Repeat,
+    ) -> Result<Value, HaloError> {
         let endpoint = format!("{method} /api/{}", path.trim_start_matches('/'));
         let mut delays = self.backoff();
         let mut renewed_token = false;
         loop {
-            let error = match self.send_once(&method, path, query, body, &endpoint).await {
+            let token = self.token().await?;
+            let mut request = self
+                .inner
+                .http
+                .request(method.clone(), self.api_url(path))
+                .bearer_auth(token.expose_secret())
+                .query(query);
+            if let Some(body) = body {
+                request = request.json(body);
+            }
+            let error = match self.send(request, &endpoint).await {
                 Ok(value) => return Ok(value),
                 Err(error) => error,
             };
+            // A 401 was refused before any processing: renewing and repeating is safe.
             if error.status() == Some(401) && !renewed_token {
                 tracing::info!(%endpoint, "Halo answered 401: renewing the token once");
                 renewed_token = true;
-                *self.inner.token.lock().await = None;
+                self.forget_token(&token).await;
                 continue;
+            }
+            if repeat == Repeat::OnlyIfUnprocessed && !error.was_unprocessed() {
+                return Err(error);
             }
             self.wait_before_retry(&mut delays, error, &endpoint)
                 .await?;
         }
+    }
+
+    /// Drops the cached token if it is the one Halo refused (another worker may have
+    /// renewed it meanwhile).
+    async fn forget_token(&self, refused: &SecretString) {
+        let mut cached = self.inner.token.lock().await;
+        if cached
+            .as_ref()
+            .is_some_and(|t| t.value.expose_secret() == refused.expose_secret())
+        {
+            *cached = None;
+        }
+    }
+
+    /// Spends one unit of the rate budget, sends, and reads the JSON answer.
+    async fn send(&self, request: RequestBuilder, endpoint: &str) -> Result<Value, HaloError> {
+        self.inner.budget.until_ready().await;
+        let response = request
+            .send()
+            .await
+            .map_err(|source| HaloError::Transport {
+                endpoint: endpoint.to_string(),
+                source,
+            })?;
+        read_json(response, endpoint).await
     }
 
     fn backoff(&self) -> impl Iterator<Item = Duration> {
@@ -222,36 +291,6 @@ impl HaloClient {
         Ok(())
     }
 
-    async fn send_once(
-        &self,
-        method: &Method,
-        path: &str,
-        query: &[(&str, &str)],
-        body: Option<&Value>,
-        endpoint: &str,
-    ) -> Result<Value, HaloError> {
-        let token = self.token().await?;
-        let url = self.api_url(path);
-        self.inner.budget.until_ready().await;
-        let mut request = self
-            .inner
-            .http
-            .request(method.clone(), url)
-            .bearer_auth(token.expose_secret())
-            .query(query);
-        if let Some(body) = body {
-            request = request.json(body);
-        }
-        let response = request
-            .send()
-            .await
-            .map_err(|source| HaloError::Transport {
-                endpoint: endpoint.to_string(),
-                source,
-            })?;
-        read_json(response, endpoint).await
-    }
-
     fn api_url(&self, path: &str) -> Url {
         let mut url = self.inner.credentials.base_url.clone();
         let base = url.path().trim_end_matches('/').trim_end_matches("/api");
@@ -280,22 +319,11 @@ impl HaloClient {
             ("client_secret", credentials.client_secret.expose_secret()),
             ("scope", self.inner.options.scope.as_str()),
         ];
-        self.inner.budget.until_ready().await;
-        let response = self
-            .inner
-            .http
-            .post(endpoint)
-            .form(&form)
-            .send()
-            .await
-            .map_err(|source| HaloError::Transport {
-                endpoint: label.clone(),
-                source,
-            })?;
-        let answer: TokenResponse = decode(&label, read_json(response, &label).await?)?;
+        let request = self.inner.http.post(endpoint).form(&form);
+        let answer: TokenResponse = decode(&label, self.send(request, &label).await?)?;
         let lifetime = Duration::from_secs(answer.expires_in.unwrap_or(3600));
         let token = CachedToken {
-            value: SecretString::from(answer.access_token),
+            value: answer.access_token,
             renew_at: Instant::now() + lifetime.saturating_sub(TOKEN_MARGIN.min(lifetime / 2)),
         };
         let value = token.value.clone();
@@ -314,18 +342,8 @@ impl HaloClient {
             Some(url) => (url.clone(), None),
             None => {
                 let label = "GET /api/authinfo";
-                self.inner.budget.until_ready().await;
-                let response = self
-                    .inner
-                    .http
-                    .get(self.api_url("authinfo"))
-                    .send()
-                    .await
-                    .map_err(|source| HaloError::Transport {
-                        endpoint: label.into(),
-                        source,
-                    })?;
-                let info: AuthInfo = decode(label, read_json(response, label).await?)?;
+                let request = self.inner.http.get(self.api_url("authinfo"));
+                let info: AuthInfo = decode(label, self.send(request, label).await?)?;
                 let url =
                     info.auth_url
                         .filter(|u| !u.is_empty())

@@ -33,6 +33,16 @@ impl HaloError {
         }
     }
 
+    /// Certainly not processed by Halo: rate limited, or the connection never opened.
+    /// Only then may a request that is not idempotent be repeated.
+    pub fn was_unprocessed(&self) -> bool {
+        match self {
+            HaloError::Transport { source, .. } => source.is_connect(),
+            HaloError::Status { status, .. } => *status == 429,
+            HaloError::Decode { .. } => false,
+        }
+    }
+
     pub fn status(&self) -> Option<u16> {
         match self {
             HaloError::Status { status, .. } => Some(*status),

@@ -118,6 +118,7 @@ pub struct Action {
     pub note_html: Option<String>,
     pub emailbody: Option<String>,
     pub emailbody_html: Option<String>,
+    pub emailsubject: Option<String>,
 }
 
 impl Action {

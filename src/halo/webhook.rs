@@ -30,11 +30,18 @@ pub fn ticket_id(delivery: &Value) -> Option<i64> {
 }
 
 /// The ticket carried by a "full object" payload. A small-object or event-only payload
-/// (no summary, or no details) returns `None`: the ticket must then be read from Halo.
+/// returns `None`: the ticket must then be read from Halo. Full means every field triage
+/// and the acknowledgement rely on is present, so "missing" is never mistaken for "empty"
+/// (an absent team must not look unassigned).
 pub fn full_ticket(delivery: &Value) -> Option<Ticket> {
     let ticket = delivery.get("ticket")?;
     let has = |key: &str| ticket.get(key).is_some_and(|v| !v.is_null());
-    if !has("summary") || !(has("details") || has("details_html")) {
+    let complete = has("summary")
+        && (has("details") || has("details_html"))
+        && has("user_email")
+        && (has("team") || has("team_id"))
+        && has("agent_id");
+    if !complete {
         return None;
     }
     let mut ticket: Ticket = serde_json::from_value(ticket.clone()).ok()?;
@@ -63,13 +70,18 @@ mod tests {
     }
 
     #[test]
-    fn only_a_ticket_with_summary_and_details_is_full() {
-        assert!(
-            full_ticket(&json!({"object_id": 5, "ticket": {"id": 5, "summary": "x"}})).is_none()
-        );
-        let ticket =
-            full_ticket(&json!({"object_id": 5, "ticket": {"summary": "x", "details": "y"}}))
-                .unwrap();
+    fn only_a_ticket_with_every_field_used_is_full() {
+        let full =
+            json!({"summary": "x", "details": "y", "user_email": "", "team": "", "agent_id": 0});
+        let ticket = full_ticket(&json!({"object_id": 5, "ticket": full})).unwrap();
         assert_eq!(ticket.id, 5);
+        for missing in ["summary", "details", "user_email", "team", "agent_id"] {
+            let mut partial = full.clone();
+            partial.as_object_mut().unwrap().remove(missing);
+            assert!(
+                full_ticket(&json!({"object_id": 5, "ticket": partial})).is_none(),
+                "{missing}"
+            );
+        }
     }
 }

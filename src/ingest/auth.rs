@@ -3,6 +3,7 @@
 use axum::http::{header, HeaderMap, HeaderName};
 use base64::Engine;
 use secrecy::{ExposeSecret, SecretString};
+use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
 
 use crate::config::WebhookSettings;
@@ -73,8 +74,11 @@ fn scheme_value<'a>(authorization: &'a str, scheme: &str) -> Option<&'a str> {
     given.eq_ignore_ascii_case(scheme).then(|| value.trim())
 }
 
+/// Constant time, also in the length: digests of equal length are compared.
 fn equal(given: &[u8], expected: &[u8]) -> bool {
-    given.ct_eq(expected).into()
+    Sha256::digest(given)
+        .ct_eq(&Sha256::digest(expected))
+        .into()
 }
 
 #[cfg(test)]

@@ -3,13 +3,14 @@
 use sqlx::FromRow;
 
 use super::{now_ms, Context, Store, StoreError};
+use crate::config::Mode;
 
 /// A decision to keep; the JSON columns are produced by the worker.
 #[derive(Debug, Clone)]
 pub struct DecisionRecord {
     pub job_id: i64,
     pub ticket_id: i64,
-    pub mode: &'static str,
+    pub mode: Mode,
     pub decision_json: String,
     pub ticket_update_json: String,
     pub notes_json: String,
@@ -43,7 +44,10 @@ impl Store {
         )
         .bind(record.job_id)
         .bind(record.ticket_id)
-        .bind(record.mode)
+        .bind(match record.mode {
+            Mode::Live => "live",
+            Mode::Shadow => "shadow",
+        })
         .bind(&record.decision_json)
         .bind(&record.ticket_update_json)
         .bind(&record.notes_json)
@@ -54,13 +58,15 @@ impl Store {
         Ok(())
     }
 
-    /// Records that the decision's ticket update reached Halo, and the final notes.
-    pub async fn mark_decision_applied(
+    /// Records whether the ticket update reached Halo, and the final notes.
+    pub async fn record_outcome(
         &self,
         job_id: i64,
+        applied: bool,
         notes_json: &str,
     ) -> Result<(), StoreError> {
-        sqlx::query("UPDATE decisions SET applied = 1, notes = ? WHERE job_id = ?")
+        sqlx::query("UPDATE decisions SET applied = ?, notes = ? WHERE job_id = ?")
+            .bind(applied)
             .bind(notes_json)
             .bind(job_id)
             .execute(&self.pool)

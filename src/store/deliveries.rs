@@ -110,7 +110,8 @@ impl Store {
             };
             enqueued.push(entry);
         }
-        if !enqueued.is_empty() && enqueued.iter().all(|e| e.duplicate) {
+        let all_known = !enqueued.is_empty() && enqueued.iter().all(|e| e.duplicate);
+        if outcome == DeliveryOutcome::Accepted && all_known {
             sqlx::query("UPDATE deliveries SET outcome = 'duplicate' WHERE id = ?")
                 .bind(delivery_row)
                 .execute(&mut *tx)

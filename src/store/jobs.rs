@@ -27,17 +27,40 @@ pub struct Job {
 }
 
 impl Store {
-    /// Claims the oldest due job (queued and due, or running with an expired lease).
-    pub async fn claim_job(&self, lease: Duration) -> Result<Option<Job>, StoreError> {
+    /// Claims the oldest due job: queued and due, or running with an expired lease (its
+    /// worker died). A ticket is only ever worked on by one live lease at a time.
+    /// A job whose lease ran out on its last allowed attempt is buried instead: it may be
+    /// what kills the worker.
+    pub async fn claim_job(
+        &self,
+        lease: Duration,
+        max_attempts: u32,
+    ) -> Result<Option<Job>, StoreError> {
         let now = now_ms();
+        sqlx::query(
+            "UPDATE jobs
+             SET status = 'dead', lease_until = NULL, updated_at = ?1,
+                 last_error = 'the lease expired on attempt ' || attempts
+                              || ': the worker stopped or hung while processing this job'
+             WHERE status = 'running' AND lease_until < ?1 AND attempts >= ?2",
+        )
+        .bind(now)
+        .bind(max_attempts)
+        .execute(&self.pool)
+        .await
+        .context("burying jobs whose lease kept expiring")?;
         sqlx::query_as(
             "UPDATE jobs
              SET status = 'running', attempts = attempts + 1, lease_until = ?1, updated_at = ?2
              WHERE id = (
-                 SELECT id FROM jobs
-                 WHERE (status = 'queued' AND next_attempt_at <= ?2)
-                    OR (status = 'running' AND lease_until < ?2)
-                 ORDER BY next_attempt_at, id
+                 SELECT id FROM jobs AS due
+                 WHERE ((due.status = 'queued' AND due.next_attempt_at <= ?2)
+                        OR (due.status = 'running' AND due.lease_until < ?2))
+                   AND NOT EXISTS (
+                       SELECT 1 FROM jobs AS busy
+                       WHERE busy.ticket_id = due.ticket_id AND busy.id <> due.id
+                         AND busy.status = 'running' AND busy.lease_until >= ?2)
+                 ORDER BY due.next_attempt_at, due.id
                  LIMIT 1)
              RETURNING id, ticket_id, event, payload, attempts",
         )
@@ -46,6 +69,24 @@ impl Store {
         .fetch_optional(&self.pool)
         .await
         .context("claiming a job")
+    }
+
+    /// Renews the lease before a write to Halo. False when another worker has taken the
+    /// job over: the caller must stop without writing.
+    pub async fn extend_lease(&self, job: &Job, lease: Duration) -> Result<bool, StoreError> {
+        let now = now_ms();
+        let result = sqlx::query(
+            "UPDATE jobs SET lease_until = ?, updated_at = ?
+             WHERE id = ? AND status = 'running' AND attempts = ?",
+        )
+        .bind(now + lease.as_millis() as i64)
+        .bind(now)
+        .bind(job.id)
+        .bind(job.attempts)
+        .execute(&self.pool)
+        .await
+        .context("extending a job's lease")?;
+        Ok(result.rows_affected() == 1)
     }
 
     /// Marks the job done. False when the lease was lost to another worker.
@@ -93,14 +134,5 @@ impl Store {
         .await
         .context("releasing a job")?;
         Ok(result.rows_affected() == 1)
-    }
-
-    /// The status of a job, if it exists.
-    pub async fn job_status(&self, job_id: i64) -> Result<Option<JobStatus>, StoreError> {
-        sqlx::query_scalar("SELECT status FROM jobs WHERE id = ?")
-            .bind(job_id)
-            .fetch_optional(&self.pool)
-            .await
-            .context("reading a job's status")
     }
 }

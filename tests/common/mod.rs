@@ -4,12 +4,13 @@
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
 
 use halo_triage::config::Settings;
 use halo_triage::store::Store;
 use halo_triage::worker::Worker;
 use halo_triage::App;
-use serde_json::Value;
+use serde_json::{json, Value};
 use sqlx::Row;
 use tempfile::TempDir;
 use wiremock::matchers::{method, path};
@@ -228,4 +229,60 @@ pub async fn writes(server: &MockServer) -> usize {
         .iter()
         .filter(|r| r.method.as_str() != "GET" && r.url.path().starts_with("/api/"))
         .count()
+}
+
+/// A Halo that keeps the actions posted to it, answering `GET /api/Actions` with them, as
+/// the real one does. `first_post` is the answer to the first POST; `stored` says whether
+/// that first POST was nevertheless kept (a 5xx after processing).
+pub struct ActionsLog {
+    pub posted: Arc<Mutex<Vec<Value>>>,
+}
+
+impl ActionsLog {
+    pub async fn mount(
+        server: &MockServer,
+        first_post: ResponseTemplate,
+        stored: bool,
+    ) -> ActionsLog {
+        let posted: Arc<Mutex<Vec<Value>>> = Arc::default();
+        let first = Arc::new(Mutex::new(Some(first_post)));
+        let log = posted.clone();
+        Mock::given(method("POST"))
+            .and(path("/api/Actions"))
+            .respond_with(move |request: &Request| {
+                let body: Value = serde_json::from_slice(&request.body).unwrap();
+                let mut action = body[0].clone();
+                let mut log = log.lock().unwrap();
+                action["id"] = json!(900 + log.len());
+                match first.lock().unwrap().take() {
+                    Some(answer) => {
+                        if stored {
+                            log.push(action);
+                        }
+                        answer
+                    }
+                    None => {
+                        log.push(action.clone());
+                        ResponseTemplate::new(201).set_body_json(action)
+                    }
+                }
+            })
+            .with_priority(1)
+            .mount(server)
+            .await;
+        let log = posted.clone();
+        Mock::given(method("GET"))
+            .and(path("/api/Actions"))
+            .respond_with(move |_: &Request| {
+                ResponseTemplate::new(200).set_body_json(json!({"actions": *log.lock().unwrap()}))
+            })
+            .with_priority(1)
+            .mount(server)
+            .await;
+        ActionsLog { posted }
+    }
+
+    pub fn count(&self) -> usize {
+        self.posted.lock().unwrap().len()
+    }
 }
