@@ -77,7 +77,12 @@ pub struct Heartbeat(Arc<AtomicI64>);
 
 impl Heartbeat {
     fn beat(&self) {
-        self.0.store(now_ms(), Ordering::Relaxed);
+        self.beat_at(now_ms());
+    }
+
+    /// Records a beat at `at_ms` (unix ms).
+    pub fn beat_at(&self, at_ms: i64) {
+        self.0.store(at_ms, Ordering::Relaxed);
     }
 
     /// Milliseconds since the last beat, `None` before the first.
@@ -90,18 +95,7 @@ impl Heartbeat {
 /// Everything a job needs; cheap to clone.
 #[derive(Clone)]
 pub struct Worker {
-    inner: Arc<Inner>,
-}
-
-struct Inner {
-    store: Store,
-    halo: Option<HaloClient>,
-    rules: RuleSet,
-    mode: Mode,
-    settings: WorkerSettings,
-    act: ActSettings,
-    ack: AckSettings,
-    templates: AckTemplates,
+    inner: Arc<WorkerParts>,
     heartbeat: Heartbeat,
 }
 
@@ -120,22 +114,13 @@ pub struct WorkerParts {
 impl Worker {
     pub fn new(parts: WorkerParts) -> Worker {
         Worker {
-            inner: Arc::new(Inner {
-                store: parts.store,
-                halo: parts.halo,
-                rules: parts.rules,
-                mode: parts.mode,
-                settings: parts.settings,
-                act: parts.act,
-                ack: parts.ack,
-                templates: parts.templates,
-                heartbeat: Heartbeat::default(),
-            }),
+            inner: Arc::new(parts),
+            heartbeat: Heartbeat::default(),
         }
     }
 
     pub fn heartbeat(&self) -> Heartbeat {
-        self.inner.heartbeat.clone()
+        self.heartbeat.clone()
     }
 
     /// Claims and processes one due job; `None` when no job is due.
@@ -163,7 +148,7 @@ impl Worker {
     pub async fn run(self, wake: Arc<Notify>, mut stop: watch::Receiver<bool>) {
         let idle = Duration::from_millis(self.inner.settings.poll_interval_ms);
         while !*stop.borrow() {
-            self.inner.heartbeat.beat();
+            self.heartbeat.beat();
             // Registered before looking, so a delivery stored meanwhile still wakes us.
             let woken = wake.notified();
             match self.run_one().await {

@@ -25,43 +25,43 @@ impl<T> Default for Slot<T> {
 }
 
 /// Where each lookup lives and the key a wrapped answer keeps it under.
-struct Source {
+struct Endpoint {
     path: &'static str,
     query: &'static [(&'static str, &'static str)],
     key: &'static str,
 }
 
-const TEAMS: Source = Source {
+const TEAMS: Endpoint = Endpoint {
     path: "Team",
     query: &[("type", "reqs")],
     key: "teams",
 };
-const PRIORITIES: Source = Source {
+const PRIORITIES: Endpoint = Endpoint {
     path: "Priority",
     query: &[],
     key: "priorities",
 };
-const TICKET_TYPES: Source = Source {
+const TICKET_TYPES: Endpoint = Endpoint {
     path: "TicketType",
     query: &[("showall", "true")],
     key: "tickettypes",
 };
-const OUTCOMES: Source = Source {
+const OUTCOMES: Endpoint = Endpoint {
     path: "Outcome",
     query: &[],
     key: "outcomes",
 };
-const CATEGORIES: Source = Source {
+const CATEGORIES: Endpoint = Endpoint {
     path: "Category",
     query: &[],
     key: "categories",
 };
-const STATUSES: Source = Source {
+const STATUSES: Endpoint = Endpoint {
     path: "Status",
     query: &[("type", "ticket")],
     key: "statuses",
 };
-const AGENTS: Source = Source {
+const AGENTS: Endpoint = Endpoint {
     path: "Agent",
     query: &[],
     key: "agents",
@@ -125,7 +125,7 @@ impl Lookups {
         &self,
         halo: &HaloClient,
         slot: &Slot<T>,
-        source: &Source,
+        endpoint: &Endpoint,
     ) -> Result<Arc<Vec<T>>, HaloError> {
         let mut entry = slot.entry.lock().await;
         if let Some((fetched, items)) = entry.as_ref() {
@@ -134,12 +134,12 @@ impl Lookups {
             }
         }
         let value = halo
-            .request(Method::GET, source.path, source.query, None)
+            .request(Method::GET, endpoint.path, endpoint.query, None)
             .await?;
         let items = Arc::new(decode_list(
-            &format!("GET /api/{}", source.path),
+            &format!("GET /api/{}", endpoint.path),
             value,
-            source.key,
+            endpoint.key,
         )?);
         *entry = Some((Instant::now(), items.clone()));
         Ok(items)

@@ -56,3 +56,47 @@ async fn ready(State(state): State<HealthState>) -> impl IntoResponse {
     });
     (status, Json(body))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use axum::body::Body;
+    use axum::http::Request;
+    use tower::ServiceExt;
+
+    async fn readiness(heartbeat: Option<Heartbeat>) -> (StatusCode, serde_json::Value) {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(&dir.path().join("ready.db")).await.unwrap();
+        let response = router(store, heartbeat, 1_000)
+            .oneshot(Request::get("/readyz").body(Body::empty()).unwrap())
+            .await
+            .unwrap();
+        let status = response.status();
+        let body = axum::body::to_bytes(response.into_body(), 1 << 16)
+            .await
+            .unwrap();
+        (status, serde_json::from_slice(&body).unwrap())
+    }
+
+    #[tokio::test]
+    async fn a_worker_that_never_started_is_not_ready() {
+        let (status, body) = readiness(Some(Heartbeat::default())).await;
+        assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE);
+        assert_eq!(body["worker"], "not started");
+    }
+
+    #[tokio::test]
+    async fn a_stale_heartbeat_is_not_ready() {
+        let heartbeat = Heartbeat::default();
+        heartbeat.beat_at(crate::store::now_ms() - 5_000);
+        let (status, body) = readiness(Some(heartbeat)).await;
+        assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE);
+        assert!(
+            body["worker"]
+                .as_str()
+                .unwrap()
+                .starts_with("no heartbeat for"),
+            "{body}"
+        );
+    }
+}
