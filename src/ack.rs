@@ -31,14 +31,24 @@ pub fn marker(ticket_id: i64) -> String {
     format!("halo-triage:ack:{ticket_id}")
 }
 
+/// A template that cannot be used, and which of the two it is.
+#[derive(Debug, thiserror::Error)]
+pub enum TemplateError {
+    #[error("the subject template: {0}")]
+    Subject(String),
+    #[error("the body template: {0}")]
+    Body(String),
+}
+
 /// Compiled subject and body templates.
+#[derive(Debug)]
 pub struct AckTemplates {
     env: Environment<'static>,
 }
 
 impl AckTemplates {
     /// Compiles both templates and proves the body carries the marker.
-    pub fn compile(settings: &AckSettings) -> Result<AckTemplates, ConfigError> {
+    pub fn compile(subject: &str, body: &str) -> Result<AckTemplates, TemplateError> {
         let mut env = Environment::new();
         env.set_auto_escape_callback(|name| {
             if name == BODY {
@@ -47,10 +57,10 @@ impl AckTemplates {
                 minijinja::AutoEscape::None
             }
         });
-        env.add_template_owned(SUBJECT, settings.subject.clone())
-            .map_err(|e| template_error("ack.subject", e))?;
-        env.add_template_owned(BODY, settings.body.clone())
-            .map_err(|e| template_error("ack.body", e))?;
+        env.add_template_owned(SUBJECT, subject.to_string())
+            .map_err(|e| TemplateError::Subject(format!("does not compile: {e}")))?;
+        env.add_template_owned(BODY, body.to_string())
+            .map_err(|e| TemplateError::Body(format!("does not compile: {e}")))?;
         let templates = AckTemplates { env };
         let sample = AckContext {
             ticket_id: 1,
@@ -62,18 +72,27 @@ impl AckTemplates {
         };
         let rendered = templates
             .render(&sample)
-            .map_err(|e| ConfigError::Invalid {
-                key: "ack.body",
-                message: e.to_string(),
-            })?;
+            .map_err(|e| TemplateError::Body(e.to_string()))?;
         if !rendered.body_html.contains(&sample.marker) {
-            return Err(ConfigError::Invalid {
-                key: "ack.body",
-                message: "must contain {{ marker }} so a second acknowledgement is never sent"
-                    .into(),
-            });
+            return Err(TemplateError::Body(
+                "must contain {{ marker }} so a second acknowledgement is never sent".into(),
+            ));
         }
         Ok(templates)
+    }
+
+    /// The templates of `ack.subject` and `ack.body`; errors name the key.
+    pub fn from_settings(settings: &AckSettings) -> Result<AckTemplates, ConfigError> {
+        AckTemplates::compile(&settings.subject, &settings.body).map_err(|e| {
+            let key = match e {
+                TemplateError::Subject(_) => "ack.subject",
+                TemplateError::Body(_) => "ack.body",
+            };
+            ConfigError::Invalid {
+                key,
+                message: e.to_string(),
+            }
+        })
     }
 
     pub fn render(&self, context: &AckContext) -> Result<AckMessage, minijinja::Error> {
@@ -83,13 +102,6 @@ impl AckTemplates {
             subject: subject.trim().to_string(),
             body_html: body_html.trim().to_string(),
         })
-    }
-}
-
-fn template_error(key: &'static str, error: minijinja::Error) -> ConfigError {
-    ConfigError::Invalid {
-        key,
-        message: format!("template does not compile: {error}"),
     }
 }
 
@@ -108,7 +120,7 @@ mod tests {
 
     #[test]
     fn body_is_html_escaped_and_subject_is_not() {
-        let templates = AckTemplates::compile(&settings(
+        let templates = AckTemplates::from_settings(&settings(
             "Re: {{ summary }}",
             "<p>{{ summary }}</p>{{ marker }}",
         ))
@@ -132,11 +144,11 @@ mod tests {
 
     #[test]
     fn a_body_without_marker_or_with_bad_syntax_is_refused() {
-        let err = AckTemplates::compile(&settings("x", "<p>hi</p>"))
+        let err = AckTemplates::from_settings(&settings("x", "<p>hi</p>"))
             .err()
             .unwrap();
         assert!(err.to_string().contains("marker"));
-        let err = AckTemplates::compile(&settings("{{ oops", "{{ marker }}"))
+        let err = AckTemplates::from_settings(&settings("{{ oops", "{{ marker }}"))
             .err()
             .unwrap();
         assert!(err.to_string().contains("ack.subject"));

@@ -1,10 +1,14 @@
 //! Turning a decision into writes: which ticket fields change, and the acknowledgement.
 //! Pure functions: the worker performs what they plan.
 
+use serde_json::Value;
+
 use crate::ack::{marker, AckContext, AckTemplates};
 use crate::config::{AckSettings, ActSettings};
-use crate::halo::model::{Agent, NewAction, Priority, Team, Ticket, TicketType, TicketUpdate};
-use crate::triage::{Decided, Decision};
+use crate::halo::model::{
+    Agent, CustomFieldValue, NewAction, Priority, Team, Ticket, TicketType, TicketUpdate,
+};
+use crate::triage::{Decision, Field, FieldValue};
 
 /// What to write to Halo for one ticket.
 #[derive(Debug, Clone, PartialEq)]
@@ -22,7 +26,8 @@ pub enum AckPlan {
 }
 
 /// Plans the update (only fields that change, never a protected team or agent) and the
-/// acknowledgement.
+/// acknowledgement. `templates` are the ones the decision chose (a rule's named template,
+/// else `ack.subject` / `ack.body`).
 pub fn plan(
     ticket: &Ticket,
     decision: &Decision,
@@ -31,39 +36,62 @@ pub fn plan(
     templates: &AckTemplates,
 ) -> Plan {
     let mut notes = Vec::new();
-    let mut update = TicketUpdate {
-        id: ticket.id,
-        ..TicketUpdate::default()
+    let mut update = TicketUpdate::new(ticket.id);
+    for (field, decided) in &decision.fields {
+        let current = field.current(ticket);
+        let protected = match field {
+            Field::Team => is_routed(ticket, act) && !act.overwrite_team,
+            Field::AgentId => current.is_some() && !act.overwrite_agent,
+            _ => false,
+        };
+        if protected {
+            let key = if *field == Field::Team {
+                "act.overwrite_team"
+            } else {
+                "act.overwrite_agent"
+            };
+            notes.push(format!(
+                "kept {field} '{}' already on the ticket instead of '{}' ({key} = false)",
+                current.map(|c| c.to_string()).unwrap_or_default(),
+                decided.value
+            ));
+        } else if !current.is_some_and(|c| c.same_as(&decided.value)) {
+            update.fields.insert(*field, decided.value.clone());
+        }
+    }
+    for (name, decided) in &decision.custom {
+        match ticket
+            .customfields
+            .iter()
+            .find(|c| c.name.eq_ignore_ascii_case(name))
+        {
+            Some(field)
+                if field
+                    .text()
+                    .eq_ignore_ascii_case(&decided.value.to_string()) => {}
+            Some(field) => update.customfields.push(CustomFieldValue {
+                id: field.id,
+                value: match &decided.value {
+                    FieldValue::Id(id) => Value::from(*id),
+                    FieldValue::Text(text) => Value::from(text.as_str()),
+                },
+            }),
+            None => notes.push(format!(
+                "custom field '{name}' is not on the ticket (no id to write it with): not set"
+            )),
+        }
+    }
+    let team = match update.fields.get(&Field::Team) {
+        Some(team) => team.to_string(),
+        None => ticket.team.clone(),
     };
-    if let Some(team) = &decision.team {
-        if is_routed(ticket, act) && !act.overwrite_team {
-            notes.push(format!(
-                "kept team '{}' already on the ticket instead of '{}' (act.overwrite_team = false)",
-                ticket.team, team.value
-            ));
-        } else if !ticket.team.eq_ignore_ascii_case(&team.value) {
-            update.team = Some(team.value.clone());
-        }
-    }
-    if let Some(agent) = &decision.agent_id {
-        if ticket.has_agent() && !act.overwrite_agent {
-            notes.push(format!(
-                "kept agent {} already on the ticket (act.overwrite_agent = false)",
-                ticket.agent_id.unwrap_or_default()
-            ));
-        } else if ticket.agent_id != Some(agent.value) {
-            update.agent_id = Some(agent.value);
-        }
-    }
-    update.category_1 = changed_text(&decision.category_1, &ticket.category_1);
-    update.category_2 = changed_text(&decision.category_2, &ticket.category_2);
-    update.category_3 = changed_text(&decision.category_3, &ticket.category_3);
-    update.category_4 = changed_text(&decision.category_4, &ticket.category_4);
-    update.priority_id = changed_id(&decision.priority_id, ticket.priority_id);
-    update.tickettype_id = changed_id(&decision.tickettype_id, ticket.tickettype_id);
-
-    let team = update.team.as_deref().unwrap_or(&ticket.team);
-    let ack = acknowledgement(ticket, team, ack, templates);
+    let ack = match &decision.ack_template {
+        Some(choice) if choice.value == "none" => AckPlan::Skip(format!(
+            "{} chose no acknowledgement",
+            choice.source.describe()
+        )),
+        _ => acknowledgement(ticket, &team, ack, templates),
+    };
     if let AckPlan::Skip(reason) = &ack {
         notes.push(format!("acknowledgement not sent: {reason}"));
     }
@@ -78,20 +106,6 @@ fn is_routed(ticket: &Ticket, act: &ActSettings) -> bool {
         .iter()
         .any(|t| t.trim().eq_ignore_ascii_case(ticket.team.trim()));
     ticket.has_team() && !placeholder
-}
-
-fn changed_text(decided: &Option<Decided<String>>, current: &str) -> Option<String> {
-    decided
-        .as_ref()
-        .filter(|d| !d.value.eq_ignore_ascii_case(current.trim()))
-        .map(|d| d.value.clone())
-}
-
-fn changed_id(decided: &Option<Decided<i64>>, current: Option<i64>) -> Option<i64> {
-    decided
-        .as_ref()
-        .filter(|d| Some(d.value) != current)
-        .map(|d| d.value)
 }
 
 /// The acknowledgement for `ticket`, naming `team`, or why none is sent.
@@ -139,6 +153,36 @@ pub struct KnownLabels<'a> {
     pub agents: &'a [Agent],
 }
 
+impl KnownLabels<'_> {
+    /// Whether Halo has `value` for `field` (fields without a lookup here pass).
+    fn knows(&self, field: Field, value: &FieldValue, ticket: &Ticket) -> bool {
+        let text = value.as_text().unwrap_or_default();
+        let id = value.as_id().unwrap_or_default();
+        match field {
+            Field::Team => self
+                .teams
+                .iter()
+                .any(|t| !t.inactive && t.name.eq_ignore_ascii_case(text)),
+            Field::PriorityId => self.priorities.iter().any(|p| {
+                p.priorityid == id
+                    && !p.ishidden
+                    && (ticket.sla_id.is_none() || p.slaid.is_none() || p.slaid == ticket.sla_id)
+            }),
+            Field::TicketTypeId => self.ticket_types.iter().any(|t| !t.inactive && t.id == id),
+            Field::AgentId => self.agents.iter().any(|a| !a.isdisabled && a.id == id),
+            _ => true,
+        }
+    }
+}
+
+/// The fields whose labels are checked against Halo before writing.
+pub const CHECKED_FIELDS: [Field; 4] = [
+    Field::Team,
+    Field::PriorityId,
+    Field::TicketTypeId,
+    Field::AgentId,
+];
+
 /// Drops decided labels that do not exist (or are inactive) in Halo, saying why, so a
 /// typo in the rules becomes a note instead of a rejected update.
 pub fn drop_unknown_labels(
@@ -146,59 +190,22 @@ pub fn drop_unknown_labels(
     ticket: &Ticket,
     known: &KnownLabels,
 ) -> Vec<String> {
-    let KnownLabels {
-        teams,
-        priorities,
-        ticket_types,
-        agents,
-    } = known;
     let mut notes = Vec::new();
-    if let Some(team) = &decision.team {
-        let known = teams
-            .iter()
-            .any(|t| !t.inactive && t.name.eq_ignore_ascii_case(&team.value));
-        if !known {
+    for field in CHECKED_FIELDS {
+        let Some(decided) = decision.fields.get(&field) else {
+            continue;
+        };
+        if !known.knows(field, &decided.value, ticket) {
             notes.push(format!(
-                "team '{}' is not an active team in Halo: not set",
-                team.value
+                "{field} '{}' does not exist (or is inactive) in Halo{}: not set",
+                decided.value,
+                if field == Field::PriorityId {
+                    " for the ticket's SLA"
+                } else {
+                    ""
+                }
             ));
-            decision.team = None;
-        }
-    }
-    if let Some(priority) = &decision.priority_id {
-        let known = priorities.iter().any(|p| {
-            p.priorityid == priority.value
-                && !p.ishidden
-                && (ticket.sla_id.is_none() || p.slaid.is_none() || p.slaid == ticket.sla_id)
-        });
-        if !known {
-            notes.push(format!(
-                "priority {} does not exist in the ticket's SLA in Halo: not set",
-                priority.value
-            ));
-            decision.priority_id = None;
-        }
-    }
-    if let Some(ticket_type) = &decision.tickettype_id {
-        let known = ticket_types
-            .iter()
-            .any(|t| !t.inactive && t.id == ticket_type.value);
-        if !known {
-            notes.push(format!(
-                "ticket type {} is not an active ticket type in Halo: not set",
-                ticket_type.value
-            ));
-            decision.tickettype_id = None;
-        }
-    }
-    if let Some(agent) = &decision.agent_id {
-        let known = agents.iter().any(|a| !a.isdisabled && a.id == agent.value);
-        if !known {
-            notes.push(format!(
-                "agent {} is not an active agent in Halo: not set",
-                agent.value
-            ));
-            decision.agent_id = None;
+            decision.fields.remove(&field);
         }
     }
     notes
@@ -207,14 +214,15 @@ pub fn drop_unknown_labels(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::triage::Source;
+    use crate::halo::model::CustomField;
+    use crate::triage::{Decided, Source};
 
-    fn decided<T>(value: T) -> Option<Decided<T>> {
-        Some(Decided {
+    fn decided(value: FieldValue) -> Decided {
+        Decided {
             value,
-            source: Source::Default,
+            source: Source::Rule("r".into()),
             reason: "test".into(),
-        })
+        }
     }
 
     fn ack_settings(enabled: bool) -> AckSettings {
@@ -240,22 +248,30 @@ mod tests {
             summary: "VPN".into(),
             user_email: "jane@example.com".into(),
             priority_id: Some(3),
+            customfields: vec![CustomField {
+                id: 187,
+                name: "CFTriageState".into(),
+                ..CustomField::default()
+            }],
             ..Ticket::default()
         }
     }
 
     fn decision() -> Decision {
-        Decision {
-            team: decided("Network".to_string()),
-            agent_id: decided(4),
-            category_1: decided("Connectivity".to_string()),
-            priority_id: decided(3),
-            ..Decision::default()
+        let mut decision = Decision::default();
+        for (field, value) in [
+            (Field::Team, FieldValue::Text("Network".into())),
+            (Field::AgentId, FieldValue::Id(4)),
+            (Field::Category1, FieldValue::Text("Connectivity".into())),
+            (Field::PriorityId, FieldValue::Id(3)),
+        ] {
+            decision.fields.insert(field, decided(value));
         }
+        decision
     }
 
     fn run(ticket: &Ticket, decision: &Decision, act: &ActSettings, ack: &AckSettings) -> Plan {
-        let templates = AckTemplates::compile(ack).unwrap();
+        let templates = AckTemplates::from_settings(ack).unwrap();
         plan(ticket, decision, act, ack, &templates)
     }
 
@@ -263,14 +279,8 @@ mod tests {
     fn only_changed_fields_are_written_and_the_ack_names_the_new_team() {
         let plan = run(&ticket(), &decision(), &act(false), &ack_settings(true));
         assert_eq!(
-            plan.update,
-            TicketUpdate {
-                id: 9,
-                team: Some("Network".into()),
-                agent_id: Some(4),
-                category_1: Some("Connectivity".into()),
-                ..TicketUpdate::default()
-            }
+            serde_json::to_value(&plan.update).unwrap(),
+            serde_json::json!({"id": 9, "team": "Network", "agent_id": 4, "category_1": "Connectivity"})
         );
         let AckPlan::Send(action) = plan.ack else {
             panic!("expected an acknowledgement")
@@ -286,15 +296,19 @@ mod tests {
         assigned.team = "Service Desk".into();
         assigned.agent_id = Some(12);
         let kept = run(&assigned, &decision(), &act(false), &ack_settings(true));
-        assert_eq!((kept.update.team, kept.update.agent_id), (None, None));
+        assert!(!kept.update.fields.contains_key(&Field::Team));
+        assert!(!kept.update.fields.contains_key(&Field::AgentId));
         assert_eq!(kept.notes.len(), 2, "{:?}", kept.notes);
         let AckPlan::Send(action) = kept.ack else {
             panic!("expected an acknowledgement")
         };
         assert!(action.note_html.contains("Service Desk"));
         let replaced = run(&assigned, &decision(), &act(true), &ack_settings(true));
-        assert_eq!(replaced.update.team.as_deref(), Some("Network"));
-        assert_eq!(replaced.update.agent_id, Some(4));
+        assert_eq!(
+            replaced.update.fields[&Field::Team],
+            FieldValue::Text("Network".into())
+        );
+        assert_eq!(replaced.update.fields[&Field::AgentId], FieldValue::Id(4));
     }
 
     #[test]
@@ -302,11 +316,35 @@ mod tests {
         let mut placeholder = ticket();
         placeholder.team = "triage".into();
         let plan = run(&placeholder, &decision(), &act(false), &ack_settings(true));
-        assert_eq!(plan.update.team.as_deref(), Some("Network"));
+        assert_eq!(
+            plan.update.fields[&Field::Team],
+            FieldValue::Text("Network".into())
+        );
     }
 
     #[test]
-    fn the_ack_is_skipped_without_email_or_when_disabled() {
+    fn custom_fields_are_written_by_id_when_the_ticket_has_them() {
+        let mut decision = decision();
+        decision.custom.insert(
+            "cftriagestate".into(),
+            decided(FieldValue::Text("auto".into())),
+        );
+        decision
+            .custom
+            .insert("Missing".into(), decided(FieldValue::Id(1)));
+        let plan = run(&ticket(), &decision, &act(false), &ack_settings(true));
+        assert_eq!(
+            plan.update.customfields,
+            [CustomFieldValue {
+                id: 187,
+                value: Value::from("auto")
+            }]
+        );
+        assert!(plan.notes[0].contains("custom field 'Missing' is not on the ticket"));
+    }
+
+    #[test]
+    fn the_ack_is_skipped_without_email_when_disabled_or_when_a_rule_says_none() {
         let mut no_email = ticket();
         no_email.user_email = String::new();
         let plan = run(&no_email, &decision(), &act(false), &ack_settings(true));
@@ -319,6 +357,17 @@ mod tests {
         assert_eq!(
             plan.notes,
             ["acknowledgement not sent: ack.enabled = false"]
+        );
+        let mut silent = decision();
+        silent.ack_template = Some(Decided {
+            value: "none".into(),
+            source: Source::Rule("noise".into()),
+            reason: "test".into(),
+        });
+        let plan = run(&ticket(), &silent, &act(false), &ack_settings(true));
+        assert_eq!(
+            plan.ack,
+            AckPlan::Skip("rule 'noise' chose no acknowledgement".into())
         );
     }
 
@@ -342,9 +391,6 @@ mod tests {
             name: "Medium".into(),
             ishidden: false,
         }];
-        let mut sla_ticket = ticket();
-        sla_ticket.sla_id = Some(1);
-
         let agents = [Agent {
             id: 4,
             name: "Ann".into(),
@@ -356,18 +402,25 @@ mod tests {
             ticket_types: &[],
             agents: &agents,
         };
+        let mut sla_ticket = ticket();
+        sla_ticket.sla_id = Some(1);
         let mut ok = decision();
         assert!(drop_unknown_labels(&mut ok, &sla_ticket, &known).is_empty());
-        assert!(ok.team.is_some() && ok.priority_id.is_some() && ok.agent_id.is_some());
+        assert_eq!(ok.fields.len(), 4);
 
         let mut bad = decision();
-        bad.team = decided("Legacy".into());
-        bad.tickettype_id = decided(77);
-        bad.agent_id = decided(5);
+        bad.fields
+            .insert(Field::Team, decided(FieldValue::Text("Legacy".into())));
+        bad.fields
+            .insert(Field::TicketTypeId, decided(FieldValue::Id(77)));
+        bad.fields
+            .insert(Field::AgentId, decided(FieldValue::Id(5)));
         sla_ticket.sla_id = Some(2);
         let notes = drop_unknown_labels(&mut bad, &sla_ticket, &known);
         assert_eq!(notes.len(), 4, "{notes:?}");
-        assert!(bad.team.is_none() && bad.priority_id.is_none());
-        assert!(bad.tickettype_id.is_none() && bad.agent_id.is_none());
+        assert_eq!(
+            bad.fields.keys().copied().collect::<Vec<_>>(),
+            [Field::Category1]
+        );
     }
 }

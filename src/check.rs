@@ -50,7 +50,7 @@ pub async fn run(config_file: Option<&Path>) -> Vec<CheckLine> {
         Ok(()) => line(true, "webhook auth", "configured"),
         Err(e) => line(false, "webhook auth", e.to_string()),
     });
-    lines.push(match RuleSet::load(&settings.rules.path) {
+    lines.push(match RuleSet::from_settings(&settings.rules) {
         Ok(rules) => line(
             true,
             "rules",

@@ -1,7 +1,9 @@
-//! `halo-triage classify`: decide one ticket offline and explain why. Never calls Halo.
+//! `halo-triage classify` and `rules explain`: decide one ticket offline and explain why.
+//! Never calls Halo.
 
 use std::fmt::{self, Display};
 
+use jiff::Timestamp;
 use serde_json::Value;
 
 use crate::ack::AckTemplates;
@@ -9,7 +11,8 @@ use crate::act::{self, AckPlan, Plan};
 use crate::config::{ConfigError, Settings};
 use crate::halo::model::Ticket;
 use crate::halo::webhook;
-use crate::triage::{Decided, Decision, RuleSet, RulesError};
+use crate::triage::rules::{Evaluation, RuleOutcome};
+use crate::triage::{Decision, RuleSet, RulesError};
 
 #[derive(Debug, thiserror::Error)]
 pub enum ClassifyError {
@@ -21,32 +24,47 @@ pub enum ClassifyError {
     Config(#[from] ConfigError),
 }
 
-/// A decision with what it would write.
+/// A decision with what it would write, and how every rule fared.
 pub struct Classification {
     pub ticket: Ticket,
     pub decision: Decision,
     pub plan: Plan,
+    pub evaluations: Vec<Evaluation>,
+    /// Also list the rules that did not match (`rules explain`).
+    pub show_all_rules: bool,
 }
 
-/// Decides `input`: a ticket as Halo's API returns it, or a webhook delivery carrying one.
-pub fn classify(settings: &Settings, input: &str) -> Result<Classification, ClassifyError> {
+/// Reads `input`: a ticket as Halo's API returns it, or a webhook delivery carrying one.
+pub fn read_ticket(input: &str) -> Result<Ticket, ClassifyError> {
     let value: Value =
         serde_json::from_str(input).map_err(|e| ClassifyError::Input(format!("not JSON: {e}")))?;
-    let ticket = if value.get("ticket").is_some() {
+    if value.get("ticket").is_some() {
         webhook::full_ticket(&value).ok_or_else(|| {
-            ClassifyError::Input("the delivery's ticket has no summary and details".into())
-        })?
+            ClassifyError::Input("the delivery does not carry the full ticket object".into())
+        })
     } else {
-        serde_json::from_value(value).map_err(|e| ClassifyError::Input(e.to_string()))?
-    };
-    let rules = RuleSet::load(&settings.rules.path)?;
-    let decision = rules.decide(&ticket);
-    let templates = AckTemplates::compile(&settings.ack)?;
-    let plan = act::plan(&ticket, &decision, &settings.act, &settings.ack, &templates);
+        serde_json::from_value(value).map_err(|e| ClassifyError::Input(e.to_string()))
+    }
+}
+
+/// Decides `input` with the configured rules and plans what would be written.
+pub fn classify(settings: &Settings, input: &str) -> Result<Classification, ClassifyError> {
+    let ticket = read_ticket(input)?;
+    let rules = RuleSet::from_settings(&settings.rules)?;
+    let (decision, evaluations) = rules.explain_at(&ticket, Timestamp::now());
+    let default_templates = AckTemplates::from_settings(&settings.ack)?;
+    let templates = decision
+        .ack_template
+        .as_ref()
+        .and_then(|choice| rules.ack_template(&choice.value))
+        .unwrap_or(&default_templates);
+    let plan = act::plan(&ticket, &decision, &settings.act, &settings.ack, templates);
     Ok(Classification {
         ticket,
         decision,
         plan,
+        evaluations,
+        show_all_rules: false,
     })
 }
 
@@ -54,20 +72,70 @@ impl Display for Classification {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let d = &self.decision;
         writeln!(f, "ticket {}: {}", self.ticket.id, self.ticket.summary)?;
+        if self.show_all_rules {
+            writeln!(f, "rules, in evaluation order:")?;
+            for e in &self.evaluations {
+                let outcome = match e.outcome {
+                    RuleOutcome::Matched => "MATCHED",
+                    RuleOutcome::NoMatch => "no match",
+                    RuleOutcome::OutOfScope => "out of scope (client or ticket type)",
+                    RuleOutcome::NotReached => "not reached (an earlier rule stopped)",
+                };
+                writeln!(
+                    f,
+                    "  [{:>4}] {} ({}): {outcome}",
+                    e.precedence, e.rule, e.location
+                )?;
+            }
+        }
         let matched = if d.matched_rules.is_empty() {
             "none".to_string()
         } else {
             d.matched_rules.join(", ")
         };
         writeln!(f, "matched rules: {matched}")?;
-        write_field(f, "team", &d.team)?;
-        write_field(f, "agent_id", &d.agent_id)?;
-        write_field(f, "category_1", &d.category_1)?;
-        write_field(f, "category_2", &d.category_2)?;
-        write_field(f, "category_3", &d.category_3)?;
-        write_field(f, "category_4", &d.category_4)?;
-        write_field(f, "priority_id", &d.priority_id)?;
-        write_field(f, "tickettype_id", &d.tickettype_id)?;
+        for trace in &d.trace {
+            writeln!(f, "  {}", trace.reason)?;
+            for (field, earlier) in &trace.overrode {
+                writeln!(f, "    overrode {field} set by {earlier}")?;
+            }
+            for (field, winner) in &trace.lost {
+                writeln!(f, "    {field}: lost to {winner}, which set it first")?;
+            }
+            if trace.stopped {
+                writeln!(f, "    stop: no further rules run")?;
+            }
+        }
+        writeln!(f, "decision:")?;
+        for (field, decided) in &d.fields {
+            let lock = if d.locked.contains(field) {
+                ", locked"
+            } else {
+                ""
+            };
+            writeln!(
+                f,
+                "  {field} = {} ({}{lock})",
+                decided.value, decided.reason
+            )?;
+        }
+        for (name, decided) in &d.custom {
+            writeln!(
+                f,
+                "  custom {name} = {} ({})",
+                decided.value, decided.reason
+            )?;
+        }
+        writeln!(
+            f,
+            "llm: {}",
+            serde_json::to_string(&d.llm)
+                .map_err(|_| fmt::Error)?
+                .trim_matches('"')
+        )?;
+        for note in &d.notes {
+            writeln!(f, "private note: {note}")?;
+        }
         let update = serde_json::to_string(&self.plan.update).map_err(|_| fmt::Error)?;
         writeln!(f, "ticket update (POST /api/Tickets): [{update}]")?;
         match &self.plan.ack {
@@ -82,16 +150,5 @@ impl Display for Classification {
             writeln!(f, "note: {note}")?;
         }
         Ok(())
-    }
-}
-
-fn write_field<T: Display>(
-    f: &mut fmt::Formatter<'_>,
-    name: &str,
-    field: &Option<Decided<T>>,
-) -> fmt::Result {
-    match field {
-        Some(decided) => writeln!(f, "  {name} = {} ({})", decided.value, decided.reason),
-        None => writeln!(f, "  {name}: left as it is"),
     }
 }

@@ -130,6 +130,11 @@ pub struct AckSettings {
 #[derive(Debug, Clone, Deserialize)]
 pub struct RulesSettings {
     pub path: PathBuf,
+    /// Folder of per-client overlay files (`*.toml`); ignored when it does not exist.
+    pub overlay_dir: PathBuf,
+    /// How often the rules files are checked for changes; 0 turns watching off (SIGHUP
+    /// still reloads).
+    pub watch_interval_secs: u64,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -238,7 +243,7 @@ impl Settings {
                  in live mode; run `halo-triage check` to list your outcomes",
             ));
         }
-        crate::ack::AckTemplates::compile(&self.ack)?;
+        crate::ack::AckTemplates::from_settings(&self.ack)?;
         Ok(())
     }
 

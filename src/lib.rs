@@ -9,6 +9,7 @@ pub mod config;
 pub mod halo;
 pub mod http;
 pub mod ingest;
+pub mod reload;
 pub mod store;
 pub mod telemetry;
 pub mod triage;
@@ -26,8 +27,9 @@ use tokio::task::JoinSet;
 use crate::ack::AckTemplates;
 use crate::config::{ConfigError, Mode, Settings};
 use crate::halo::{HaloClient, HaloClientOptions, HaloError};
+use crate::reload::RulesHandle;
 use crate::store::{Store, StoreError};
-use crate::triage::{RuleSet, RulesError};
+use crate::triage::RulesError;
 use crate::worker::{Worker, WorkerParts};
 
 /// Why the service could not start or stopped with an error.
@@ -59,6 +61,7 @@ pub struct App {
     worker: Worker,
     wake: Arc<Notify>,
     concurrency: usize,
+    rules: Arc<RulesHandle>,
 }
 
 impl App {
@@ -77,8 +80,8 @@ impl App {
             }
         }
         let store = Store::open(&settings.store.path).await?;
-        let rules = RuleSet::load(&settings.rules.path)?;
-        tracing::info!(rules = rules.len(), path = %settings.rules.path.display(), "rules loaded");
+        let rules = RulesHandle::load(&settings.rules)?;
+        tracing::info!(rules = rules.status().rules, path = %settings.rules.path.display(), "rules loaded");
         let halo = settings
             .halo_credentials()?
             .map(|credentials| {
@@ -91,12 +94,12 @@ impl App {
         let worker = Worker::new(WorkerParts {
             store: store.clone(),
             halo,
-            rules,
+            rules: rules.clone(),
             mode,
             settings: settings.worker.clone(),
             act: settings.act.clone(),
             ack: settings.ack.clone(),
-            templates: AckTemplates::compile(&settings.ack)?,
+            templates: AckTemplates::from_settings(&settings.ack)?,
         });
         let wake = Arc::new(Notify::new());
         let concurrency = settings.worker.concurrency;
@@ -104,8 +107,9 @@ impl App {
         // A worker is stuck when it has not looked for work for longer than a job may take.
         let stale_after_ms =
             (settings.worker.lease_secs * 1000 + settings.worker.poll_interval_ms * 2) as i64;
-        let router = ingest::router(&settings.webhook, store.clone(), wake.clone())
-            .merge(http::router(store.clone(), heartbeat, stale_after_ms));
+        let router = ingest::router(&settings.webhook, store.clone(), wake.clone()).merge(
+            http::router(store.clone(), heartbeat, stale_after_ms, rules.clone()),
+        );
         let addr = settings.listen_addr()?;
         let listener = TcpListener::bind(addr)
             .await
@@ -117,6 +121,7 @@ impl App {
             worker,
             wake,
             concurrency,
+            rules,
         })
     }
 
@@ -128,6 +133,11 @@ impl App {
 
     pub fn store(&self) -> &Store {
         &self.store
+    }
+
+    /// The rules in force, and their reload.
+    pub fn rules(&self) -> &Arc<RulesHandle> {
+        &self.rules
     }
 
     /// The job step function, for driving jobs one at a time (tests, tools).
@@ -150,6 +160,7 @@ impl App {
         for _ in 0..self.concurrency {
             workers.spawn(self.worker.clone().run(self.wake.clone(), stopped.clone()));
         }
+        workers.spawn(self.rules.clone().watch(stopped.clone()));
         tracing::info!(addr = %self.local_addr(), workers = self.concurrency, "halo-triage listening");
         let served = axum::serve(self.listener, self.router)
             .with_graceful_shutdown(shutdown)

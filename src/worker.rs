@@ -15,8 +15,9 @@ use crate::act::{self, AckPlan, Plan};
 use crate::config::{AckSettings, ActSettings, Mode, WorkerSettings};
 use crate::halo::model::{Action, NewAction, Ticket};
 use crate::halo::{webhook, HaloClient, HaloError};
+use crate::reload::RulesHandle;
 use crate::store::{now_ms, AckStatus, DecisionRecord, Job, Store, StoreError};
-use crate::triage::{Decision, RuleSet};
+use crate::triage::{Decision, Field};
 
 /// Why a job did not complete; decides between retrying and burying it.
 #[derive(Debug, thiserror::Error)]
@@ -103,7 +104,7 @@ pub struct Worker {
 pub struct WorkerParts {
     pub store: Store,
     pub halo: Option<HaloClient>,
-    pub rules: RuleSet,
+    pub rules: Arc<RulesHandle>,
     pub mode: Mode,
     pub settings: WorkerSettings,
     pub act: ActSettings,
@@ -213,10 +214,17 @@ impl Worker {
     async fn process(&self, job: &Job) -> Result<(), JobError> {
         let live = self.inner.mode == Mode::Live;
         let ticket = self.ticket(job, live).await?;
-        let mut decision = self.inner.rules.decide(&ticket);
+        // This job keeps the rules it started with, whatever a reload does meanwhile.
+        let rules = self.inner.rules.current();
+        let mut decision = rules.decide(&ticket);
         let mut notes = self.check_labels(&mut decision, &ticket).await?;
         let inner = &self.inner;
-        let plan = act::plan(&ticket, &decision, &inner.act, &inner.ack, &inner.templates);
+        let templates = decision
+            .ack_template
+            .as_ref()
+            .and_then(|choice| rules.ack_template(&choice.value))
+            .unwrap_or(&inner.templates);
+        let plan = act::plan(&ticket, &decision, &inner.act, &inner.ack, templates);
         notes.extend(plan.notes.iter().cloned());
         if let AckPlan::Skip(reason) = &plan.ack {
             tracing::info!(%reason, "acknowledgement skipped");
@@ -261,7 +269,7 @@ impl Worker {
         }
         let ack = match &refusal {
             None => plan.ack,
-            Some(_) => act::acknowledgement(&ticket, &ticket.team, &inner.ack, &inner.templates),
+            Some(_) => act::acknowledgement(&ticket, &ticket.team, &inner.ack, templates),
         };
         if let AckPlan::Send(action) = &ack {
             self.keep_lease(job).await?;
@@ -314,21 +322,22 @@ impl Worker {
             ]);
         };
         let lookups = halo.lookups();
-        let teams = match decision.team {
-            Some(_) => lookups.teams(halo).await?,
-            None => Default::default(),
+        let needs = |field| decision.fields.contains_key(&field);
+        let teams = match needs(Field::Team) {
+            true => lookups.teams(halo).await?,
+            false => Default::default(),
         };
-        let priorities = match decision.priority_id {
-            Some(_) => lookups.priorities(halo).await?,
-            None => Default::default(),
+        let priorities = match needs(Field::PriorityId) {
+            true => lookups.priorities(halo).await?,
+            false => Default::default(),
         };
-        let ticket_types = match decision.tickettype_id {
-            Some(_) => lookups.ticket_types(halo).await?,
-            None => Default::default(),
+        let ticket_types = match needs(Field::TicketTypeId) {
+            true => lookups.ticket_types(halo).await?,
+            false => Default::default(),
         };
-        let agents = match decision.agent_id {
-            Some(_) => lookups.agents(halo).await?,
-            None => Default::default(),
+        let agents = match needs(Field::AgentId) {
+            true => lookups.agents(halo).await?,
+            false => Default::default(),
         };
         Ok(act::drop_unknown_labels(
             decision,

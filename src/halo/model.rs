@@ -4,8 +4,12 @@
 //! Reading is lenient: unknown fields are ignored, missing ones take defaults, and ids may
 //! arrive as numbers or numeric strings (webhooks can be set to send display values).
 
+use std::collections::BTreeMap;
+
 use serde::{Deserialize, Deserializer, Serialize};
 use serde_json::Value;
+
+use crate::triage::{Field, FieldValue};
 
 /// A ticket as `GET /api/Tickets/{id}` or a full-object webhook carries it.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
@@ -39,6 +43,42 @@ pub struct Ticket {
     pub status_id: Option<i64>,
     #[serde(deserialize_with = "lenient_opt_id")]
     pub sla_id: Option<i64>,
+    #[serde(deserialize_with = "lenient_opt_id")]
+    pub impact: Option<i64>,
+    #[serde(deserialize_with = "lenient_opt_id")]
+    pub urgency: Option<i64>,
+    /// How the ticket was logged (email, portal, phone, ...): Halo's lookup id.
+    #[serde(deserialize_with = "lenient_opt_id")]
+    pub source: Option<i64>,
+    #[serde(deserialize_with = "lenient_bool")]
+    pub is_vip: bool,
+    /// When the ticket was logged (ISO 8601).
+    pub dateoccurred: Option<String>,
+    pub customfields: Vec<CustomField>,
+}
+
+/// A custom field on a ticket (`CustomField`).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct CustomField {
+    #[serde(deserialize_with = "lenient_id")]
+    pub id: i64,
+    pub name: String,
+    pub label: String,
+    pub value: Value,
+    pub display: Option<String>,
+}
+
+impl CustomField {
+    /// The value as text: the display value when Halo gives one, else the raw value.
+    pub fn text(&self) -> String {
+        match (&self.display, &self.value) {
+            (Some(display), _) if !display.is_empty() => display.clone(),
+            (_, Value::String(text)) => text.clone(),
+            (_, Value::Null) => String::new(),
+            (_, other) => other.to_string(),
+        }
+    }
 }
 
 impl Ticket {
@@ -62,36 +102,35 @@ impl Ticket {
     }
 }
 
-/// A partial ticket update for `POST /api/Tickets`: only the fields that are set are sent.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+/// A partial ticket update for `POST /api/Tickets`: only the fields that are set are sent,
+/// under Halo's names (`team`, `category_1`, `priority_id`, ..., `customfields`).
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct TicketUpdate {
     pub id: i64,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub team: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub agent_id: Option<i64>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub category_1: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub category_2: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub category_3: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub category_4: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub priority_id: Option<i64>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub tickettype_id: Option<i64>,
+    #[serde(flatten)]
+    pub fields: BTreeMap<Field, FieldValue>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub customfields: Vec<CustomFieldValue>,
+}
+
+/// A custom field write: `{ "id": <field id>, "value": <value> }`.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct CustomFieldValue {
+    pub id: i64,
+    pub value: Value,
 }
 
 impl TicketUpdate {
+    pub fn new(id: i64) -> TicketUpdate {
+        TicketUpdate {
+            id,
+            ..TicketUpdate::default()
+        }
+    }
+
     /// Nothing but the id: no request is needed.
     pub fn is_empty(&self) -> bool {
-        *self
-            == TicketUpdate {
-                id: self.id,
-                ..TicketUpdate::default()
-            }
+        self.fields.is_empty() && self.customfields.is_empty()
     }
 }
 
@@ -221,6 +260,15 @@ fn lenient_opt_id<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Option<i
     Ok(id_of(&Value::deserialize(deserializer)?))
 }
 
+fn lenient_bool<'de, D: Deserializer<'de>>(deserializer: D) -> Result<bool, D::Error> {
+    Ok(match Value::deserialize(deserializer)? {
+        Value::Bool(b) => b,
+        Value::Number(n) => n.as_i64().is_some_and(|n| n != 0),
+        Value::String(s) => matches!(s.trim().to_ascii_lowercase().as_str(), "true" | "1" | "yes"),
+        _ => false,
+    })
+}
+
 fn lenient_id<'de, D: Deserializer<'de>>(deserializer: D) -> Result<i64, D::Error> {
     Ok(lenient_opt_id(deserializer)?.unwrap_or_default())
 }
@@ -257,21 +305,20 @@ mod tests {
 
     #[test]
     fn an_update_serialises_only_the_fields_set() {
-        let update = TicketUpdate {
-            id: 5,
-            team: Some("Network".into()),
-            priority_id: Some(2),
-            ..TicketUpdate::default()
-        };
+        let mut update = TicketUpdate::new(5);
+        assert!(update.is_empty());
+        update
+            .fields
+            .insert(Field::Team, FieldValue::Text("Network".into()));
+        update.fields.insert(Field::PriorityId, FieldValue::Id(2));
+        update.customfields.push(CustomFieldValue {
+            id: 187,
+            value: Value::from("auto"),
+        });
         assert_eq!(
-            serde_json::to_value(&update).unwrap(),
-            serde_json::json!({"id": 5, "team": "Network", "priority_id": 2})
+            serde_json::to_string(&update).unwrap(),
+            r#"{"id":5,"team":"Network","priority_id":2,"customfields":[{"id":187,"value":"auto"}]}"#
         );
-        assert!(TicketUpdate {
-            id: 5,
-            ..TicketUpdate::default()
-        }
-        .is_empty());
         assert!(!update.is_empty());
     }
 

@@ -7,24 +7,34 @@ use axum::routing::get;
 use axum::{Json, Router};
 use serde_json::json;
 
+use std::sync::Arc;
+
+use crate::reload::RulesHandle;
 use crate::store::Store;
 use crate::worker::Heartbeat;
 
 #[derive(Clone)]
 struct HealthState {
     store: Store,
+    rules: Arc<RulesHandle>,
     /// `None` when this instance runs no worker (`worker.concurrency = 0`).
     heartbeat: Option<Heartbeat>,
     /// A worker that has not looked for work for this long is considered stuck.
     stale_after_ms: i64,
 }
 
-pub fn router(store: Store, heartbeat: Option<Heartbeat>, stale_after_ms: i64) -> Router {
+pub fn router(
+    store: Store,
+    heartbeat: Option<Heartbeat>,
+    stale_after_ms: i64,
+    rules: Arc<RulesHandle>,
+) -> Router {
     Router::new()
         .route("/healthz", get(|| async { "ok" }))
         .route("/readyz", get(ready))
         .with_state(HealthState {
             store,
+            rules,
             heartbeat,
             stale_after_ms,
         })
@@ -53,6 +63,7 @@ async fn ready(State(state): State<HealthState>) -> impl IntoResponse {
         "status": if ready { "ready" } else { "not ready" },
         "database": database,
         "worker": worker,
+        "rules": state.rules.status(),
     });
     (status, Json(body))
 }
@@ -67,7 +78,15 @@ mod tests {
     async fn readiness(heartbeat: Option<Heartbeat>) -> (StatusCode, serde_json::Value) {
         let dir = tempfile::tempdir().unwrap();
         let store = Store::open(&dir.path().join("ready.db")).await.unwrap();
-        let response = router(store, heartbeat, 1_000)
+        let rules_file = dir.path().join("rules.toml");
+        std::fs::write(&rules_file, "").unwrap();
+        let rules = RulesHandle::load(&crate::config::RulesSettings {
+            path: rules_file,
+            overlay_dir: dir.path().join("rules.d"),
+            watch_interval_secs: 0,
+        })
+        .unwrap();
+        let response = router(store, heartbeat, 1_000, rules)
             .oneshot(Request::get("/readyz").body(Body::empty()).unwrap())
             .await
             .unwrap();

@@ -2,7 +2,10 @@
 //! with reasons comes out.
 
 mod decision;
-mod rules;
+mod field;
+pub mod rules;
+mod text;
 
-pub use decision::{Decided, Decision, FieldValues, Source};
+pub use decision::{Decided, Decision, LlmMode, RuleTrace, Source};
+pub use field::{Field, FieldValue, Kind};
 pub use rules::{RuleSet, RulesError};

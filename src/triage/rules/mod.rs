@@ -1,0 +1,351 @@
+//! The routing rules language: ordered rules with scopes, condition trees and actions,
+//! compiled once for a single pass over each ticket. See docs/rules.md.
+
+mod calendar;
+mod cases;
+mod compile;
+mod condition;
+mod facts;
+pub mod spec;
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use jiff::tz::TimeZone;
+use jiff::Timestamp;
+use serde_json::Value;
+
+pub use cases::{CaseFailure, CaseReport};
+use compile::{source_files, Compiled};
+use condition::{Cond, Context, RegexIndex, Scan, WordIndex};
+use facts::Facts;
+
+use super::decision::{Decided, Decision, RuleTrace, Source};
+use super::field::{Field, FieldValue};
+use crate::ack::AckTemplates;
+use crate::halo::model::Ticket;
+
+#[derive(Debug, thiserror::Error)]
+pub enum RulesError {
+    #[error("cannot read {path}: {source}")]
+    Read {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("{}:{line}:{column}: {message}", path.display())]
+    Invalid {
+        path: PathBuf,
+        line: usize,
+        column: usize,
+        message: String,
+    },
+    #[error("{location}: rule '{rule}' can never run: rule '{stopper}' before it matches every ticket and stops")]
+    Unreachable {
+        rule: String,
+        location: String,
+        stopper: String,
+    },
+    #[error("{0}")]
+    Build(String),
+}
+
+/// One compiled rule.
+#[derive(Debug)]
+pub struct Rule {
+    name: String,
+    precedence: i64,
+    /// Position across all files, for stable ordering at equal precedence.
+    order: usize,
+    /// `file:line` of the rule's name.
+    location: String,
+    /// Lower-cased client names; empty = every client.
+    clients: Vec<String>,
+    ticket_types: Vec<i64>,
+    when: Option<Cond>,
+    set: Vec<(Field, FieldValue)>,
+    custom: Vec<(String, Value)>,
+    ack: Option<String>,
+    note: Option<String>,
+    llm: Option<super::LlmMode>,
+    lock: Vec<Field>,
+    override_earlier: bool,
+    stop: bool,
+}
+
+impl Rule {
+    fn in_scope(&self, ticket: &Ticket) -> bool {
+        let client = ticket.client_name.trim().to_lowercase();
+        (self.clients.is_empty() || self.clients.contains(&client))
+            && (self.ticket_types.is_empty()
+                || ticket
+                    .tickettype_id
+                    .is_some_and(|t| self.ticket_types.contains(&t)))
+    }
+
+    /// Matches every ticket and stops: nothing after it can run.
+    fn always_stops(&self) -> bool {
+        self.stop && self.when.is_none() && self.clients.is_empty() && self.ticket_types.is_empty()
+    }
+}
+
+/// A label a rule or the defaults write, with where it is written.
+#[derive(Debug, Clone)]
+pub struct LabelUse {
+    pub field: Field,
+    pub value: FieldValue,
+    /// `file:line`, or "defaults".
+    pub location: String,
+}
+
+/// Whether each rule matched one ticket, for `rules explain`.
+#[derive(Debug, Clone)]
+pub struct Evaluation {
+    pub rule: String,
+    pub location: String,
+    pub precedence: i64,
+    pub outcome: RuleOutcome,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum RuleOutcome {
+    Matched,
+    OutOfScope,
+    NoMatch,
+    /// Not evaluated: an earlier rule stopped the run.
+    NotReached,
+}
+
+/// A validated rule set, ready to evaluate.
+#[derive(Debug)]
+pub struct RuleSet {
+    rules: Vec<Rule>,
+    defaults: Vec<(Field, FieldValue)>,
+    words: Vec<WordIndex>,
+    regexes: Vec<RegexIndex>,
+    calendars: Vec<calendar::Calendar>,
+    time_zone: TimeZone,
+    ack_templates: BTreeMap<String, AckTemplates>,
+    files: Vec<PathBuf>,
+}
+
+impl RuleSet {
+    /// Loads the main rules file and every `*.toml` in `overlays` (when it exists).
+    pub fn load(main: &Path, overlays: Option<&Path>) -> Result<RuleSet, RulesError> {
+        let files = source_files(main, overlays)?;
+        let mut compiled = Compiled::default();
+        for (file, is_main) in &files {
+            compiled.add(file, *is_main)?;
+        }
+        RuleSet::build(
+            compiled,
+            files.iter().map(|(f, _)| f.path.clone()).collect(),
+        )
+    }
+
+    /// The rules `rules.path` and `rules.overlay_dir` name.
+    pub fn from_settings(settings: &crate::config::RulesSettings) -> Result<RuleSet, RulesError> {
+        RuleSet::load(&settings.path, Some(&settings.overlay_dir))
+    }
+
+    /// Parses one rules text (no overlays); `path` only names it in errors.
+    pub fn parse(text: &str, path: &Path) -> Result<RuleSet, RulesError> {
+        let file = compile::SourceFile {
+            path: path.to_path_buf(),
+            text: text.to_string(),
+        };
+        let mut compiled = Compiled::default();
+        compiled.add(&file, true)?;
+        RuleSet::build(compiled, vec![path.to_path_buf()])
+    }
+
+    fn build(compiled: Compiled, files: Vec<PathBuf>) -> Result<RuleSet, RulesError> {
+        let compiled = compiled.finish()?;
+        let (words, regexes) = compiled.index.build().map_err(RulesError::Build)?;
+        Ok(RuleSet {
+            rules: compiled.rules,
+            defaults: compiled.defaults,
+            words,
+            regexes,
+            calendars: compiled.calendars,
+            time_zone: compiled.time_zone.unwrap_or(TimeZone::UTC),
+            ack_templates: compiled.ack_templates,
+            files,
+        })
+    }
+
+    pub fn len(&self) -> usize {
+        self.rules.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.rules.is_empty()
+    }
+
+    /// The files this set was read from (watched for changes).
+    pub fn files(&self) -> &[PathBuf] {
+        &self.files
+    }
+
+    /// The named acknowledgement templates of `[ack_templates]`.
+    pub fn ack_template(&self, name: &str) -> Option<&AckTemplates> {
+        self.ack_templates.get(name)
+    }
+
+    /// Every label the rules and defaults write, to check against Halo.
+    pub fn labels(&self) -> Vec<LabelUse> {
+        let defaults = self.defaults.iter().map(|(field, value)| LabelUse {
+            field: *field,
+            value: value.clone(),
+            location: "defaults".into(),
+        });
+        let rules = self.rules.iter().flat_map(|rule| {
+            rule.set.iter().map(|(field, value)| LabelUse {
+                field: *field,
+                value: value.clone(),
+                location: rule.location.clone(),
+            })
+        });
+        defaults.chain(rules).collect()
+    }
+
+    /// Decides a ticket; a ticket without `dateoccurred` is taken to arrive now.
+    pub fn decide(&self, ticket: &Ticket) -> Decision {
+        self.decide_at(ticket, Timestamp::now())
+    }
+
+    pub fn decide_at(&self, ticket: &Ticket, now: Timestamp) -> Decision {
+        self.evaluate(ticket, now, None)
+    }
+
+    /// Decides and says, for every rule, whether it matched.
+    pub fn explain_at(&self, ticket: &Ticket, now: Timestamp) -> (Decision, Vec<Evaluation>) {
+        let mut evaluations = Vec::with_capacity(self.rules.len());
+        let decision = self.evaluate(ticket, now, Some(&mut evaluations));
+        (decision, evaluations)
+    }
+
+    /// Rules in precedence order; the first to set a field wins unless a later matching
+    /// rule overrides it (and it is not locked); `stop` ends the run; the defaults fill
+    /// what is left.
+    fn evaluate(
+        &self,
+        ticket: &Ticket,
+        now: Timestamp,
+        mut evaluations: Option<&mut Vec<Evaluation>>,
+    ) -> Decision {
+        let facts = Facts::new(ticket, now, &self.time_zone);
+        let scan = Scan::new(&facts, &self.words, &self.regexes);
+        let cx = Context {
+            facts: &facts,
+            scan: &scan,
+            words: &self.words,
+            calendars: &self.calendars,
+        };
+        let mut decision = Decision::default();
+        let mut llm_set = false;
+        let mut stopped = false;
+        for rule in &self.rules {
+            let outcome = if stopped {
+                RuleOutcome::NotReached
+            } else if !rule.in_scope(ticket) {
+                RuleOutcome::OutOfScope
+            } else if rule.when.as_ref().is_none_or(|c| c.holds(&cx)) {
+                RuleOutcome::Matched
+            } else {
+                RuleOutcome::NoMatch
+            };
+            if let Some(evaluations) = evaluations.as_deref_mut() {
+                evaluations.push(Evaluation {
+                    rule: rule.name.clone(),
+                    location: rule.location.clone(),
+                    precedence: rule.precedence,
+                    outcome: outcome.clone(),
+                });
+            }
+            if outcome != RuleOutcome::Matched {
+                continue;
+            }
+            let reason = match &rule.when {
+                Some(cond) => format!("rule '{}' matched: {}", rule.name, cond.evidence(&cx)),
+                None => format!("rule '{}' matches every ticket in its scope", rule.name),
+            };
+            apply(rule, &reason, &mut decision, &mut llm_set);
+            stopped = rule.stop;
+        }
+        let source = Source::Default;
+        for (field, value) in &self.defaults {
+            decision.fields.entry(*field).or_insert_with(|| Decided {
+                value: value.clone(),
+                source: source.clone(),
+                reason: "no rule set this field: the rules file's default".into(),
+            });
+        }
+        decision
+    }
+}
+
+/// Applies one matched rule's actions to the decision and records its trace.
+fn apply(rule: &Rule, reason: &str, decision: &mut Decision, llm_set: &mut bool) {
+    let source = Source::Rule(rule.name.clone());
+    let mut trace = RuleTrace {
+        rule: rule.name.clone(),
+        reason: reason.to_string(),
+        stopped: rule.stop,
+        ..RuleTrace::default()
+    };
+    let decided = |value: FieldValue| Decided {
+        value,
+        source: source.clone(),
+        reason: reason.to_string(),
+    };
+    for (field, value) in &rule.set {
+        match decision.fields.get(field) {
+            None => {
+                decision.fields.insert(*field, decided(value.clone()));
+                trace.set.push(*field);
+            }
+            Some(earlier) if rule.override_earlier && !decision.locked.contains(field) => {
+                trace.overrode.push((*field, earlier.source.describe()));
+                decision.fields.insert(*field, decided(value.clone()));
+                trace.set.push(*field);
+            }
+            Some(earlier) => trace.lost.push((*field, earlier.source.describe())),
+        }
+        if rule.lock.contains(field) && trace.set.contains(field) {
+            decision.locked.insert(*field);
+        }
+    }
+    for (name, value) in &rule.custom {
+        if rule.override_earlier || !decision.custom.contains_key(name) {
+            let value = match value {
+                Value::String(text) => FieldValue::Text(text.clone()),
+                other => other
+                    .as_i64()
+                    .map_or_else(|| FieldValue::Text(other.to_string()), FieldValue::Id),
+            };
+            decision.custom.insert(name.clone(), decided(value));
+        }
+    }
+    if let Some(template) = &rule.ack {
+        if decision.ack_template.is_none() {
+            decision.ack_template = Some(Decided {
+                value: template.clone(),
+                source: source.clone(),
+                reason: reason.to_string(),
+            });
+        }
+    }
+    if let Some(note) = &rule.note {
+        decision.notes.push(note.clone());
+    }
+    if let (Some(llm), false) = (rule.llm, *llm_set) {
+        decision.llm = llm;
+        *llm_set = true;
+    }
+    decision.matched_rules.push(rule.name.clone());
+    decision.trace.push(trace);
+}
+
+#[cfg(test)]
+mod tests;
