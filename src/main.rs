@@ -1,5 +1,6 @@
 //! The `halo-triage` command line: a thin layer over the library.
 
+use std::collections::BTreeSet;
 use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -7,6 +8,7 @@ use std::process::ExitCode;
 use anyhow::Context;
 use clap::{Parser, Subcommand};
 use halo_triage::config::Settings;
+use halo_triage::triage::{rules::schema_json, RuleSet};
 use halo_triage::{check, classify, telemetry, App};
 
 const DEFAULT_CONFIG: &str = "config/default.toml";
@@ -33,11 +35,28 @@ enum Command {
     /// Decide one ticket (a ticket or webhook JSON file, or - for stdin) and explain why;
     /// nothing is written to Halo.
     Classify { file: PathBuf },
-    /// Validate the configuration and rules and, with credentials, the Halo connection.
+    /// Validate the configuration and rules and, with credentials, the Halo connection
+    /// and the labels the rules use.
     Check,
     /// Ask the running service on this machine whether it is ready (for container health
     /// checks); exits non-zero when it is not.
     Health,
+    /// Tools for rule authors.
+    Rules {
+        #[command(subcommand)]
+        command: RulesCommand,
+    },
+}
+
+#[derive(Subcommand)]
+enum RulesCommand {
+    /// Run the rules against a file of cases (a ticket and the fields expected); exits
+    /// non-zero on any failure.
+    Test { cases: PathBuf },
+    /// Show how every rule fared for one ticket (a ticket or webhook JSON file, or -).
+    Explain { file: PathBuf },
+    /// Print the JSON Schema of the rules file (config/rules.schema.json).
+    Schema,
 }
 
 #[tokio::main]
@@ -49,6 +68,7 @@ async fn main() -> ExitCode {
         Command::Classify { file } => run_classify(config.as_deref(), &file),
         Command::Check => run_check(config.as_deref()).await,
         Command::Health => health(config.as_deref()).await,
+        Command::Rules { command } => rules(config.as_deref(), command),
     };
     match result {
         Ok(code) => code,
@@ -65,6 +85,14 @@ fn config_file(given: Option<&Path>) -> Option<PathBuf> {
         .or_else(|| Some(PathBuf::from(DEFAULT_CONFIG)).filter(|p| p.exists()))
 }
 
+fn exit_code(success: bool) -> ExitCode {
+    if success {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
+    }
+}
+
 async fn serve(config: Option<&Path>) -> anyhow::Result<ExitCode> {
     let settings = Settings::load(config)?;
     telemetry::init(settings.log.format);
@@ -73,19 +101,52 @@ async fn serve(config: Option<&Path>) -> anyhow::Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-fn run_classify(config: Option<&Path>, file: &Path) -> anyhow::Result<ExitCode> {
-    let settings = Settings::load(config)?;
-    let mut input = String::new();
+fn read_input(file: &Path) -> anyhow::Result<String> {
     if file == Path::new("-") {
+        let mut input = String::new();
         std::io::stdin()
             .read_to_string(&mut input)
             .context("reading the ticket from stdin")?;
+        Ok(input)
     } else {
-        input =
-            std::fs::read_to_string(file).with_context(|| format!("reading {}", file.display()))?;
+        std::fs::read_to_string(file).with_context(|| format!("reading {}", file.display()))
     }
-    print!("{}", classify::classify(&settings, &input)?);
+}
+
+fn run_classify(config: Option<&Path>, file: &Path) -> anyhow::Result<ExitCode> {
+    let settings = Settings::load(config)?;
+    print!("{}", classify::classify(&settings, &read_input(file)?)?);
     Ok(ExitCode::SUCCESS)
+}
+
+fn rules(config: Option<&Path>, command: RulesCommand) -> anyhow::Result<ExitCode> {
+    let settings = Settings::load(config)?;
+    match command {
+        RulesCommand::Test { cases } => {
+            let rules = RuleSet::from_settings(&settings.rules)?;
+            let report = rules.run_cases(&cases, jiff::Timestamp::now())?;
+            for failure in &report.failures {
+                println!("{failure}");
+            }
+            let failed: BTreeSet<_> = report.failures.iter().map(|f| &f.case).collect();
+            println!(
+                "{} passed, {} failed",
+                report.cases - failed.len(),
+                failed.len()
+            );
+            Ok(exit_code(failed.is_empty()))
+        }
+        RulesCommand::Explain { file } => {
+            let mut classification = classify::classify(&settings, &read_input(&file)?)?;
+            classification.show_all_rules = true;
+            print!("{classification}");
+            Ok(ExitCode::SUCCESS)
+        }
+        RulesCommand::Schema => {
+            println!("{}", schema_json());
+            Ok(ExitCode::SUCCESS)
+        }
+    }
 }
 
 async fn run_check(config: Option<&Path>) -> anyhow::Result<ExitCode> {
@@ -93,11 +154,7 @@ async fn run_check(config: Option<&Path>) -> anyhow::Result<ExitCode> {
     for line in &lines {
         println!("{line}");
     }
-    Ok(if lines.iter().all(|l| l.passed) {
-        ExitCode::SUCCESS
-    } else {
-        ExitCode::FAILURE
-    })
+    Ok(exit_code(lines.iter().all(|l| l.passed)))
 }
 
 async fn health(config: Option<&Path>) -> anyhow::Result<ExitCode> {
@@ -112,9 +169,5 @@ async fn health(config: Option<&Path>) -> anyhow::Result<ExitCode> {
         .with_context(|| format!("asking {url}"))?;
     let status = response.status();
     println!("{}", response.text().await.unwrap_or_default());
-    Ok(if status.is_success() {
-        ExitCode::SUCCESS
-    } else {
-        ExitCode::FAILURE
-    })
+    Ok(exit_code(status.is_success()))
 }

@@ -347,5 +347,16 @@ fn apply(rule: &Rule, reason: &str, decision: &mut Decision, llm_set: &mut bool)
     decision.trace.push(trace);
 }
 
+/// The JSON Schema of a rules file, for editors (config/rules.schema.json).
+pub fn schema_json() -> String {
+    let mut schema = schemars::schema_for!(spec::RulesFile).to_value();
+    // Field-keyed tables (`set`, `[defaults]`) accept Halo's field names only.
+    let names: Vec<&str> = Field::ALL.iter().map(|f| f.name()).collect();
+    let keys = serde_json::json!({ "enum": names });
+    schema["properties"]["defaults"]["propertyNames"] = keys.clone();
+    schema["$defs"]["RuleSpec"]["properties"]["set"]["propertyNames"] = keys;
+    serde_json::to_string_pretty(&schema).expect("a schema serializes")
+}
+
 #[cfg(test)]
 mod tests;
