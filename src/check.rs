@@ -8,7 +8,7 @@ use std::sync::Arc;
 
 use crate::config::Settings;
 use crate::halo::{HaloClient, HaloClientOptions, HaloError};
-use crate::triage::RuleSet;
+use crate::triage::{Field, RuleSet};
 
 pub struct CheckLine {
     pub passed: bool,
@@ -50,12 +50,20 @@ pub async fn run(config_file: Option<&Path>) -> Vec<CheckLine> {
         Ok(()) => line(true, "webhook auth", "configured"),
         Err(e) => line(false, "webhook auth", e.to_string()),
     });
-    lines.push(match RuleSet::from_settings(&settings.rules) {
-        Ok(rules) => line(
-            true,
-            "rules",
-            format!("{} rules in {}", rules.len(), settings.rules.path.display()),
-        ),
+    let rules = RuleSet::from_settings(&settings.rules);
+    lines.push(match &rules {
+        Ok(rules) => {
+            let files: Vec<String> = rules
+                .files()
+                .iter()
+                .map(|f| f.display().to_string())
+                .collect();
+            line(
+                true,
+                "rules",
+                format!("{} rules in {}", rules.len(), files.join(", ")),
+            )
+        }
         Err(e) => line(false, "rules", e.to_string()),
     });
     let credentials = match settings.halo_credentials() {
@@ -95,6 +103,9 @@ pub async fn run(config_file: Option<&Path>) -> Vec<CheckLine> {
     lines.push(count("priorities", lookups.priorities(&halo)).await);
     lines.push(count("ticket types", lookups.ticket_types(&halo)).await);
     lines.push(count("statuses", lookups.statuses(&halo)).await);
+    if let Ok(rules) = &rules {
+        lines.push(rule_labels(rules, &halo).await);
+    }
     lines.push(match lookups.outcomes(&halo).await {
         Ok(outcomes) => {
             let wanted = settings.ack.outcome_id;
@@ -130,5 +141,53 @@ async fn count<T>(
     match fetch.await {
         Ok(items) => line(true, what, format!("{} loaded", items.len())),
         Err(e) => failure(what, &e),
+    }
+}
+
+/// Every team, priority, ticket type, agent and status the rules write must exist in Halo.
+async fn rule_labels(rules: &RuleSet, halo: &HaloClient) -> CheckLine {
+    let lookups = halo.lookups();
+    let (teams, priorities, ticket_types, agents, statuses) = match tokio::try_join!(
+        lookups.teams(halo),
+        lookups.priorities(halo),
+        lookups.ticket_types(halo),
+        lookups.agents(halo),
+        lookups.statuses(halo),
+    ) {
+        Ok(all) => all,
+        Err(e) => return failure("rule labels", &e),
+    };
+    let uses = rules.labels();
+    let unknown: Vec<String> = uses
+        .iter()
+        .filter(|label| {
+            let text = label.value.as_text().unwrap_or_default();
+            let id = label.value.as_id().unwrap_or_default();
+            match label.field {
+                Field::Team => !teams
+                    .iter()
+                    .any(|t| !t.inactive && t.name.eq_ignore_ascii_case(text)),
+                Field::PriorityId => !priorities.iter().any(|p| p.priorityid == id),
+                Field::TicketTypeId => !ticket_types.iter().any(|t| t.id == id),
+                Field::AgentId => !agents.iter().any(|a| !a.isdisabled && a.id == id),
+                Field::StatusId => !statuses.iter().any(|s| s.id == id),
+                _ => false,
+            }
+        })
+        .map(|label| {
+            format!(
+                "{}: {} '{}' does not exist in Halo",
+                label.location, label.field, label.value
+            )
+        })
+        .collect();
+    if unknown.is_empty() {
+        line(
+            true,
+            "rule labels",
+            format!("{} labels exist in Halo", uses.len()),
+        )
+    } else {
+        line(false, "rule labels", unknown.join("; "))
     }
 }

@@ -160,7 +160,7 @@ impl App {
         for _ in 0..self.concurrency {
             workers.spawn(self.worker.clone().run(self.wake.clone(), stopped.clone()));
         }
-        workers.spawn(self.rules.clone().watch(stopped.clone()));
+        workers.spawn(self.rules.clone().watcher(stopped.clone()));
         tracing::info!(addr = %self.local_addr(), workers = self.concurrency, "halo-triage listening");
         let served = axum::serve(self.listener, self.router)
             .with_graceful_shutdown(shutdown)

@@ -110,25 +110,32 @@ impl RulesHandle {
     }
 
     /// Reloads on SIGHUP and, every `rules.watch_interval_secs`, when the files changed.
-    pub async fn watch(self: Arc<Self>, mut stop: watch::Receiver<bool>) {
-        let interval = self.settings.watch_interval_secs;
-        let mut tick = tokio::time::interval(Duration::from_secs(interval.max(1)));
-        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    /// The SIGHUP handler is installed before this returns, so a SIGHUP right after start
+    /// cannot hit the default action (terminate).
+    pub fn watcher(
+        self: Arc<Self>,
+        mut stop: watch::Receiver<bool>,
+    ) -> impl std::future::Future<Output = ()> + Send + 'static {
         #[cfg(unix)]
         let mut hangup = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::hangup())
             .expect("installing the SIGHUP handler");
-        loop {
-            #[cfg(unix)]
-            let hung_up = hangup.recv();
-            #[cfg(not(unix))]
-            let hung_up = std::future::pending::<Option<()>>();
-            tokio::select! {
-                _ = stop.changed() => return,
-                _ = hung_up => {
-                    tracing::info!("SIGHUP: reloading the rules");
-                    let _ = self.reload();
+        async move {
+            let interval = self.settings.watch_interval_secs;
+            let mut tick = tokio::time::interval(Duration::from_secs(interval.max(1)));
+            tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+            loop {
+                #[cfg(unix)]
+                let hung_up = hangup.recv();
+                #[cfg(not(unix))]
+                let hung_up = std::future::pending::<Option<()>>();
+                tokio::select! {
+                    _ = stop.changed() => return,
+                    _ = hung_up => {
+                        tracing::info!("SIGHUP: reloading the rules");
+                        let _ = self.reload();
+                    }
+                    _ = tick.tick(), if interval > 0 => self.reload_if_changed(),
                 }
-                _ = tick.tick(), if interval > 0 => self.reload_if_changed(),
             }
         }
     }

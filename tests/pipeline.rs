@@ -81,14 +81,14 @@ async fn happy_path_updates_the_ticket_and_acknowledges_once() {
     assert!(applied);
     assert_eq!(update, expected_update()[0]);
     assert_eq!(
-        decision["team"]["source"],
+        decision["fields"]["team"]["source"],
         json!({"kind": "rule", "name": "password-and-lockout"})
     );
     assert_eq!(
         decision["matched_rules"],
         json!(["password-and-lockout", "email"])
     );
-    assert!(decision["category_1"]["reason"]
+    assert!(decision["fields"]["category_1"]["reason"]
         .as_str()
         .unwrap()
         .contains("'password'"));
@@ -175,7 +175,7 @@ async fn without_credentials_a_full_object_delivery_is_decided_from_the_payload(
     assert_eq!(app.drain().await[0].outcome, JobOutcome::Done);
     let (mode, decision, update, notes, _) = app.decision(41234).await;
     assert_eq!(mode, "shadow");
-    assert_eq!(decision["team"]["value"], "Service Desk");
+    assert_eq!(decision["fields"]["team"]["value"], "Service Desk");
     assert_eq!(update, expected_update()[0]);
     assert!(notes.contains(&"labels not checked against Halo: no credentials".to_string()));
 }
@@ -369,9 +369,9 @@ async fn a_team_that_does_not_exist_in_halo_is_not_written() {
         [json!([{"id": 41234, "category_1": "Accounts", "category_2": "Password / MFA"}])]
     );
     let (_, decision, _, notes, _) = app.decision(41234).await;
-    assert!(decision["team"].is_null());
+    assert!(decision["fields"]["team"].is_null());
     assert!(
-        notes[0].contains("team 'Service Desk' is not an active team"),
+        notes[0].contains("team 'Service Desk' does not exist (or is inactive) in Halo"),
         "{notes:?}"
     );
 }

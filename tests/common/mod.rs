@@ -7,6 +7,7 @@ use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 
 use halo_triage::config::Settings;
+use halo_triage::reload::RulesHandle;
 use halo_triage::store::Store;
 use halo_triage::worker::Worker;
 use halo_triage::App;
@@ -42,6 +43,7 @@ pub struct TestApp {
     pub addr: SocketAddr,
     pub store: Store,
     pub worker: Worker,
+    pub rules: Arc<RulesHandle>,
     pub http: reqwest::Client,
     pub db_path: PathBuf,
     _dir: TempDir,
@@ -96,6 +98,7 @@ pub async fn spawn_with(halo: Option<&MockServer>, overrides: &[(&str, &str)]) -
         addr: app.local_addr(),
         store: app.store().clone(),
         worker: app.worker().clone(),
+        rules: app.rules().clone(),
         http: reqwest::Client::new(),
         db_path: dir.path().join("test.db"),
         _dir: dir,

@@ -257,7 +257,7 @@ impl Test {
                     .iter()
                     .any(|d| domain == d || domain.ends_with(&format!(".{d}")))
             }
-            Op::Exists(wanted) => !cx.facts.text(field).trim().is_empty() == *wanted,
+            Op::Exists(wanted) => cx.facts.text(field).trim().is_empty() != *wanted,
             Op::Empty(wanted) => cx.facts.text(field).trim().is_empty() == *wanted,
             Op::GreaterThan(limit) => number(cx, field).is_some_and(|n| n > *limit),
             Op::LessThan(limit) => number(cx, field).is_some_and(|n| n < *limit),
