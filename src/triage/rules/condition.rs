@@ -2,7 +2,7 @@
 //! automaton per field and regexes into one `RegexSet` per field, so one pass over each
 //! text answers all rules; a condition then only looks up which patterns were found.
 
-use aho_corasick::{AhoCorasick, AhoCorasickBuilder, MatchKind};
+use aho_corasick::{AhoCorasick, AhoCorasickBuilder, AhoCorasickKind, MatchKind};
 use regex::{RegexSet, RegexSetBuilder};
 
 use super::calendar::Calendar;
@@ -126,6 +126,7 @@ impl IndexBuilder {
             .map(|(field, entries)| {
                 let automaton = AhoCorasickBuilder::new()
                     .match_kind(MatchKind::Standard)
+                    .kind(Some(AhoCorasickKind::DFA))
                     .build(entries.iter().map(|(word, _)| word))
                     .map_err(|e| format!("cannot build the word automaton: {e}"))?;
                 let (words, whole_word) = entries.into_iter().unzip();

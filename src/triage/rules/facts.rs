@@ -102,14 +102,17 @@ impl FieldRef {
     }
 }
 
-/// One ticket, ready to be tested: texts in their original case and lower-cased.
+/// One ticket, ready to be tested: texts in their original case and lower-cased, each
+/// made once. `text` is summary, a line break and details; the summary and details are
+/// slices of it, so the ticket body is copied and lower-cased only once.
 pub struct Facts<'t> {
     ticket: &'t Ticket,
-    details: String,
     text: String,
-    lower_summary: String,
-    lower_details: String,
+    summary_end: usize,
     lower_text: String,
+    lower_summary_end: usize,
+    /// The client's name, trimmed and lower-cased, for rule scopes.
+    pub client: String,
     pub arrived: Timestamp,
     local: jiff::ZonedDateTime,
 }
@@ -118,12 +121,21 @@ impl<'t> Facts<'t> {
     /// `now` stands in for the arrival time when the ticket has none; `time_zone` is the
     /// rules file's, for `weekday` and `hour`.
     pub fn new(ticket: &'t Ticket, now: Timestamp, time_zone: &TimeZone) -> Facts<'t> {
+        let html_details;
         let details = match (&ticket.details, &ticket.details_html) {
-            (Some(plain), _) if !plain.trim().is_empty() => plain.clone(),
-            (_, Some(html)) => html_to_text(html),
-            _ => String::new(),
+            (Some(plain), _) if !plain.trim().is_empty() => plain.as_str(),
+            (_, Some(html)) => {
+                html_details = html_to_text(html);
+                html_details.as_str()
+            }
+            _ => "",
         };
         let text = format!("{}\n{}", ticket.summary, details);
+        let lower_summary = ticket.summary.to_lowercase();
+        let lower_summary_end = lower_summary.len();
+        let mut lower_text = lower_summary;
+        lower_text.push('\n');
+        lower_text.push_str(&details.to_lowercase());
         let arrived = ticket
             .dateoccurred
             .as_deref()
@@ -131,14 +143,18 @@ impl<'t> Facts<'t> {
             .unwrap_or(now);
         Facts {
             ticket,
-            lower_summary: ticket.summary.to_lowercase(),
-            lower_details: details.to_lowercase(),
-            lower_text: text.to_lowercase(),
-            details,
+            summary_end: ticket.summary.len(),
             text,
+            lower_text,
+            lower_summary_end,
+            client: ticket.client_name.trim().to_lowercase(),
             arrived,
             local: arrived.to_zoned_datetime(time_zone.clone()),
         }
+    }
+
+    pub fn ticket(&self) -> &Ticket {
+        self.ticket
     }
 
     /// The field as text in its original case; "" when missing.
@@ -152,8 +168,8 @@ impl<'t> Facts<'t> {
             )
         };
         match field {
-            FieldRef::Summary => Cow::Borrowed(&ticket.summary),
-            FieldRef::Details => Cow::Borrowed(&self.details),
+            FieldRef::Summary => Cow::Borrowed(&self.text[..self.summary_end]),
+            FieldRef::Details => Cow::Borrowed(&self.text[self.summary_end + 1..]),
             FieldRef::Text => Cow::Borrowed(&self.text),
             FieldRef::UserName => Cow::Borrowed(&ticket.user_name),
             FieldRef::UserEmail => Cow::Borrowed(&ticket.user_email),
@@ -197,8 +213,8 @@ impl<'t> Facts<'t> {
     /// The field lower-cased, for word and equality tests.
     pub fn lower(&self, field: &FieldRef) -> Cow<'_, str> {
         match field {
-            FieldRef::Summary => Cow::Borrowed(&self.lower_summary),
-            FieldRef::Details => Cow::Borrowed(&self.lower_details),
+            FieldRef::Summary => Cow::Borrowed(&self.lower_text[..self.lower_summary_end]),
+            FieldRef::Details => Cow::Borrowed(&self.lower_text[self.lower_summary_end + 1..]),
             FieldRef::Text => Cow::Borrowed(&self.lower_text),
             other => Cow::Owned(self.text(other).trim().to_lowercase()),
         }

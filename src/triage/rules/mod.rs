@@ -74,9 +74,9 @@ pub struct Rule {
 }
 
 impl Rule {
-    fn in_scope(&self, ticket: &Ticket) -> bool {
-        let client = ticket.client_name.trim().to_lowercase();
-        (self.clients.is_empty() || self.clients.contains(&client))
+    fn in_scope(&self, facts: &Facts) -> bool {
+        let ticket = facts.ticket();
+        (self.clients.is_empty() || self.clients.contains(&facts.client))
             && (self.ticket_types.is_empty()
                 || ticket
                     .tickettype_id
@@ -248,7 +248,7 @@ impl RuleSet {
         for rule in &self.rules {
             let outcome = if stopped {
                 RuleOutcome::NotReached
-            } else if !rule.in_scope(ticket) {
+            } else if !rule.in_scope(&facts) {
                 RuleOutcome::OutOfScope
             } else if rule.when.as_ref().is_none_or(|c| c.holds(&cx)) {
                 RuleOutcome::Matched
