@@ -19,9 +19,30 @@ struct Spec {
 }
 
 const VOCABULARY: [&str; 24] = [
-    "printer", "password", "outlook", "vpn", "laptop", "invoice", "backup", "server",
-    "firewall", "teams", "sharepoint", "licence", "monitor", "keyboard", "phishing", "mfa",
-    "onboarding", "leaver", "wifi", "voip", "toner", "scanner", "mailbox", "install",
+    "printer",
+    "password",
+    "outlook",
+    "vpn",
+    "laptop",
+    "invoice",
+    "backup",
+    "server",
+    "firewall",
+    "teams",
+    "sharepoint",
+    "licence",
+    "monitor",
+    "keyboard",
+    "phishing",
+    "mfa",
+    "onboarding",
+    "leaver",
+    "wifi",
+    "voip",
+    "toner",
+    "scanner",
+    "mailbox",
+    "install",
 ];
 
 fn specs(n: usize) -> Vec<Spec> {
@@ -52,7 +73,10 @@ fn rules_toml(specs: &[Spec]) -> String {
             toml_list(&spec.any_words)
         )];
         if let Some(words) = &spec.and_words {
-            tests.push(format!("{{ field = \"text\", contains_any = {} }}", toml_list(words)));
+            tests.push(format!(
+                "{{ field = \"text\", contains_any = {} }}",
+                toml_list(words)
+            ));
         }
         if let Some(regex) = &spec.regex {
             tests.push(format!("{{ field = \"text\", regex = '{regex}' }}"));
@@ -71,19 +95,26 @@ fn rules_toml(specs: &[Spec]) -> String {
 
 /// The baseline: every rule's words and regex tried one after the other.
 struct Naive {
-    rules: Vec<(Vec<String>, Option<Vec<String>>, Option<Regex>)>,
+    rules: Vec<NaiveRule>,
+}
+
+struct NaiveRule {
+    any_words: Vec<String>,
+    and_words: Option<Vec<String>>,
+    regex: Option<Regex>,
 }
 
 impl Naive {
     fn new(specs: &[Spec]) -> Naive {
         let rules = specs
             .iter()
-            .map(|s| {
-                let regex = s
+            .map(|s| NaiveRule {
+                any_words: s.any_words.clone(),
+                and_words: s.and_words.clone(),
+                regex: s
                     .regex
                     .as_ref()
-                    .map(|r| RegexBuilder::new(r).case_insensitive(true).build().unwrap());
-                (s.any_words.clone(), s.and_words.clone(), regex)
+                    .map(|r| RegexBuilder::new(r).case_insensitive(true).build().unwrap()),
             })
             .collect();
         Naive { rules }
@@ -95,10 +126,10 @@ impl Naive {
         self.rules
             .iter()
             .enumerate()
-            .filter(|(_, (words, and_words, regex))| {
-                any(words)
-                    || and_words.as_deref().is_some_and(any)
-                    || regex.as_ref().is_some_and(|r| r.is_match(text))
+            .filter(|(_, rule)| {
+                any(&rule.any_words)
+                    || rule.and_words.as_deref().is_some_and(any)
+                    || rule.regex.as_ref().is_some_and(|r| r.is_match(text))
             })
             .map(|(i, _)| i)
             .collect()
@@ -126,7 +157,11 @@ fn ticket() -> Ticket {
 
 fn bench(c: &mut Criterion) {
     let ticket = ticket();
-    let text = format!("{}\n{}", ticket.summary, ticket.details.as_deref().unwrap_or(""));
+    let text = format!(
+        "{}\n{}",
+        ticket.summary,
+        ticket.details.as_deref().unwrap_or("")
+    );
     let now: jiff::Timestamp = "2026-11-25T12:00:00Z".parse().unwrap();
     let mut group = c.benchmark_group("rules");
     for n in [10, 100, 1000] {
@@ -135,7 +170,11 @@ fn bench(c: &mut Criterion) {
         let naive = Naive::new(&specs);
         // Both engines must agree on what matches.
         let matched: Vec<String> = compiled.decide_at(&ticket, now).matched_rules;
-        let expected: Vec<String> = naive.decide(&text).iter().map(|i| format!("rule-{i}")).collect();
+        let expected: Vec<String> = naive
+            .decide(&text)
+            .iter()
+            .map(|i| format!("rule-{i}"))
+            .collect();
         assert_eq!(matched, expected);
         group.bench_with_input(BenchmarkId::new("compiled", n), &n, |b, _| {
             b.iter(|| compiled.decide_at(black_box(&ticket), now))

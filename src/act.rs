@@ -6,7 +6,8 @@ use serde_json::Value;
 use crate::ack::{marker, AckContext, AckTemplates};
 use crate::config::{AckSettings, ActSettings};
 use crate::halo::model::{
-    Agent, CustomFieldValue, NewAction, Priority, Team, Ticket, TicketType, TicketUpdate,
+    Agent, CustomFieldValue, NewAction, Priority, PrivateNote, Team, Ticket, TicketType,
+    TicketUpdate,
 };
 use crate::triage::{Decision, Field, FieldValue};
 
@@ -145,6 +146,34 @@ pub fn acknowledgement(
     }
 }
 
+/// The marker that identifies our private note on a ticket, so it is posted once.
+pub fn note_marker(ticket_id: i64) -> String {
+    format!("halo-triage:note:{ticket_id}")
+}
+
+/// The rules' note lines as one private note for the agents.
+pub fn private_note(ticket_id: i64, lines: &[String], outcome_id: i64) -> PrivateNote {
+    let items: String = lines
+        .iter()
+        .map(|line| format!("<li>{}</li>", escape_html(line)))
+        .collect();
+    PrivateNote {
+        ticket_id,
+        outcome_id,
+        hiddenfromuser: true,
+        note_html: format!(
+            "<p>halo-triage notes:</p><ul>{items}</ul><!-- {} -->",
+            note_marker(ticket_id)
+        ),
+    }
+}
+
+fn escape_html(text: &str) -> String {
+    text.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+}
+
 /// Halo's lookups a decision is checked against.
 pub struct KnownLabels<'a> {
     pub teams: &'a [Team],
@@ -239,6 +268,7 @@ mod tests {
             overwrite_team: overwrite,
             overwrite_agent: overwrite,
             unrouted_teams: vec!["Triage".into()],
+            note_outcome_id: 0,
         }
     }
 
@@ -369,6 +399,17 @@ mod tests {
             plan.ack,
             AckPlan::Skip("rule 'noise' chose no acknowledgement".into())
         );
+    }
+
+    #[test]
+    fn a_private_note_escapes_its_lines_and_carries_the_marker() {
+        let note = private_note(9, &["a <b> & c".into(), "second".into()], 7);
+        assert_eq!(
+            note.note_html,
+            "<p>halo-triage notes:</p><ul><li>a &lt;b&gt; &amp; c</li><li>second</li></ul><!-- halo-triage:note:9 -->"
+        );
+        assert!(note.hiddenfromuser);
+        assert_eq!(note.outcome_id, 7);
     }
 
     #[test]

@@ -117,6 +117,7 @@ pub struct ActSettings {
     pub overwrite_agent: bool,
     #[serde(deserialize_with = "list_or_comma_separated")]
     pub unrouted_teams: Vec<String>,
+    pub note_outcome_id: i64,
 }
 
 #[derive(Debug, Clone, Deserialize)]

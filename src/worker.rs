@@ -13,7 +13,7 @@ use tracing::Instrument;
 use crate::ack::{marker, AckTemplates};
 use crate::act::{self, AckPlan, Plan};
 use crate::config::{AckSettings, ActSettings, Mode, WorkerSettings};
-use crate::halo::model::{Action, NewAction, Ticket};
+use crate::halo::model::{Action, NewAction, PrivateNote, Ticket};
 use crate::halo::{webhook, HaloClient, HaloError};
 use crate::reload::RulesHandle;
 use crate::store::{now_ms, AckStatus, DecisionRecord, Job, Store, StoreError};
@@ -236,6 +236,9 @@ impl Worker {
                     action.emailto, action.emailsubject
                 ));
             }
+            if inner.act.note_outcome_id > 0 && !decision.notes.is_empty() {
+                notes.push("would post the rules' notes as a private note".into());
+            }
             notes.push("shadow mode: nothing was written to Halo".into());
         }
         let mode = if live { Mode::Live } else { Mode::Shadow };
@@ -274,6 +277,11 @@ impl Worker {
         if let AckPlan::Send(action) = &ack {
             self.keep_lease(job).await?;
             notes.push(self.acknowledge(halo, action).await?);
+        }
+        if inner.act.note_outcome_id > 0 && !decision.notes.is_empty() {
+            self.keep_lease(job).await?;
+            let note = act::private_note(job.ticket_id, &decision.notes, inner.act.note_outcome_id);
+            notes.push(self.post_note(halo, job, &note).await?);
         }
         inner
             .store
@@ -349,6 +357,28 @@ impl Worker {
                 agents: &agents,
             },
         ))
+    }
+
+    /// Posts the rules' private note once: a retried job first looks for its marker.
+    /// Halo refusing it is recorded, not fatal: the routing and acknowledgement stand.
+    async fn post_note(
+        &self,
+        halo: &HaloClient,
+        job: &Job,
+        note: &PrivateNote,
+    ) -> Result<String, JobError> {
+        if job.attempts > 1 {
+            let marker = act::note_marker(job.ticket_id);
+            let actions = halo.actions(job.ticket_id).await?;
+            if actions.iter().any(|a| a.contains(&marker)) {
+                return Ok("private note already on the ticket: not posted again".into());
+            }
+        }
+        match halo.post_action(note).await {
+            Ok(_) => Ok("private note posted".into()),
+            Err(error) if !error.is_retryable() => Ok(format!("private note not posted: {error}")),
+            Err(error) => Err(error.into()),
+        }
     }
 
     /// Posts the acknowledgement exactly once per ticket: 'sending' is recorded before the

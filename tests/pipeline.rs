@@ -510,3 +510,45 @@ async fn two_jobs_for_one_ticket_never_run_at_the_same_time() {
         "job 2 waits for job 1's lease"
     );
 }
+
+#[tokio::test]
+async fn rule_notes_are_posted_once_as_a_private_note() {
+    let halo = MockServer::start().await;
+    let actions = common::ActionsLog::mount(&halo, ResponseTemplate::new(201), true).await;
+    mount_halo(&halo).await;
+    let app = spawn_with(Some(&halo), &[("ACT__NOTE_OUTCOME_ID", "7")]).await;
+    let mut delivery = fixture_json("webhook-new-ticket-full.json");
+    delivery["ticket"]["summary"] = json!("New starter on Monday");
+    delivery["ticket"]["details"] = json!("Sam <Patel> joins sales & needs a laptop.");
+    Mock::given(method("GET"))
+        .and(path("/api/Tickets/41234"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(&delivery["ticket"]))
+        .with_priority(1)
+        .mount(&halo)
+        .await;
+    app.deliver(delivery.to_string()).await;
+    assert_eq!(app.drain().await[0].outcome, JobOutcome::Done);
+    let posted = received(&halo, "POST", "/api/Actions").await;
+    assert_eq!(posted.len(), 2, "the acknowledgement and the note");
+    assert_eq!(
+        posted[1],
+        json!([{
+            "ticket_id": 41234,
+            "outcome_id": 7,
+            "hiddenfromuser": true,
+            "note_html": "<p>halo-triage notes:</p><ul><li>Check the onboarding form is complete (start date, manager, licences, groups).</li></ul><!-- halo-triage:note:41234 -->"
+        }])
+    );
+    // The worker dies before finishing: the next attempt finds both on the ticket.
+    sqlx::query("UPDATE jobs SET status = 'running', lease_until = 0")
+        .execute(app.store.pool())
+        .await
+        .unwrap();
+    assert_eq!(app.drain().await[0].outcome, JobOutcome::Done);
+    assert_eq!(actions.count(), 2);
+    let (_, _, _, notes, _) = app.decision(41234).await;
+    assert!(
+        notes.contains(&"private note already on the ticket: not posted again".to_string()),
+        "{notes:?}"
+    );
+}

@@ -15,7 +15,7 @@ use url::Url;
 
 use super::error::{error_message, HaloError};
 use super::lookups::Lookups;
-use super::model::{list_items, Action, NewAction, Ticket, TicketUpdate};
+use super::model::{list_items, Action, Ticket, TicketUpdate};
 use crate::config::{HaloCredentials, HaloSettings};
 
 /// Whether a request may be sent again when its first answer was a failure.
@@ -157,7 +157,7 @@ impl HaloClient {
     /// `POST /api/Actions` with a one-element array. Not repeated after an answer that
     /// may hide a processed request (5xx, timeout): a second action would mean a second
     /// email. The caller decides, after looking at the ticket's actions.
-    pub async fn post_action(&self, action: &NewAction) -> Result<Value, HaloError> {
+    pub async fn post_action(&self, action: &impl serde::Serialize) -> Result<Value, HaloError> {
         let body = serde_json::json!([action]);
         self.send_request(
             Method::POST,

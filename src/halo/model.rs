@@ -147,6 +147,15 @@ pub struct NewAction {
     pub timetaken: f64,
 }
 
+/// A private note for the agents (`POST /api/Actions`, hidden from the user).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct PrivateNote {
+    pub ticket_id: i64,
+    pub outcome_id: i64,
+    pub hiddenfromuser: bool,
+    pub note_html: String,
+}
+
 /// An existing action, as `GET /api/Actions?ticket_id=` lists it.
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(default)]
