@@ -61,11 +61,7 @@ pub fn plan(
         }
     }
     for (name, decided) in &decision.custom {
-        match ticket
-            .customfields
-            .iter()
-            .find(|c| c.name.eq_ignore_ascii_case(name))
-        {
+        match ticket.custom_field(name) {
             Some(field)
                 if field
                     .text()

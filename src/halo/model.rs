@@ -82,14 +82,11 @@ impl CustomField {
 }
 
 impl Ticket {
-    /// The ticket's text for matching: summary and details (plain text preferred).
-    pub fn text(&self) -> String {
-        let details = self
-            .details
-            .as_deref()
-            .or(self.details_html.as_deref())
-            .unwrap_or("");
-        format!("{}\n{}", self.summary, details)
+    /// A custom field by its name or its label (case-insensitive).
+    pub fn custom_field(&self, name: &str) -> Option<&CustomField> {
+        self.customfields
+            .iter()
+            .find(|c| c.name.eq_ignore_ascii_case(name) || c.label.eq_ignore_ascii_case(name))
     }
 
     /// A team is on the ticket already (Halo reports "" or id 0 for none).

@@ -16,6 +16,7 @@ use super::spec::{ConditionSpec, Labels, RuleSpec, RulesFile, Scalar};
 use super::{Rule, RulesError};
 use crate::ack::AckTemplates;
 use crate::triage::field::Kind;
+use crate::triage::text::comparable;
 use crate::triage::{Field, FieldValue};
 
 /// One rules file's text, for turning byte spans into line and column.
@@ -191,11 +192,8 @@ impl Compiled {
             .as_ref()
             .map(|cond| self.condition(cond, source))
             .transpose()?;
-        let clients = file_clients
-            .iter()
-            .chain(&rule.clients)
-            .map(|c| c.trim().to_lowercase())
-            .collect();
+        let clients = scope(file_clients, &rule.clients)
+            .map_err(|m| source.error(spec.span(), format!("rule '{name}': {m}")))?;
         Ok(Rule {
             name,
             precedence: rule.precedence,
@@ -266,7 +264,7 @@ impl Compiled {
     }
 
     fn operator(&mut self, c: &ConditionSpec, field: &FieldRef) -> Result<Op, String> {
-        let lower = |s: &str| s.trim().to_lowercase();
+        let lower = comparable;
         let words = |list: &Vec<String>| -> Result<(), String> {
             if list.is_empty() || list.iter().any(|w| w.trim().is_empty()) {
                 return Err("a word list must not be empty or hold empty words".into());
@@ -417,6 +415,26 @@ impl Compiled {
             }
         }
         Ok(self)
+    }
+}
+
+/// The clients a rule applies to: its own list, narrowed by its file's (an overlay for one
+/// customer can never reach another's tickets). Empty means every client.
+fn scope(file_clients: &[String], rule_clients: &[String]) -> Result<Vec<String>, String> {
+    let lower = |list: &[String]| -> Vec<String> {
+        list.iter().map(|c| c.trim().to_lowercase()).collect()
+    };
+    let (file, rule) = (lower(file_clients), lower(rule_clients));
+    match (file.is_empty(), rule.is_empty()) {
+        (true, _) => Ok(rule),
+        (false, true) => Ok(file),
+        (false, false) => {
+            let both: Vec<String> = rule.into_iter().filter(|c| file.contains(c)).collect();
+            if both.is_empty() {
+                return Err("its `clients` are outside the file's `clients`: it could never run".into());
+            }
+            Ok(both)
+        }
     }
 }
 

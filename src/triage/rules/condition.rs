@@ -7,6 +7,7 @@ use regex::{RegexSet, RegexSetBuilder};
 
 use super::calendar::Calendar;
 use super::facts::{Facts, FieldRef};
+use crate::triage::text::comparable;
 
 #[derive(Debug)]
 pub enum Cond {
@@ -92,7 +93,7 @@ impl IndexBuilder {
         let patterns = words
             .iter()
             .map(|word| {
-                let entry = (word.to_lowercase(), whole_word);
+                let entry = (comparable(word), whole_word);
                 match entries.iter().position(|e| *e == entry) {
                     Some(pattern) => pattern,
                     None => {

@@ -7,7 +7,7 @@ use jiff::Timestamp;
 
 use super::calendar::{parse_arrival, weekday_name};
 use crate::halo::model::Ticket;
-use crate::triage::text::html_to_text;
+use crate::triage::text::{comparable, html_to_text};
 
 /// A field a condition tests.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
@@ -102,8 +102,8 @@ impl FieldRef {
     }
 }
 
-/// One ticket, ready to be tested: texts in their original case and lower-cased, each
-/// made once. `text` is summary, a line break and details; the summary and details are
+/// One ticket, ready to be tested: texts in their original case (trimmed) and in
+/// [`comparable`] form, each made once. `text` is summary, a line break and details; the summary and details are
 /// slices of it, so the ticket body is copied and lower-cased only once.
 pub struct Facts<'t> {
     ticket: &'t Ticket,
@@ -130,12 +130,13 @@ impl<'t> Facts<'t> {
             }
             _ => "",
         };
-        let text = format!("{}\n{}", ticket.summary, details);
-        let lower_summary = ticket.summary.to_lowercase();
+        let (summary, details) = (ticket.summary.trim(), details.trim());
+        let text = format!("{summary}\n{details}");
+        let lower_summary = comparable(summary);
         let lower_summary_end = lower_summary.len();
         let mut lower_text = lower_summary;
-        lower_text.push('\n');
-        lower_text.push_str(&details.to_lowercase());
+        lower_text.push(' ');
+        lower_text.push_str(&comparable(details));
         let arrived = ticket
             .dateoccurred
             .as_deref()
@@ -143,7 +144,7 @@ impl<'t> Facts<'t> {
             .unwrap_or(now);
         Facts {
             ticket,
-            summary_end: ticket.summary.len(),
+            summary_end: summary.len(),
             text,
             lower_text,
             lower_summary_end,
@@ -199,11 +200,7 @@ impl<'t> Facts<'t> {
             FieldRef::Arrived => Cow::Owned(self.arrived.to_string()),
             FieldRef::Custom(name) => Cow::Owned(
                 ticket
-                    .customfields
-                    .iter()
-                    .find(|c| {
-                        c.name.eq_ignore_ascii_case(name) || c.label.eq_ignore_ascii_case(name)
-                    })
+                    .custom_field(name)
                     .map(|c| c.text())
                     .unwrap_or_default(),
             ),
@@ -216,7 +213,7 @@ impl<'t> Facts<'t> {
             FieldRef::Summary => Cow::Borrowed(&self.lower_text[..self.lower_summary_end]),
             FieldRef::Details => Cow::Borrowed(&self.lower_text[self.lower_summary_end + 1..]),
             FieldRef::Text => Cow::Borrowed(&self.lower_text),
-            other => Cow::Owned(self.text(other).trim().to_lowercase()),
+            other => Cow::Owned(comparable(&self.text(other))),
         }
     }
 }
