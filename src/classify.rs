@@ -102,6 +102,9 @@ impl Display for Classification {
             for (field, winner) in &trace.lost {
                 writeln!(f, "    {field}: lost to {winner}, which set it first")?;
             }
+            for effect in &trace.effects {
+                writeln!(f, "    {effect}")?;
+            }
             if trace.stopped {
                 writeln!(f, "    stop: no further rules run")?;
             }
@@ -126,13 +129,15 @@ impl Display for Classification {
                 decided.value, decided.reason
             )?;
         }
-        writeln!(
-            f,
-            "llm: {}",
-            serde_json::to_string(&d.llm)
-                .map_err(|_| fmt::Error)?
-                .trim_matches('"')
-        )?;
+        writeln!(f, "llm: {}", d.llm.as_str())?;
+        if let Some(choice) = &d.ack_template {
+            writeln!(
+                f,
+                "ack template: {} (chosen by {})",
+                choice.value,
+                choice.source.describe()
+            )?;
+        }
         for note in &d.notes {
             writeln!(f, "private note: {note}")?;
         }

@@ -2,9 +2,8 @@
 //! invalid new version is refused and the old one stays in force; jobs hold the version
 //! they started with, so a reload never drops or repeats work.
 
-use std::path::PathBuf;
 use std::sync::{Arc, Mutex, RwLock};
-use std::time::{Duration, SystemTime};
+use std::time::Duration;
 
 use serde::Serialize;
 use tokio::sync::watch;
@@ -26,24 +25,23 @@ pub struct RulesHandle {
     settings: RulesSettings,
     current: RwLock<Arc<RuleSet>>,
     status: Mutex<RulesStatus>,
-    fingerprint: Mutex<Vec<(PathBuf, u64, Option<SystemTime>)>>,
+    /// Digest of the files at the last reload attempt, so a broken file is reported once.
+    last_attempt: Mutex<Vec<u8>>,
 }
 
 impl RulesHandle {
     pub fn load(settings: &RulesSettings) -> Result<Arc<RulesHandle>, RulesError> {
         let rules = RuleSet::from_settings(settings)?;
-        let handle = RulesHandle {
+        Ok(Arc::new(RulesHandle {
             settings: settings.clone(),
             status: Mutex::new(RulesStatus {
                 rules: rules.len(),
                 loaded_at_ms: now_ms(),
                 error: None,
             }),
+            last_attempt: Mutex::new(rules.digest().to_vec()),
             current: RwLock::new(Arc::new(rules)),
-            fingerprint: Mutex::new(Vec::new()),
-        };
-        *handle.fingerprint.lock().expect("not poisoned") = handle.files_now();
-        Ok(Arc::new(handle))
+        }))
     }
 
     /// The rules in force.
@@ -56,14 +54,22 @@ impl RulesHandle {
     }
 
     /// Loads the files again; on error the rules in force stay and the error is kept.
+    /// Compiling happens before any lock is taken: `/readyz` never waits for it.
     pub fn reload(&self) -> Result<usize, RulesError> {
-        *self.fingerprint.lock().expect("not poisoned") = self.files_now();
-        let mut status = self.status.lock().expect("not poisoned");
-        match RuleSet::from_settings(&self.settings) {
+        let loaded = RuleSet::from_settings(&self.settings);
+        let digest = loaded
+            .as_ref()
+            .map(|r| r.digest().to_vec())
+            .unwrap_or_else(|_| {
+                RuleSet::digest_on_disk(&self.settings.path, Some(&self.settings.overlay_dir))
+                    .unwrap_or_default()
+            });
+        *self.last_attempt.lock().expect("not poisoned") = digest;
+        match loaded {
             Ok(rules) => {
                 let count = rules.len();
                 *self.current.write().expect("not poisoned") = Arc::new(rules);
-                *status = RulesStatus {
+                *self.status.lock().expect("not poisoned") = RulesStatus {
                     rules: count,
                     loaded_at_ms: now_ms(),
                     error: None,
@@ -73,40 +79,21 @@ impl RulesHandle {
             }
             Err(error) => {
                 tracing::error!(%error, "rules not reloaded: the previous rules stay in force");
-                status.error = Some(error.to_string());
+                self.status.lock().expect("not poisoned").error = Some(error.to_string());
                 Err(error)
             }
         }
     }
 
-    /// Reloads when a rules file (or the overlay folder's list) changed since last look.
+    /// Reloads when the rules files' contents (or the overlay folder's list) changed since
+    /// the last attempt.
     pub fn reload_if_changed(&self) {
-        let changed = *self.fingerprint.lock().expect("not poisoned") != self.files_now();
+        let on_disk =
+            RuleSet::digest_on_disk(&self.settings.path, Some(&self.settings.overlay_dir));
+        let changed = on_disk.is_none_or(|d| d != *self.last_attempt.lock().expect("not poisoned"));
         if changed {
             let _ = self.reload();
         }
-    }
-
-    /// Size and modification time of the main file and every overlay file.
-    fn files_now(&self) -> Vec<(PathBuf, u64, Option<SystemTime>)> {
-        let mut paths = vec![self.settings.path.clone()];
-        if let Ok(entries) = std::fs::read_dir(&self.settings.overlay_dir) {
-            let mut overlays: Vec<PathBuf> = entries
-                .filter_map(|e| e.ok().map(|e| e.path()))
-                .filter(|p| p.extension().is_some_and(|e| e == "toml"))
-                .collect();
-            overlays.sort();
-            paths.extend(overlays);
-        }
-        paths
-            .into_iter()
-            .map(|path| {
-                let meta = std::fs::metadata(&path).ok();
-                let len = meta.as_ref().map_or(0, |m| m.len());
-                let modified = meta.and_then(|m| m.modified().ok());
-                (path, len, modified)
-            })
-            .collect()
     }
 
     /// Reloads on SIGHUP and, every `rules.watch_interval_secs`, when the files changed.

@@ -216,7 +216,10 @@ impl Worker {
         let ticket = self.ticket(job, live).await?;
         // This job keeps the rules it started with, whatever a reload does meanwhile.
         let rules = self.inner.rules.current();
-        let mut decision = rules.decide(&ticket);
+        // A ticket without `dateoccurred` arrived when its delivery did, however late the job runs.
+        let received = jiff::Timestamp::from_millisecond(job.created_at)
+            .unwrap_or_else(|_| jiff::Timestamp::now());
+        let mut decision = rules.decide_at(&ticket, received);
         let mut notes = self.check_labels(&mut decision, &ticket).await?;
         let inner = &self.inner;
         let templates = decision

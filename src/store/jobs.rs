@@ -24,6 +24,8 @@ pub struct Job {
     pub event: String,
     pub payload: String,
     pub attempts: i64,
+    /// When the delivery was stored (unix ms): the ticket's arrival when Halo gives none.
+    pub created_at: i64,
 }
 
 impl Store {
@@ -62,7 +64,7 @@ impl Store {
                          AND busy.status = 'running' AND busy.lease_until >= ?2)
                  ORDER BY due.next_attempt_at, due.id
                  LIMIT 1)
-             RETURNING id, ticket_id, event, payload, attempts",
+             RETURNING id, ticket_id, event, payload, attempts, created_at",
         )
         .bind(now + lease.as_millis() as i64)
         .bind(now)

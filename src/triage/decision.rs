@@ -59,6 +59,8 @@ pub struct RuleTrace {
     pub overrode: Vec<(Field, String)>,
     /// Fields an earlier rule had set already: (field, the rule that keeps it).
     pub lost: Vec<(Field, String)>,
+    /// What it did besides fields: custom fields, the acknowledgement choice, the LLM mode.
+    pub effects: Vec<String>,
     /// True when this rule ended evaluation (`stop = true`).
     pub stopped: bool,
 }
@@ -79,6 +81,16 @@ pub struct Decision {
     /// Rules whose conditions matched, in evaluation order.
     pub matched_rules: Vec<String>,
     pub trace: Vec<RuleTrace>,
+}
+
+impl LlmMode {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            LlmMode::Fill => "fill",
+            LlmMode::Hint => "hint",
+            LlmMode::Skip => "skip",
+        }
+    }
 }
 
 impl Decision {

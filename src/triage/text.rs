@@ -31,7 +31,10 @@ pub fn html_to_text(html: &str) -> String {
                 .unwrap_or("");
             continue;
         }
-        if matches!(name, "br" | "p" | "div" | "li" | "tr" | "h1" | "h2" | "h3" | "h4" | "td") {
+        if matches!(
+            name,
+            "br" | "p" | "div" | "li" | "tr" | "h1" | "h2" | "h3" | "h4" | "td"
+        ) {
             text.push('\n');
         }
     }
@@ -46,7 +49,10 @@ fn decode_entities(text: &str) -> String {
     while let Some(amp) = rest.find('&') {
         decoded.push_str(&rest[..amp]);
         rest = &rest[amp..];
-        let entity = rest.find(';').filter(|end| *end <= 10).map(|end| &rest[1..end]);
+        let entity = rest
+            .find(';')
+            .filter(|end| *end <= 10)
+            .map(|end| &rest[1..end]);
         let plain = entity.and_then(|name| match name {
             "nbsp" => Some(' '),
             "lt" => Some('<'),
@@ -82,7 +88,10 @@ fn decode_entities(text: &str) -> String {
 /// the form ticket text and rule words are compared in.
 pub fn comparable(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
-    for word in text.split(|c: char| c.is_whitespace()).filter(|w| !w.is_empty()) {
+    for word in text
+        .split(|c: char| c.is_whitespace())
+        .filter(|w| !w.is_empty())
+    {
         if !out.is_empty() {
             out.push(' ');
         }

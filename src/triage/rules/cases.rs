@@ -7,15 +7,18 @@ use std::path::Path;
 use jiff::Timestamp;
 use serde::Deserialize;
 
+use super::calendar::parse_arrival;
 use super::compile::SourceFile;
 use super::spec::Scalar;
 use super::{RuleSet, RulesError};
 use crate::halo::model::Ticket;
-use crate::triage::{Field, FieldValue};
+use crate::triage::{Field, FieldValue, LlmMode};
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct CasesFile {
+    /// When tickets without `dateoccurred` arrive (ISO 8601); default: when the test runs.
+    now: Option<String>,
     #[serde(rename = "case")]
     cases: Vec<Case>,
 }
@@ -31,6 +34,13 @@ struct Case {
     expect: BTreeMap<Field, Scalar>,
     /// Expected matched rules, in order (optional).
     expect_rules: Option<Vec<String>>,
+    /// Expected custom fields (optional).
+    #[serde(default)]
+    expect_custom: BTreeMap<String, Scalar>,
+    /// Expected acknowledgement template, "none", or "" for the default (optional).
+    expect_ack: Option<String>,
+    /// Expected LLM mode: fill, hint or skip (optional).
+    expect_llm: Option<LlmMode>,
 }
 
 /// One expectation that did not hold.
@@ -73,10 +83,53 @@ impl RuleSet {
         };
         let file: CasesFile = toml::from_str(&source.text)
             .map_err(|e| source.error(e.span().unwrap_or(0..0), e.message().trim()))?;
+        let now = match &file.now {
+            Some(text) => parse_arrival(text).ok_or_else(|| {
+                source.error(0..0, format!("`now = \"{text}\"` is not a date and time"))
+            })?,
+            None => now,
+        };
         let mut report = CaseReport::default();
         for case in &file.cases {
             report.cases += 1;
             let decision = self.decide_at(&case.ticket, now);
+            let mut check = |what: String, expected: String, got: String, by: String| {
+                if expected != got {
+                    report.failures.push(CaseFailure {
+                        case: case.name.clone(),
+                        field: what,
+                        expected,
+                        got,
+                        decided_by: by,
+                    });
+                }
+            };
+            for (name, expected) in &case.expect_custom {
+                let got = decision.custom.get(name);
+                check(
+                    format!("custom field {name}"),
+                    describe(expectation(expected).as_ref()),
+                    describe(got.map(|d| &d.value)),
+                    got.map_or("nobody".into(), |d| d.source.describe()),
+                );
+            }
+            if let Some(expected) = &case.expect_ack {
+                let got = decision.ack_template.as_ref();
+                check(
+                    "ack template".into(),
+                    format!("'{expected}'"),
+                    format!("'{}'", got.map_or("", |d| d.value.as_str())),
+                    got.map_or("nobody".into(), |d| d.source.describe()),
+                );
+            }
+            if let Some(expected) = case.expect_llm {
+                check(
+                    "llm".into(),
+                    expected.as_str().into(),
+                    decision.llm.as_str().into(),
+                    "the first matched rule with `llm`".into(),
+                );
+            }
             for (field, expected) in &case.expect {
                 let got = decision.fields.get(field);
                 let wanted = expectation(expected);

@@ -6,10 +6,10 @@ use std::ops::Range;
 use std::path::{Path, PathBuf};
 
 use jiff::tz::TimeZone;
-use serde_json::Value;
+
 use toml::Spanned;
 
-use super::calendar::{time_zone, Calendar};
+use super::calendar::{time_zone, weekday, Calendar};
 use super::condition::{Cond, IndexBuilder, Op, Test};
 use super::facts::{FieldRef, FIELD_NAMES};
 use super::spec::{ConditionSpec, Labels, RuleSpec, RulesFile, Scalar};
@@ -115,6 +115,12 @@ impl Compiled {
             self.calendars.push(compiled);
         }
         for (name, template) in &file.ack_templates {
+            if self.ack_templates.contains_key(name) {
+                return Err(source.error(
+                    template.span(),
+                    format!("ack template '{name}' is defined twice"),
+                ));
+            }
             let spec = template.get_ref();
             let compiled = AckTemplates::compile(&spec.subject, &spec.body).map_err(|m| {
                 source.error(template.span(), format!("ack template '{name}': {m}"))
@@ -194,6 +200,12 @@ impl Compiled {
             .transpose()?;
         let clients = scope(file_clients, &rule.clients)
             .map_err(|m| source.error(spec.span(), format!("rule '{name}': {m}")))?;
+        let custom = rule
+            .custom
+            .iter()
+            .map(|(field, value)| custom_value(field, value).map(|v| (field.trim().to_string(), v)))
+            .collect::<Result<_, _>>()
+            .map_err(|m| source.error(spec.span(), format!("rule '{name}': {m}")))?;
         Ok(Rule {
             name,
             precedence: rule.precedence,
@@ -203,11 +215,7 @@ impl Compiled {
             ticket_types: rule.ticket_types.clone(),
             when,
             set,
-            custom: rule
-                .custom
-                .iter()
-                .map(|(name, value)| (name.clone(), scalar_json(value)))
-                .collect(),
+            custom,
             ack: rule.ack.as_ref().map(|a| a.get_ref().clone()),
             note: rule.note.clone(),
             llm: rule.llm,
@@ -355,7 +363,11 @@ impl Compiled {
             return Err("`whole_word` goes with `contains_any` or `contains_all`".into());
         }
         match ops.len() {
-            1 => Ok(ops.remove(0)),
+            1 => {
+                let op = ops.remove(0);
+                fits(field, &op)?;
+                Ok(op)
+            }
             0 => Err(format!("the test of '{}' has no operator", field.name())),
             _ => Err(format!(
                 "the test of '{}' has more than one operator: split it into `all`",
@@ -418,12 +430,63 @@ impl Compiled {
     }
 }
 
+/// Refuses tests that can never mean anything: numbers compared on text fields, domains
+/// of non-email fields, weekdays or hours that do not exist, a VIP flag that is not a
+/// boolean.
+fn fits(field: &FieldRef, op: &Op) -> Result<(), String> {
+    let numeric = matches!(
+        field,
+        FieldRef::ClientId
+            | FieldRef::TicketType
+            | FieldRef::Priority
+            | FieldRef::Source
+            | FieldRef::Hour
+            | FieldRef::Custom(_)
+    );
+    let values: &[String] = match op {
+        Op::Equals(v) | Op::NotEquals(v) => std::slice::from_ref(v),
+        Op::In(values) => values,
+        _ => &[],
+    };
+    let name = field.name();
+    match (field, op) {
+        (_, Op::GreaterThan(_) | Op::LessThan(_)) if !numeric => Err(format!(
+            "'{name}' is not a number: greater_than / less_than do not apply"
+        )),
+        (FieldRef::UserEmail | FieldRef::EmailDomain | FieldRef::Custom(_), Op::Domain(_)) => {
+            Ok(())
+        }
+        (_, Op::Domain(_)) => Err(format!(
+            "`domain` tests user_email or email_domain, not '{name}'"
+        )),
+        (FieldRef::Weekday, _) => {
+            match values.iter().find(|v| weekday(v).is_none() || v.len() != 3) {
+                Some(bad) => Err(format!(
+                    "'{bad}' is not a weekday: use mon, tue, wed, thu, fri, sat, sun"
+                )),
+                None => Ok(()),
+            }
+        }
+        (FieldRef::Hour, _) => match values
+            .iter()
+            .find(|v| v.parse::<u8>().map_or(true, |h| h > 23))
+        {
+            Some(bad) => Err(format!("'{bad}' is not an hour (0 to 23)")),
+            None => Ok(()),
+        },
+        (FieldRef::Vip, _) => match values.iter().find(|v| *v != "true" && *v != "false") {
+            Some(bad) => Err(format!("vip is true or false, not '{bad}'")),
+            None => Ok(()),
+        },
+        _ => Ok(()),
+    }
+}
+
 /// The clients a rule applies to: its own list, narrowed by its file's (an overlay for one
 /// customer can never reach another's tickets). Empty means every client.
 fn scope(file_clients: &[String], rule_clients: &[String]) -> Result<Vec<String>, String> {
-    let lower = |list: &[String]| -> Vec<String> {
-        list.iter().map(|c| c.trim().to_lowercase()).collect()
-    };
+    let lower =
+        |list: &[String]| -> Vec<String> { list.iter().map(|c| c.trim().to_lowercase()).collect() };
     let (file, rule) = (lower(file_clients), lower(rule_clients));
     match (file.is_empty(), rule.is_empty()) {
         (true, _) => Ok(rule),
@@ -431,7 +494,9 @@ fn scope(file_clients: &[String], rule_clients: &[String]) -> Result<Vec<String>
         (false, false) => {
             let both: Vec<String> = rule.into_iter().filter(|c| file.contains(c)).collect();
             if both.is_empty() {
-                return Err("its `clients` are outside the file's `clients`: it could never run".into());
+                return Err(
+                    "its `clients` are outside the file's `clients`: it could never run".into(),
+                );
             }
             Ok(both)
         }
@@ -459,12 +524,18 @@ fn field_value(
     }
 }
 
-fn scalar_json(value: &Scalar) -> Value {
+/// A custom field value: text or a whole number, under a non-empty name.
+fn custom_value(name: &str, value: &Scalar) -> Result<FieldValue, String> {
+    if name.trim().is_empty() {
+        return Err("a custom field needs a name".into());
+    }
     match value {
-        Scalar::Bool(b) => Value::from(*b),
-        Scalar::Integer(i) => Value::from(*i),
-        Scalar::Float(f) => Value::from(*f),
-        Scalar::Text(t) => Value::from(t.as_str()),
+        Scalar::Text(text) => Ok(FieldValue::Text(text.clone())),
+        Scalar::Integer(i) => Ok(FieldValue::Id(*i)),
+        other => Err(format!(
+            "custom field {name}: give text or a whole number, not {}",
+            other.to_text()
+        )),
     }
 }
 
@@ -500,4 +571,17 @@ pub fn source_files(
         }
     }
     Ok(files)
+}
+
+/// A digest of every file's path and text: changes when any rules file does.
+pub fn digest(files: &[(SourceFile, bool)]) -> Vec<u8> {
+    use sha2::{Digest, Sha256};
+    let mut hasher = Sha256::new();
+    for (file, _) in files {
+        hasher.update(file.path.to_string_lossy().as_bytes());
+        hasher.update([0]);
+        hasher.update(file.text.as_bytes());
+        hasher.update([0]);
+    }
+    hasher.finalize().to_vec()
 }

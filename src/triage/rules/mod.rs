@@ -13,7 +13,6 @@ use std::path::{Path, PathBuf};
 
 use jiff::tz::TimeZone;
 use jiff::Timestamp;
-use serde_json::Value;
 
 pub use cases::{CaseFailure, CaseReport};
 use compile::{source_files, Compiled};
@@ -64,7 +63,7 @@ pub struct Rule {
     ticket_types: Vec<i64>,
     when: Option<Cond>,
     set: Vec<(Field, FieldValue)>,
-    custom: Vec<(String, Value)>,
+    custom: Vec<(String, FieldValue)>,
     ack: Option<String>,
     note: Option<String>,
     llm: Option<super::LlmMode>,
@@ -127,20 +126,37 @@ pub struct RuleSet {
     time_zone: TimeZone,
     ack_templates: BTreeMap<String, AckTemplates>,
     files: Vec<PathBuf>,
+    digest: Vec<u8>,
 }
 
 impl RuleSet {
     /// Loads the main rules file and every `*.toml` in `overlays` (when it exists).
     pub fn load(main: &Path, overlays: Option<&Path>) -> Result<RuleSet, RulesError> {
         let files = source_files(main, overlays)?;
+        let digest = compile::digest(&files);
         let mut compiled = Compiled::default();
         for (file, is_main) in &files {
             compiled.add(file, *is_main)?;
         }
-        RuleSet::build(
+        let mut rules = RuleSet::build(
             compiled,
             files.iter().map(|(f, _)| f.path.clone()).collect(),
-        )
+        )?;
+        rules.digest = digest;
+        Ok(rules)
+    }
+
+    /// A digest of the rules files as they are on disk now (`None` when unreadable), to
+    /// compare with [`RuleSet::digest`].
+    pub fn digest_on_disk(main: &Path, overlays: Option<&Path>) -> Option<Vec<u8>> {
+        source_files(main, overlays)
+            .ok()
+            .map(|files| compile::digest(&files))
+    }
+
+    /// The digest of the files this set was compiled from.
+    pub fn digest(&self) -> &[u8] {
+        &self.digest
     }
 
     /// The rules `rules.path` and `rules.overlay_dir` name.
@@ -171,6 +187,7 @@ impl RuleSet {
             time_zone: compiled.time_zone.unwrap_or(TimeZone::UTC),
             ack_templates: compiled.ack_templates,
             files,
+            digest: Vec::new(),
         })
     }
 
@@ -209,11 +226,7 @@ impl RuleSet {
         defaults.chain(rules).collect()
     }
 
-    /// Decides a ticket; a ticket without `dateoccurred` is taken to arrive now.
-    pub fn decide(&self, ticket: &Ticket) -> Decision {
-        self.decide_at(ticket, Timestamp::now())
-    }
-
+    /// Decides a ticket; one without `dateoccurred` is taken to arrive at `now`.
     pub fn decide_at(&self, ticket: &Ticket, now: Timestamp) -> Decision {
         self.evaluate(ticket, now, None)
     }
@@ -243,7 +256,7 @@ impl RuleSet {
             calendars: &self.calendars,
         };
         let mut decision = Decision::default();
-        let mut llm_set = false;
+        let mut llm_owner = None;
         let mut stopped = false;
         for rule in &self.rules {
             let outcome = if stopped {
@@ -270,7 +283,7 @@ impl RuleSet {
                 Some(cond) => format!("rule '{}' matched: {}", rule.name, cond.evidence(&cx)),
                 None => format!("rule '{}' matches every ticket in its scope", rule.name),
             };
-            apply(rule, &reason, &mut decision, &mut llm_set);
+            apply(rule, &reason, &mut decision, &mut llm_owner);
             stopped = rule.stop;
         }
         let source = Source::Default;
@@ -285,8 +298,10 @@ impl RuleSet {
     }
 }
 
-/// Applies one matched rule's actions to the decision and records its trace.
-fn apply(rule: &Rule, reason: &str, decision: &mut Decision, llm_set: &mut bool) {
+/// Applies one matched rule's actions to the decision and records its trace. Fields,
+/// custom fields, the acknowledgement choice and the LLM mode all follow the same rule: the
+/// first to set one keeps it, unless a later rule overrides (and the field is not locked).
+fn apply(rule: &Rule, reason: &str, decision: &mut Decision, llm_owner: &mut Option<Source>) {
     let source = Source::Rule(rule.name.clone());
     let mut trace = RuleTrace {
         rule: rule.name.clone(),
@@ -317,18 +332,24 @@ fn apply(rule: &Rule, reason: &str, decision: &mut Decision, llm_set: &mut bool)
         }
     }
     for (name, value) in &rule.custom {
-        if rule.override_earlier || !decision.custom.contains_key(name) {
-            let value = match value {
-                Value::String(text) => FieldValue::Text(text.clone()),
-                other => other
-                    .as_i64()
-                    .map_or_else(|| FieldValue::Text(other.to_string()), FieldValue::Id),
-            };
-            decision.custom.insert(name.clone(), decided(value));
+        let earlier = decision.custom.get(name).map(|d| d.source.clone());
+        if takes(
+            rule,
+            earlier.as_ref(),
+            &format!("custom field {name}"),
+            &mut trace,
+        ) {
+            decision.custom.insert(name.clone(), decided(value.clone()));
         }
     }
     if let Some(template) = &rule.ack {
-        if decision.ack_template.is_none() {
+        let earlier = decision.ack_template.as_ref().map(|d| d.source.clone());
+        if takes(
+            rule,
+            earlier.as_ref(),
+            &format!("ack template '{template}'"),
+            &mut trace,
+        ) {
             decision.ack_template = Some(Decided {
                 value: template.clone(),
                 source: source.clone(),
@@ -336,15 +357,41 @@ fn apply(rule: &Rule, reason: &str, decision: &mut Decision, llm_set: &mut bool)
             });
         }
     }
+    if let Some(llm) = rule.llm {
+        let what = format!("llm = {}", llm.as_str());
+        if takes(rule, llm_owner.as_ref(), &what, &mut trace) {
+            decision.llm = llm;
+            *llm_owner = Some(source.clone());
+        }
+    }
     if let Some(note) = &rule.note {
         decision.notes.push(note.clone());
     }
-    if let (Some(llm), false) = (rule.llm, *llm_set) {
-        decision.llm = llm;
-        *llm_set = true;
-    }
     decision.matched_rules.push(rule.name.clone());
     decision.trace.push(trace);
+}
+
+/// Whether `rule` takes a choice an earlier rule may have made, recording it in the trace.
+fn takes(rule: &Rule, earlier: Option<&Source>, what: &str, trace: &mut RuleTrace) -> bool {
+    match earlier {
+        None => {
+            trace.effects.push(format!("set {what}"));
+            true
+        }
+        Some(earlier) if rule.override_earlier => {
+            trace
+                .effects
+                .push(format!("set {what}, overriding {}", earlier.describe()));
+            true
+        }
+        Some(earlier) => {
+            trace.effects.push(format!(
+                "{what}: lost to {}, which chose first",
+                earlier.describe()
+            ));
+            false
+        }
+    }
 }
 
 /// The JSON Schema of a rules file, for editors (config/rules.schema.json).
