@@ -13,7 +13,7 @@ use regex::{Regex, RegexBuilder};
 /// One generated rule, as both engines see it.
 struct Spec {
     any_words: Vec<String>,
-    /// A second word list that must also match (an `all` of two tests), for some rules.
+    /// A second word list that also makes the rule match (an `any` of two tests).
     and_words: Option<Vec<String>>,
     regex: Option<String>,
 }

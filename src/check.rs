@@ -147,12 +147,13 @@ async fn count<T>(
 /// Every team, priority, ticket type, agent and status the rules write must exist in Halo.
 async fn rule_labels(rules: &RuleSet, halo: &HaloClient) -> CheckLine {
     let lookups = halo.lookups();
-    let (teams, priorities, ticket_types, agents, statuses) = match tokio::try_join!(
+    let (teams, priorities, ticket_types, agents, statuses, categories) = match tokio::try_join!(
         lookups.teams(halo),
         lookups.priorities(halo),
         lookups.ticket_types(halo),
         lookups.agents(halo),
         lookups.statuses(halo),
+        lookups.categories(halo),
     ) {
         Ok(all) => all,
         Err(e) => return failure("rule labels", &e),
@@ -171,6 +172,12 @@ async fn rule_labels(rules: &RuleSet, halo: &HaloClient) -> CheckLine {
                 Field::TicketTypeId => !ticket_types.iter().any(|t| t.id == id),
                 Field::AgentId => !agents.iter().any(|a| !a.isdisabled && a.id == id),
                 Field::StatusId => !statuses.iter().any(|s| s.id == id),
+                Field::Category1 | Field::Category2 | Field::Category3 | Field::Category4 => {
+                    !categories.iter().any(|c| {
+                        c.value.eq_ignore_ascii_case(text)
+                            || c.category_name.eq_ignore_ascii_case(text)
+                    })
+                }
                 _ => false,
             }
         })

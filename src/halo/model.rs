@@ -230,6 +230,7 @@ pub struct Category {
     #[serde(deserialize_with = "lenient_id")]
     pub id: i64,
     pub value: String,
+    pub category_name: String,
     #[serde(deserialize_with = "lenient_opt_id")]
     pub type_id: Option<i64>,
 }

@@ -39,6 +39,11 @@ impl SourceFile {
         format!("{}:{}", self.path.display(), self.position(span.start).0)
     }
 
+    /// The column of a span's start.
+    pub fn column(&self, span: Range<usize>) -> usize {
+        self.position(span.start).1
+    }
+
     pub fn error(&self, span: Range<usize>, message: impl Into<String>) -> RulesError {
         let (line, column) = self.position(span.start);
         RulesError::Invalid {
@@ -91,16 +96,19 @@ impl Compiled {
                     );
                 }
             }
-            if file.labels.is_some() {
-                return Err(source.error(0..0, "[labels] belongs in the main rules file only"));
+            if let Some(labels) = &file.labels {
+                return Err(source.error(
+                    labels.span(),
+                    "[labels] belongs in the main rules file only",
+                ));
             }
         }
         if let Some(zone) = &file.timezone {
             let tz = time_zone(zone.get_ref()).map_err(|m| source.error(zone.span(), m))?;
             self.time_zone = Some(tz);
         }
-        if file.labels.is_some() {
-            self.labels = file.labels;
+        if let Some(labels) = file.labels {
+            self.labels = Some(labels.into_inner());
         }
         for (name, calendar) in &file.calendars {
             if self.calendar_names.contains(name) {
@@ -211,6 +219,7 @@ impl Compiled {
             precedence: rule.precedence,
             order: self.rules.len(),
             location: source.location(rule.name.span()),
+            column: source.column(rule.name.span()),
             clients,
             ticket_types: rule.ticket_types.clone(),
             when,
@@ -421,7 +430,7 @@ impl Compiled {
             if let Some(unreachable) = self.rules.get(stopper + 1) {
                 return Err(RulesError::Unreachable {
                     rule: unreachable.name.clone(),
-                    location: unreachable.location.clone(),
+                    location: format!("{}:{}", unreachable.location, unreachable.column),
                     stopper: self.rules[stopper].name.clone(),
                 });
             }

@@ -54,6 +54,8 @@ pub enum Op {
 pub struct WordsRef {
     pub index: usize,
     pub patterns: Vec<usize>,
+    /// The words as written, for explanations.
+    pub words: Vec<String>,
 }
 
 /// The automaton of one field, with the words in it.
@@ -103,7 +105,11 @@ impl IndexBuilder {
                 }
             })
             .collect();
-        WordsRef { index, patterns }
+        WordsRef {
+            index,
+            patterns,
+            words: words.to_vec(),
+        }
     }
 
     /// Registers a regex for `field`; the caller has checked that it compiles.
@@ -225,8 +231,49 @@ impl Cond {
                 .find(|c| c.holds(cx))
                 .map(|c| c.evidence(cx))
                 .unwrap_or_default(),
-            Cond::Not(_) => "a 'not' condition holds".into(),
+            Cond::Not(cond) => format!("not ({})", cond.describe()),
             Cond::Test(test) => test.evidence(cx),
+        }
+    }
+}
+
+impl Cond {
+    /// The condition in words, for a negation's explanation.
+    fn describe(&self) -> String {
+        let join = |conds: &[Cond], word: &str| {
+            conds
+                .iter()
+                .map(Cond::describe)
+                .collect::<Vec<_>>()
+                .join(word)
+        };
+        match self {
+            Cond::All(conds) => format!("({})", join(conds, " and ")),
+            Cond::Any(conds) => format!("({})", join(conds, " or ")),
+            Cond::Not(cond) => format!("not {}", cond.describe()),
+            Cond::Test(test) => format!("{} {}", test.field.name(), test.op.describe()),
+        }
+    }
+}
+
+impl Op {
+    fn describe(&self) -> String {
+        let list = |items: &[String]| format!("[{}]", items.join(", "));
+        match self {
+            Op::Equals(v) => format!("equals '{v}'"),
+            Op::NotEquals(v) => format!("not_equals '{v}'"),
+            Op::In(values) => format!("in {}", list(values)),
+            Op::ContainsAny(words) => format!("contains_any {}", list(&words.words)),
+            Op::ContainsAll(words) => format!("contains_all {}", list(&words.words)),
+            Op::StartsWith(v) => format!("starts_with '{v}'"),
+            Op::EndsWith(v) => format!("ends_with '{v}'"),
+            Op::Regex { source, .. } => format!("matches /{source}/"),
+            Op::Domain(domains) => format!("domain {}", list(domains)),
+            Op::Exists(b) => format!("exists = {b}"),
+            Op::Empty(b) => format!("empty = {b}"),
+            Op::GreaterThan(n) => format!("greater_than {n}"),
+            Op::LessThan(n) => format!("less_than {n}"),
+            Op::Within { name, .. } => format!("within '{name}'"),
         }
     }
 }

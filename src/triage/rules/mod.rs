@@ -56,8 +56,9 @@ pub struct Rule {
     precedence: i64,
     /// Position across all files, for stable ordering at equal precedence.
     order: usize,
-    /// `file:line` of the rule's name.
+    /// `file:line` of the rule's name, and its column.
     location: String,
+    column: usize,
     /// Lower-cased client names; empty = every client.
     clients: Vec<String>,
     ticket_types: Vec<i64>,

@@ -23,7 +23,8 @@ pub struct RulesFile {
     pub clients: Vec<String>,
     /// Labels that exist in Halo, to validate rules offline (`halo-triage check` validates
     /// against Halo itself when credentials are set). Main file only.
-    pub labels: Option<Labels>,
+    #[schemars(with = "Option<Labels>")]
+    pub labels: Option<Spanned<Labels>>,
     /// Values for the fields no rule set. Main file only.
     #[serde(default)]
     #[schemars(with = "BTreeMap<Field, Scalar>")]
