@@ -411,7 +411,7 @@ fn validation_errors_name_file_line_and_column() {
         ),
         (
             "[[rule]]\nname = \"all\"\nstop = true\nset = { team = \"T\" }\n\n[[rule]]\nname = \"never\"\nset = { team = \"U\" }\n",
-            "r.toml:7: rule 'never' can never run: rule 'all' before it matches every ticket and stops",
+            "r.toml:7:8: rule 'never' can never run: rule 'all' before it matches every ticket and stops",
         ),
         (
             "[labels]\nteams = [\"Service Desk\"]\n\n[[rule]]\nname = \"a\"\nset = { team = \"Servce Desk\" }\n",
@@ -491,4 +491,240 @@ fn the_labels_a_rule_set_writes_are_listed_with_their_place() {
             ("Network".to_string(), "test.toml:21".to_string()),
         ]
     );
+}
+
+#[test]
+fn an_overlay_narrows_its_rules_to_its_clients() {
+    let dir = tempfile::tempdir().unwrap();
+    let main = dir.path().join("rules.toml");
+    std::fs::write(&main, "").unwrap();
+    let overlays = dir.path().join("rules.d");
+    std::fs::create_dir(&overlays).unwrap();
+    let overlay = overlays.join("globex.toml");
+    std::fs::write(
+        &overlay,
+        "clients = [\"Globex\", \"Globex UK\"]\n\n[[rule]]\nname = \"uk\"\nclients = [\"globex uk\", \"Initech\"]\nset = { team = \"UK\" }\n",
+    )
+    .unwrap();
+    let set = RuleSet::load(&main, Some(&overlays)).unwrap();
+    let mut initech = ticket("x");
+    initech.client_name = "Initech".into();
+    assert!(
+        set.decide_at(&initech, noon()).matched_rules.is_empty(),
+        "another customer's rule"
+    );
+    let mut uk = ticket("x");
+    uk.client_name = "Globex UK".into();
+    assert_eq!(set.decide_at(&uk, noon()).matched_rules, ["uk"]);
+
+    std::fs::write(
+        &overlay,
+        "clients = [\"Globex\"]\n\n[[rule]]\nname = \"elsewhere\"\nclients = [\"Initech\"]\nset = { team = \"X\" }\n",
+    )
+    .unwrap();
+    let err = RuleSet::load(&main, Some(&overlays))
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.contains(
+            "globex.toml:3:1: rule 'elsewhere': its `clients` are outside the file's `clients`"
+        ),
+        "{err}"
+    );
+}
+
+#[test]
+fn tests_that_cannot_mean_anything_are_refused() {
+    let rule =
+        |when: &str| format!("[[rule]]\nname = \"a\"\nwhen = {when}\nset = {{ team = \"T\" }}\n");
+    let cases = [
+        (
+            r#"{ field = "summary", greater_than = 3 }"#,
+            "'summary' is not a number",
+        ),
+        (
+            r#"{ field = "vip", domain = ["x.com"] }"#,
+            "`domain` tests user_email or email_domain",
+        ),
+        (
+            r#"{ field = "weekday", equals = "friday" }"#,
+            "'friday' is not a weekday",
+        ),
+        (r#"{ field = "hour", in = [9, 99] }"#, "'99' is not an hour"),
+        (
+            r#"{ field = "vip", equals = "yes" }"#,
+            "vip is true or false",
+        ),
+        (
+            r#"{ field = "summary", equals = "x", whole_word = true }"#,
+            "`whole_word` goes with",
+        ),
+        (r#"{ all = [] }"#, "an empty `all` or `any` list"),
+        (r#"{ field = "summary" }"#, "has no operator"),
+    ];
+    for (when, expected) in cases {
+        let err = error(&rule(when));
+        assert!(
+            err.contains("r.toml:3:8: ") && err.contains(expected),
+            "{expected}: {err}"
+        );
+    }
+    let err = error("[[rule]]\nname = \"a\"\ncustom = { \"\" = 1 }\n");
+    assert!(err.contains("a custom field needs a name"), "{err}");
+    let err = error("[[rule]]\nname = \"a\"\ncustom = { X = 1.5 }\n");
+    assert!(err.contains("give text or a whole number"), "{err}");
+}
+
+#[test]
+fn words_match_across_entities_line_breaks_and_unicode() {
+    let mut t = ticket("İstanbul office: Größe");
+    t.details = None;
+    t.details_html =
+        Some("<p>I am locked&#160;out\n  of <b>Outlook</b></p><!-- locked out -->".into());
+    assert!(matches(
+        r#"{ field = "details", contains_any = ["Locked Out"], whole_word = true }"#,
+        &t
+    ));
+    assert!(matches(
+        r#"{ field = "details", starts_with = "i am" }"#,
+        &t
+    ));
+    assert!(matches(
+        r#"{ field = "text", contains_any = ["größe"], whole_word = true }"#,
+        &t
+    ));
+    assert!(matches(
+        r#"{ field = "summary", contains_any = ["office"], whole_word = true }"#,
+        &t
+    ));
+}
+
+#[test]
+fn a_later_rule_with_override_takes_the_acknowledgement_and_says_so() {
+    let text = r#"
+        [ack_templates.a]
+        subject = "A"
+        body = "{{ marker }}"
+
+        [ack_templates.b]
+        subject = "B"
+        body = "{{ marker }}"
+
+        [[rule]]
+        name = "first"
+        ack = "a"
+        llm = "hint"
+
+        [[rule]]
+        name = "second"
+        ack = "b"
+        llm = "skip"
+
+        [[rule]]
+        name = "third"
+        ack = "b"
+        override = true
+    "#;
+    let decision = rules(text).decide_at(&ticket("x"), noon());
+    let ack = decision.ack_template.unwrap();
+    assert_eq!(
+        (ack.value.as_str(), ack.source),
+        ("b", Source::Rule("third".into()))
+    );
+    assert_eq!(decision.llm, LlmMode::Hint);
+    assert_eq!(
+        decision.trace[1].effects,
+        [
+            "ack template 'b': lost to rule 'first', which chose first",
+            "llm = skip: lost to rule 'first', which chose first",
+        ]
+    );
+    assert_eq!(
+        decision.trace[2].effects,
+        ["set ack template 'b', overriding rule 'first'"]
+    );
+}
+
+#[test]
+fn an_ack_template_defined_twice_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let main = dir.path().join("rules.toml");
+    std::fs::write(
+        &main,
+        "[ack_templates.vip]\nsubject = \"S\"\nbody = \"{{ marker }}\"\n",
+    )
+    .unwrap();
+    let overlays = dir.path().join("rules.d");
+    std::fs::create_dir(&overlays).unwrap();
+    std::fs::write(
+        overlays.join("a.toml"),
+        "[ack_templates.vip]\nsubject = \"T\"\nbody = \"{{ marker }}\"\n",
+    )
+    .unwrap();
+    let err = RuleSet::load(&main, Some(&overlays))
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.contains("a.toml:1:1: ack template 'vip' is defined twice"),
+        "{err}"
+    );
+}
+
+#[test]
+fn cases_check_custom_fields_acknowledgement_and_llm_at_a_fixed_time() {
+    let set = rules(
+        r#"
+        [calendars.office]
+        timezone = "UTC"
+        days = ["wed"]
+        start = "09:00"
+        end = "17:00"
+
+        [[rule]]
+        name = "office"
+        when = { field = "arrived", within = "office" }
+        custom = { CFState = "open" }
+        ack = "none"
+        llm = "skip"
+    "#,
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let cases = dir.path().join("cases.toml");
+    std::fs::write(
+        &cases,
+        r#"
+now = "2026-11-25T10:00:00Z"
+
+[[case]]
+name = "right"
+ticket = { summary = "x" }
+expect_custom = { CFState = "open" }
+expect_ack = "none"
+expect_llm = "skip"
+
+[[case]]
+name = "wrong"
+ticket = { summary = "x" }
+expect_custom = { CFState = "closed" }
+expect_ack = ""
+expect_llm = "fill"
+"#,
+    )
+    .unwrap();
+    let report = set
+        .run_cases(&cases, "2000-01-01T00:00:00Z".parse().unwrap())
+        .unwrap();
+    assert_eq!(report.cases, 2);
+    let failures: Vec<String> = report.failures.iter().map(|f| f.to_string()).collect();
+    assert_eq!(
+        failures,
+        [
+            "FAIL case 'wrong': custom field CFState: expected 'closed', got 'open' (decided by rule 'office')",
+            "FAIL case 'wrong': ack template: expected '', got 'none' (decided by rule 'office')",
+            "FAIL case 'wrong': llm: expected fill, got skip (decided by the first matched rule with `llm`)",
+        ]
+    );
+    std::fs::write(&cases, "[[case]]\nname = \"x\"\nticket = { summary = 5 }\n").unwrap();
+    let err = set.run_cases(&cases, noon()).unwrap_err().to_string();
+    assert!(err.contains("cases.toml:3:"), "{err}");
 }
