@@ -32,9 +32,7 @@ fn expected_update() -> Value {
 
 #[tokio::test]
 async fn happy_path_updates_the_ticket_and_acknowledges_once() {
-    let halo = MockServer::start().await;
-    mount_halo(&halo).await;
-    let app = spawn(Some(&halo)).await;
+    let (halo, app) = common::live(&[]).await;
     assert_eq!(
         app.deliver(fixture("webhook-new-ticket-full.json"))
             .await
@@ -95,20 +93,12 @@ async fn happy_path_updates_the_ticket_and_acknowledges_once() {
     assert_eq!(notes, ["acknowledgement sent to jane.doe@globex.example"]);
     let (status, attempts, _, _) = app.job_row(1).await;
     assert_eq!((status.as_str(), attempts), ("done", 1));
-    assert_eq!(
-        app.count(
-            "SELECT COUNT(*) FROM acknowledgements WHERE status = 'sent' AND action_id = 555"
-        )
-        .await,
-        1
-    );
+    assert_eq!(app.acks_sent(555).await, 1);
 }
 
 #[tokio::test]
 async fn an_event_only_delivery_reads_the_ticket_from_halo() {
-    let halo = MockServer::start().await;
-    mount_halo(&halo).await;
-    let app = spawn(Some(&halo)).await;
+    let (halo, app) = common::live(&[]).await;
     app.deliver(fixture("webhook-event-only.json")).await;
     assert_eq!(app.drain().await[0].outcome, JobOutcome::Done);
     assert_eq!(received(&halo, "GET", "/api/Tickets/41234").await.len(), 1);
@@ -124,9 +114,7 @@ async fn an_event_only_delivery_reads_the_ticket_from_halo() {
 
 #[tokio::test]
 async fn lookups_are_cached_across_tickets() {
-    let halo = MockServer::start().await;
-    mount_halo(&halo).await;
-    let app = spawn(Some(&halo)).await;
+    let (halo, app) = common::live(&[]).await;
     app.deliver(fixture("webhook-batched.json")).await;
     assert_eq!(app.drain().await.len(), 2);
     assert_eq!(received(&halo, "GET", "/api/Team").await.len(), 1);
@@ -136,9 +124,7 @@ async fn lookups_are_cached_across_tickets() {
 
 #[tokio::test]
 async fn the_same_delivery_twice_and_concurrently_acknowledges_once() {
-    let halo = MockServer::start().await;
-    mount_halo(&halo).await;
-    let app = spawn(Some(&halo)).await;
+    let (halo, app) = common::live(&[]).await;
     let body = fixture("webhook-new-ticket-full.json");
     let (a, b) = tokio::join!(app.deliver(body.clone()), app.deliver(body.clone()));
     assert_eq!((a.status().as_u16(), b.status().as_u16()), (202, 202));
@@ -150,9 +136,7 @@ async fn the_same_delivery_twice_and_concurrently_acknowledges_once() {
 
 #[tokio::test]
 async fn shadow_mode_with_credentials_records_the_decision_and_writes_nothing() {
-    let halo = MockServer::start().await;
-    mount_halo(&halo).await;
-    let app = spawn_with(Some(&halo), &[("MODE", "shadow")]).await;
+    let (halo, app) = common::live(&[("MODE", "shadow")]).await;
     app.deliver(fixture("webhook-event-only.json")).await;
     assert_eq!(app.drain().await[0].outcome, JobOutcome::Done);
     assert_eq!(writes(&halo).await, 0);
@@ -195,9 +179,7 @@ async fn without_credentials_an_event_only_delivery_is_dead_with_the_reason() {
 
 #[tokio::test]
 async fn an_expired_lease_is_reclaimed_without_a_second_acknowledgement() {
-    let halo = MockServer::start().await;
-    mount_halo(&halo).await;
-    let app = spawn(Some(&halo)).await;
+    let (halo, app) = common::live(&[]).await;
     app.deliver(fixture("webhook-new-ticket-full.json")).await;
     app.drain().await;
     // A worker that crashed after posting and recording, before finishing the job: the job
@@ -252,20 +234,12 @@ async fn a_crash_between_posting_and_recording_is_resolved_by_the_marker() {
     .unwrap();
     assert_eq!(app.drain().await[0].outcome, JobOutcome::Done);
     assert!(received(&halo, "POST", "/api/Actions").await.is_empty());
-    assert_eq!(
-        app.count(
-            "SELECT COUNT(*) FROM acknowledgements WHERE status = 'sent' AND action_id = 880"
-        )
-        .await,
-        1
-    );
+    assert_eq!(app.acks_sent(880).await, 1);
 }
 
 #[tokio::test]
 async fn a_crash_before_posting_sends_the_acknowledgement_on_retry() {
-    let halo = MockServer::start().await;
-    mount_halo(&halo).await;
-    let app = spawn(Some(&halo)).await;
+    let (halo, app) = common::live(&[]).await;
     app.deliver(fixture("webhook-new-ticket-full.json")).await;
     sqlx::query(
         "INSERT INTO acknowledgements (ticket_id, status, updated_at) VALUES (41234, 'sending', 0)",
@@ -287,9 +261,7 @@ async fn a_crash_before_posting_sends_the_acknowledgement_on_retry() {
 
 #[tokio::test]
 async fn a_team_already_set_by_a_person_is_kept() {
-    let halo = MockServer::start().await;
-    mount_halo(&halo).await;
-    let app = spawn(Some(&halo)).await;
+    let (halo, app) = common::live(&[]).await;
     let mut delivery = fixture_json("webhook-new-ticket-full.json");
     delivery["ticket"]["team"] = json!("Network");
     delivery["ticket"]["team_id"] = json!(3);
@@ -310,9 +282,7 @@ async fn a_team_already_set_by_a_person_is_kept() {
 
 #[tokio::test]
 async fn overwrite_team_replaces_a_team_already_set() {
-    let halo = MockServer::start().await;
-    mount_halo(&halo).await;
-    let app = spawn_with(Some(&halo), &[("ACT__OVERWRITE_TEAM", "true")]).await;
+    let (halo, app) = common::live(&[("ACT__OVERWRITE_TEAM", "true")]).await;
     let mut delivery = fixture_json("webhook-new-ticket-full.json");
     delivery["ticket"]["team"] = json!("Network");
     app.deliver(delivery.to_string()).await;
@@ -325,9 +295,7 @@ async fn overwrite_team_replaces_a_team_already_set() {
 
 #[tokio::test]
 async fn no_acknowledgement_without_an_email_or_when_disabled() {
-    let halo = MockServer::start().await;
-    mount_halo(&halo).await;
-    let app = spawn(Some(&halo)).await;
+    let (halo, app) = common::live(&[]).await;
     let mut delivery = fixture_json("webhook-new-ticket-full.json");
     delivery["ticket"]["user_email"] = json!("");
     app.deliver(delivery.to_string()).await;
@@ -341,9 +309,7 @@ async fn no_acknowledgement_without_an_email_or_when_disabled() {
         ["acknowledgement not sent: the ticket's user has no email address"]
     );
 
-    let halo = MockServer::start().await;
-    mount_halo(&halo).await;
-    let app = spawn_with(Some(&halo), &[("ACK__ENABLED", "false")]).await;
+    let (halo, app) = common::live(&[("ACK__ENABLED", "false")]).await;
     app.deliver(fixture("webhook-new-ticket-full.json")).await;
     app.drain().await;
     assert!(received(&halo, "POST", "/api/Actions").await.is_empty());
@@ -403,13 +369,7 @@ async fn an_acknowledgement_answered_with_a_5xx_is_not_repeated_when_halo_kept_i
     assert_eq!(app.drain().await[0].outcome, JobOutcome::Done);
     assert_eq!(received(&halo, "POST", "/api/Actions").await.len(), 1);
     assert_eq!(actions.count(), 1, "one acknowledgement on the ticket");
-    assert_eq!(
-        app.count(
-            "SELECT COUNT(*) FROM acknowledgements WHERE status = 'sent' AND action_id = 900"
-        )
-        .await,
-        1
-    );
+    assert_eq!(app.acks_sent(900).await, 1);
 }
 
 #[tokio::test]

@@ -289,3 +289,24 @@ impl ActionsLog {
         self.posted.lock().unwrap().len()
     }
 }
+
+/// A stand-in Halo answering like a healthy instance, and the app in live mode against it.
+pub async fn live(overrides: &[(&str, &str)]) -> (MockServer, TestApp) {
+    let halo = MockServer::start().await;
+    mount_halo(&halo).await;
+    let app = spawn_with(Some(&halo), overrides).await;
+    (halo, app)
+}
+
+impl TestApp {
+    /// Acknowledgements recorded as sent with Halo's action id.
+    pub async fn acks_sent(&self, action_id: i64) -> i64 {
+        sqlx::query_scalar(
+            "SELECT COUNT(*) FROM acknowledgements WHERE status = 'sent' AND action_id = ?",
+        )
+        .bind(action_id)
+        .fetch_one(self.store.pool())
+        .await
+        .unwrap()
+    }
+}
