@@ -12,7 +12,7 @@ use crate::config::{ConfigError, Settings};
 use crate::halo::model::Ticket;
 use crate::halo::webhook;
 use crate::triage::rules::{Evaluation, RuleOutcome};
-use crate::triage::{Decision, RuleSet, RulesError};
+use crate::triage::{add_sentiment, Decision, RuleSet, RulesError};
 
 #[derive(Debug, thiserror::Error)]
 pub enum ClassifyError {
@@ -51,7 +51,8 @@ pub fn read_ticket(input: &str) -> Result<Ticket, ClassifyError> {
 pub fn classify(settings: &Settings, input: &str) -> Result<Classification, ClassifyError> {
     let ticket = read_ticket(input)?;
     let rules = RuleSet::from_settings(&settings.rules)?;
-    let (decision, evaluations) = rules.explain_at(&ticket, Timestamp::now());
+    let (mut decision, evaluations) = rules.explain_at(&ticket, Timestamp::now());
+    add_sentiment(&mut decision, &ticket);
     let default_templates = AckTemplates::from_settings(&settings.ack)?;
     let templates = decision
         .ack_template
@@ -127,6 +128,16 @@ impl Display for Classification {
                 f,
                 "  custom {name} = {} ({})",
                 decided.value, decided.reason
+            )?;
+        }
+        if let Some(sentiment) = &d.sentiment {
+            let mood = serde_json::to_value(sentiment.mood).map_err(|_| fmt::Error)?;
+            writeln!(
+                f,
+                "sentiment: {} ({:+.2}, {})",
+                mood.as_str().unwrap_or_default(),
+                sentiment.score,
+                sentiment.source
             )?;
         }
         writeln!(f, "llm: {}", d.llm.as_str())?;

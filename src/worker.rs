@@ -219,7 +219,7 @@ impl Worker {
         // A ticket without `dateoccurred` arrived when its delivery did, however late the job runs.
         let received = jiff::Timestamp::from_millisecond(job.created_at)
             .unwrap_or_else(|_| jiff::Timestamp::now());
-        let mut decision = rules.decide_at(&ticket, received);
+        let mut decision = crate::triage::decide(&rules, &ticket, received);
         let mut notes = self.check_labels(&mut decision, &ticket).await?;
         let inner = &self.inner;
         let templates = decision

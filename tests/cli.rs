@@ -36,7 +36,8 @@ fn classify_explains_the_decision_without_halo() {
     assert!(ok, "{stderr}");
     for expected in [
         "ticket 41234: Outlook keeps asking for my password",
-        "matched rules: password-and-lockout, email",
+                "matched rules: password-and-lockout, email",
+        "sentiment: neutral (+0.00, lexicon)",
         "  team = Service Desk (rule 'password-and-lockout' matched: the text contains 'password')",
         "  priority_id = 3 (rule 'password-and-lockout' matched: the text contains 'password')",
         r#"ticket update (POST /api/Tickets): [{"id":41234,"team":"Service Desk","category_1":"Accounts","category_2":"Password / MFA"}]"#,

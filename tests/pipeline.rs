@@ -91,6 +91,8 @@ async fn happy_path_updates_the_ticket_and_acknowledges_once() {
         .unwrap()
         .contains("'password'"));
     assert_eq!(notes, ["acknowledgement sent to jane.doe@globex.example"]);
+    assert_eq!(decision["sentiment"]["mood"], "neutral");
+    assert_eq!(decision["sentiment"]["source"], "lexicon");
     let (status, attempts, _, _) = app.job_row(1).await;
     assert_eq!((status.as_str(), attempts), ("done", 1));
     assert_eq!(app.acks_sent(555).await, 1);

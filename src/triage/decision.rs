@@ -7,6 +7,7 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 use super::field::{Field, FieldValue};
+use super::sentiment::Sentiment;
 
 /// Who decided a field.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -78,6 +79,8 @@ pub struct Decision {
     pub llm: LlmMode,
     /// Fields no later stage may change.
     pub locked: BTreeSet<Field>,
+    /// The customer's mood.
+    pub sentiment: Option<Sentiment>,
     /// Rules whose conditions matched, in evaluation order.
     pub matched_rules: Vec<String>,
     pub trace: Vec<RuleTrace>,

@@ -1,5 +1,9 @@
 //! Plain, comparable text from Halo's ticket bodies.
 
+use std::borrow::Cow;
+
+use crate::halo::model::Ticket;
+
 /// Strips tags (and the content of `<style>` and `<script>`, and comments), decodes
 /// entities, and puts a line break for block tags so words on either side never run
 /// together.
@@ -82,6 +86,15 @@ fn decode_entities(text: &str) -> String {
     }
     decoded.push_str(rest);
     decoded
+}
+
+/// A ticket's details as plain text: the plain `details`, else `details_html` stripped.
+pub fn plain_details(ticket: &Ticket) -> Cow<'_, str> {
+    match (&ticket.details, &ticket.details_html) {
+        (Some(plain), _) if !plain.trim().is_empty() => Cow::Borrowed(plain),
+        (_, Some(html)) => Cow::Owned(html_to_text(html)),
+        _ => Cow::Borrowed(""),
+    }
 }
 
 /// Lower-cased, every run of white space (line breaks, no-break spaces) one space, trimmed:

@@ -7,7 +7,7 @@ use jiff::Timestamp;
 
 use super::calendar::{parse_arrival, weekday_name};
 use crate::halo::model::Ticket;
-use crate::triage::text::{comparable, html_to_text};
+use crate::triage::text::{comparable, plain_details};
 
 /// A field a condition tests.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
@@ -121,15 +121,7 @@ impl<'t> Facts<'t> {
     /// `now` stands in for the arrival time when the ticket has none; `time_zone` is the
     /// rules file's, for `weekday` and `hour`.
     pub fn new(ticket: &'t Ticket, now: Timestamp, time_zone: &TimeZone) -> Facts<'t> {
-        let html_details;
-        let details = match (&ticket.details, &ticket.details_html) {
-            (Some(plain), _) if !plain.trim().is_empty() => plain.as_str(),
-            (_, Some(html)) => {
-                html_details = html_to_text(html);
-                html_details.as_str()
-            }
-            _ => "",
-        };
+        let details = plain_details(ticket);
         let (summary, details) = (ticket.summary.trim(), details.trim());
         let text = format!("{summary}\n{details}");
         let lower_summary = comparable(summary);
