@@ -247,6 +247,7 @@ mod tests {
             value,
             source: Source::Rule("r".into()),
             reason: "test".into(),
+            confidence: None,
         }
     }
 
@@ -389,6 +390,7 @@ mod tests {
             value: "none".into(),
             source: Source::Rule("noise".into()),
             reason: "test".into(),
+            confidence: None,
         });
         let plan = run(&ticket(), &silent, &act(false), &ack_settings(true));
         assert_eq!(

@@ -52,6 +52,69 @@ pub struct Settings {
     pub ack: AckSettings,
     pub rules: RulesSettings,
     pub log: LogSettings,
+    pub llm: LlmSettings,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum LlmProvider {
+    /// OpenAI and OpenAI-compatible servers (Ollama, vLLM, LM Studio).
+    OpenAi,
+    Azure,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum StructuredOutput {
+    /// `response_format: json_schema` (strict), listing only the labels on offer.
+    JsonSchema,
+    /// `response_format: json_object`, checked by the service.
+    JsonObject,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct LlmSettings {
+    pub enabled: bool,
+    pub provider: LlmProvider,
+    pub base_url: String,
+    #[serde(deserialize_with = "non_empty_secret")]
+    pub api_key: Option<SecretString>,
+    pub model: String,
+    pub azure_deployment: String,
+    pub azure_api_version: String,
+    pub structured_output: StructuredOutput,
+    pub timeout_secs: u64,
+    pub max_retries: u32,
+    pub max_concurrency: usize,
+    pub max_input_chars: usize,
+    pub daily_token_budget: u64,
+    pub cache_window_secs: u64,
+    pub fill_threshold: f64,
+    pub overwrite_threshold: f64,
+    pub impact_urgency_levels: Vec<i64>,
+    pub review_in_note: bool,
+    #[serde(default)]
+    pub thresholds: std::collections::BTreeMap<String, Threshold>,
+    #[serde(default)]
+    pub descriptions: std::collections::BTreeMap<String, String>,
+    pub redact: RedactSettings,
+}
+
+/// Per-field confidence thresholds (missing ones use `llm.fill_threshold` /
+/// `llm.overwrite_threshold`).
+#[derive(Debug, Clone, Default, Deserialize)]
+pub struct Threshold {
+    pub fill: Option<f64>,
+    pub overwrite: Option<f64>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct RedactSettings {
+    pub emails: bool,
+    pub phones: bool,
+    pub cards: bool,
+    pub ips: bool,
+    pub secrets: bool,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -245,6 +308,45 @@ impl Settings {
             ));
         }
         crate::ack::AckTemplates::from_settings(&self.ack)?;
+        self.validate_llm()?;
+        Ok(())
+    }
+
+    fn validate_llm(&self) -> Result<(), ConfigError> {
+        let llm = &self.llm;
+        if !llm.enabled {
+            return Ok(());
+        }
+        parse_url("llm.base_url", &llm.base_url)?;
+        if llm.model.trim().is_empty() && llm.provider == LlmProvider::OpenAi {
+            return Err(invalid("llm.model", "names the model to use"));
+        }
+        if llm.provider == LlmProvider::Azure && llm.azure_deployment.trim().is_empty() {
+            return Err(invalid(
+                "llm.azure_deployment",
+                "is needed with provider = \"azure\"",
+            ));
+        }
+        if llm.timeout_secs == 0 || llm.max_concurrency == 0 || llm.max_input_chars == 0 {
+            return Err(invalid(
+                "llm.timeout_secs",
+                "llm.timeout_secs, llm.max_concurrency and llm.max_input_chars must be above 0",
+            ));
+        }
+        if !(0.0..=1.0).contains(&llm.fill_threshold) {
+            return Err(invalid(
+                "llm.fill_threshold",
+                "is a confidence between 0 and 1",
+            ));
+        }
+        for field in llm.thresholds.keys() {
+            if !crate::triage::Field::ALL.iter().any(|f| f.name() == field) {
+                return Err(invalid(
+                    "llm.thresholds",
+                    format!("'{field}' is not a field"),
+                ));
+            }
+        }
         Ok(())
     }
 

@@ -17,6 +17,8 @@ pub enum Source {
     Rule(String),
     /// The rules file's `[defaults]`, for a field no rule set.
     Default,
+    /// The LLM, above the confidence threshold.
+    Llm,
 }
 
 impl Source {
@@ -24,6 +26,7 @@ impl Source {
         match self {
             Source::Rule(name) => format!("rule '{name}'"),
             Source::Default => "the defaults".into(),
+            Source::Llm => "the LLM".into(),
         }
     }
 }
@@ -34,6 +37,9 @@ pub struct Decided<T = FieldValue> {
     pub value: T,
     pub source: Source,
     pub reason: String,
+    /// The LLM's confidence (0 to 1); none for rules and defaults.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub confidence: Option<f64>,
 }
 
 /// What the LLM stage may still do after the rules.
@@ -81,6 +87,12 @@ pub struct Decision {
     pub locked: BTreeSet<Field>,
     /// The customer's mood.
     pub sentiment: Option<Sentiment>,
+    /// Fields the LLM suggested below its confidence threshold: left for a person.
+    #[serde(default)]
+    pub needs_review: Vec<Field>,
+    /// The LLM call behind this decision, if one was made.
+    #[serde(default)]
+    pub llm_call: Option<crate::triage::llm::LlmRecord>,
     /// Rules whose conditions matched, in evaluation order.
     pub matched_rules: Vec<String>,
     pub trace: Vec<RuleTrace>,

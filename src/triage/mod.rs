@@ -3,6 +3,7 @@
 
 mod decision;
 mod field;
+pub mod llm;
 pub mod rules;
 pub mod sentiment;
 mod text;

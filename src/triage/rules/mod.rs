@@ -293,6 +293,7 @@ impl RuleSet {
                 value: value.clone(),
                 source: source.clone(),
                 reason: "no rule set this field: the rules file's default".into(),
+                confidence: None,
             });
         }
         decision
@@ -314,6 +315,7 @@ fn apply(rule: &Rule, reason: &str, decision: &mut Decision, llm_owner: &mut Opt
         value,
         source: source.clone(),
         reason: reason.to_string(),
+        confidence: None,
     };
     for (field, value) in &rule.set {
         match decision.fields.get(field) {
@@ -355,6 +357,7 @@ fn apply(rule: &Rule, reason: &str, decision: &mut Decision, llm_owner: &mut Opt
                 value: template.clone(),
                 source: source.clone(),
                 reason: reason.to_string(),
+                confidence: None,
             });
         }
     }

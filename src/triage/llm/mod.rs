@@ -1,0 +1,233 @@
+//! The LLM stage: one constrained call per ticket for the fields the rules left open.
+//! Never blocks or fails triage: every failure ends in a rules-only decision with a note.
+
+mod answer;
+mod offer;
+mod policy;
+mod prompt;
+pub mod redact;
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use async_openai::config::{AzureConfig, OpenAIConfig};
+use async_openai::error::OpenAIError;
+use async_openai::types::chat::{
+    ChatCompletionRequestSystemMessageArgs, ChatCompletionRequestUserMessageArgs,
+    CreateChatCompletionRequest, CreateChatCompletionRequestArgs, CreateChatCompletionResponse,
+    ResponseFormat, ResponseFormatJsonSchema,
+};
+use async_openai::Client;
+use secrecy::ExposeSecret;
+use serde::{Deserialize, Serialize};
+use tokio::sync::Semaphore;
+
+pub use answer::{parse, Answer, Malformed};
+pub use offer::{id_choices, text_choices, Catalogue, Choice, Offer};
+pub use policy::apply;
+pub use prompt::PROMPT_VERSION;
+
+use crate::config::{LlmProvider, LlmSettings, StructuredOutput};
+
+/// What the decision record keeps of the call.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct LlmRecord {
+    pub model: String,
+    pub prompt_version: String,
+    pub latency_ms: u64,
+    pub prompt_tokens: u32,
+    pub completion_tokens: u32,
+    /// The answer as received, cut to 2,000 characters.
+    pub raw: String,
+    /// The answer was reused from an identical ticket text (no call, no tokens).
+    pub cached: bool,
+    pub language: Option<String>,
+    pub rationale: Option<String>,
+}
+
+/// Why no usable answer came back; triage goes on with the rules alone.
+#[derive(Debug, thiserror::Error)]
+pub enum LlmError {
+    #[error("the LLM did not answer in time ({attempts} attempts)")]
+    Timeout { attempts: u32 },
+    #[error("the LLM request failed: {0}")]
+    Request(String),
+    #[error("the LLM answered twice with unusable output: {0}")]
+    Malformed(String),
+}
+
+/// One completed exchange.
+pub struct Reply {
+    pub content: String,
+    pub prompt_tokens: u32,
+    pub completion_tokens: u32,
+    pub latency: Duration,
+}
+
+enum Backend {
+    OpenAi(Client<OpenAIConfig>),
+    Azure(Client<AzureConfig>),
+}
+
+/// The configured chat-completions endpoint, shared by all workers.
+pub struct Llm {
+    backend: Backend,
+    settings: LlmSettings,
+    permits: Arc<Semaphore>,
+}
+
+impl Llm {
+    pub fn new(settings: &LlmSettings) -> Result<Llm, LlmError> {
+        let http = reqwest::Client::builder()
+            .timeout(Duration::from_secs(settings.timeout_secs))
+            .build()
+            .map_err(|e| LlmError::Request(e.to_string()))?;
+        let key = settings
+            .api_key
+            .as_ref()
+            .map(|k| k.expose_secret().to_string())
+            .unwrap_or_default();
+        let backend = match settings.provider {
+            LlmProvider::OpenAi => Backend::OpenAi(Client::build(
+                http,
+                OpenAIConfig::new()
+                    .with_api_base(&settings.base_url)
+                    .with_api_key(key),
+            )),
+            LlmProvider::Azure => Backend::Azure(Client::build(
+                http,
+                AzureConfig::new()
+                    .with_api_base(&settings.base_url)
+                    .with_api_key(key)
+                    .with_deployment_id(&settings.azure_deployment)
+                    .with_api_version(&settings.azure_api_version),
+            )),
+        };
+        Ok(Llm {
+            backend,
+            settings: settings.clone(),
+            permits: Arc::new(Semaphore::new(settings.max_concurrency)),
+        })
+    }
+
+    pub fn settings(&self) -> &LlmSettings {
+        &self.settings
+    }
+
+    /// Asks once (timeouts retried `llm.max_retries` times; 429 and 5xx are retried by the
+    /// client), then once more if the answer is unusable.
+    pub async fn ask(&self, offer: &Offer, ticket: &str) -> Result<(Answer, Reply), LlmError> {
+        let request = self.request(offer, ticket)?;
+        let mut malformed = None;
+        for _ in 0..2 {
+            let reply = self.send(&request).await?;
+            match parse(&reply.content, offer) {
+                Ok(answer) => return Ok((answer, reply)),
+                Err(Malformed(why)) => {
+                    tracing::warn!(%why, "the LLM's answer is unusable; asking once more");
+                    malformed = Some(why);
+                }
+            }
+        }
+        Err(LlmError::Malformed(malformed.unwrap_or_default()))
+    }
+
+    fn request(
+        &self,
+        offer: &Offer,
+        ticket: &str,
+    ) -> Result<CreateChatCompletionRequest, LlmError> {
+        let with_schema = self.settings.structured_output == StructuredOutput::JsonSchema;
+        let build = |e: OpenAIError| LlmError::Request(e.to_string());
+        let system = ChatCompletionRequestSystemMessageArgs::default()
+            .content(prompt::instructions(
+                offer,
+                &self.settings.descriptions,
+                with_schema,
+            ))
+            .build()
+            .map_err(build)?;
+        let user = ChatCompletionRequestUserMessageArgs::default()
+            .content(ticket)
+            .build()
+            .map_err(build)?;
+        let format = if with_schema {
+            ResponseFormat::JsonSchema {
+                json_schema: ResponseFormatJsonSchema {
+                    name: "ticket_triage".into(),
+                    description: None,
+                    schema: prompt::answer_schema(offer),
+                    strict: Some(true),
+                },
+            }
+        } else {
+            ResponseFormat::JsonObject
+        };
+        CreateChatCompletionRequestArgs::default()
+            .model(&self.settings.model)
+            .messages(vec![system.into(), user.into()])
+            .response_format(format)
+            .temperature(0.0)
+            .build()
+            .map_err(build)
+    }
+
+    async fn send(&self, request: &CreateChatCompletionRequest) -> Result<Reply, LlmError> {
+        let _permit = self
+            .permits
+            .acquire()
+            .await
+            .expect("the semaphore is never closed");
+        let attempts = self.settings.max_retries + 1;
+        for attempt in 1..=attempts {
+            let started = Instant::now();
+            let result = match &self.backend {
+                Backend::OpenAi(client) => client.chat().create(request.clone()).await,
+                Backend::Azure(client) => client.chat().create(request.clone()).await,
+            };
+            match result {
+                Ok(response) => return Ok(reply(response, started.elapsed())),
+                Err(OpenAIError::Reqwest(e)) if e.is_timeout() => {
+                    tracing::warn!(attempt, "the LLM timed out");
+                    if attempt < attempts {
+                        tokio::time::sleep(Duration::from_millis(200 * u64::from(attempt))).await;
+                    }
+                }
+                Err(e) => return Err(LlmError::Request(e.to_string())),
+            }
+        }
+        Err(LlmError::Timeout { attempts })
+    }
+}
+
+fn reply(response: CreateChatCompletionResponse, latency: Duration) -> Reply {
+    let content = response
+        .choices
+        .into_iter()
+        .next()
+        .and_then(|c| c.message.content)
+        .unwrap_or_default();
+    let usage = response.usage.unwrap_or_default();
+    Reply {
+        content,
+        prompt_tokens: usage.prompt_tokens,
+        completion_tokens: usage.completion_tokens,
+        latency,
+    }
+}
+
+/// The ticket message sent to the model: redacted, delimited, cut to size.
+pub fn ticket_message(
+    settings: &LlmSettings,
+    summary: &str,
+    client: &str,
+    details: &str,
+) -> String {
+    let redact = |text: &str| redact::redact(text, &settings.redact);
+    prompt::ticket_message(
+        &redact(summary),
+        &redact(client),
+        &redact(details),
+        settings.max_input_chars,
+    )
+}
