@@ -29,6 +29,7 @@ use crate::config::{ConfigError, Mode, Settings};
 use crate::halo::{HaloClient, HaloClientOptions, HaloError};
 use crate::reload::RulesHandle;
 use crate::store::{Store, StoreError};
+use crate::triage::llm::Llm;
 use crate::triage::RulesError;
 use crate::worker::{Worker, WorkerParts};
 
@@ -43,6 +44,8 @@ pub enum AppError {
     Rules(#[from] RulesError),
     #[error(transparent)]
     Halo(#[from] HaloError),
+    #[error(transparent)]
+    Llm(#[from] crate::triage::llm::LlmError),
     #[error("cannot listen on {addr}: {source}")]
     Bind {
         addr: SocketAddr,
@@ -100,6 +103,11 @@ impl App {
             act: settings.act.clone(),
             ack: settings.ack.clone(),
             templates: AckTemplates::from_settings(&settings.ack)?,
+            llm: settings
+                .llm
+                .enabled
+                .then(|| Llm::new(&settings.llm))
+                .transpose()?,
         });
         let wake = Arc::new(Notify::new());
         let concurrency = settings.worker.concurrency;

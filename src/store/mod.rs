@@ -5,6 +5,7 @@ mod acks;
 mod decisions;
 mod deliveries;
 mod jobs;
+mod llm;
 
 use std::path::Path;
 use std::str::FromStr;

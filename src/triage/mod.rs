@@ -6,7 +6,7 @@ mod field;
 pub mod llm;
 pub mod rules;
 pub mod sentiment;
-mod text;
+pub(crate) mod text;
 
 use jiff::Timestamp;
 

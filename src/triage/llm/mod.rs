@@ -216,6 +216,37 @@ fn reply(response: CreateChatCompletionResponse, latency: Duration) -> Reply {
     }
 }
 
+/// The cache key of a request: what decides the answer (model, prompt version, the labels
+/// on offer, the redacted ticket text).
+pub fn cache_key(settings: &LlmSettings, offer: &Offer, message: &str) -> String {
+    use sha2::{Digest, Sha256};
+    let mut hasher = Sha256::new();
+    hasher.update(settings.model.as_bytes());
+    hasher.update(PROMPT_VERSION.as_bytes());
+    hasher.update(prompt::answer_schema(offer).to_string().as_bytes());
+    hasher.update(message.as_bytes());
+    hasher
+        .finalize()
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
+/// What the decision keeps of a call; `reply` is `None` for an answer from the cache.
+pub fn record(settings: &LlmSettings, content: &str, reply: Option<&Reply>) -> LlmRecord {
+    LlmRecord {
+        model: settings.model.clone(),
+        prompt_version: PROMPT_VERSION.into(),
+        latency_ms: reply.map_or(0, |r| r.latency.as_millis() as u64),
+        prompt_tokens: reply.map_or(0, |r| r.prompt_tokens),
+        completion_tokens: reply.map_or(0, |r| r.completion_tokens),
+        raw: content.chars().take(2000).collect(),
+        cached: reply.is_none(),
+        language: None,
+        rationale: None,
+    }
+}
+
 /// The ticket message sent to the model: redacted, delimited, cut to size.
 pub fn ticket_message(
     settings: &LlmSettings,

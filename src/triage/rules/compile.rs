@@ -73,7 +73,7 @@ pub struct Compiled {
     pub ack_templates: BTreeMap<String, AckTemplates>,
     pub index: IndexBuilder,
     calendar_names: Vec<String>,
-    labels: Option<Labels>,
+    pub labels: Option<Labels>,
 }
 
 impl Compiled {

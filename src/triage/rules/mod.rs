@@ -128,6 +128,7 @@ pub struct RuleSet {
     ack_templates: BTreeMap<String, AckTemplates>,
     files: Vec<PathBuf>,
     digest: Vec<u8>,
+    labels: Option<spec::Labels>,
 }
 
 impl RuleSet {
@@ -189,6 +190,7 @@ impl RuleSet {
             ack_templates: compiled.ack_templates,
             files,
             digest: Vec::new(),
+            labels: compiled.labels,
         })
     }
 
@@ -203,6 +205,11 @@ impl RuleSet {
     /// The files this set was read from (watched for changes).
     pub fn files(&self) -> &[PathBuf] {
         &self.files
+    }
+
+    /// The labels the main file declares in `[labels]`, if any.
+    pub fn declared_labels(&self) -> Option<&spec::Labels> {
+        self.labels.as_ref()
     }
 
     /// The named acknowledgement templates of `[ack_templates]`.
