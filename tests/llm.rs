@@ -353,6 +353,11 @@ async fn low_confidence_leaves_the_field_for_review() {
     assert_eq!(decision["fields"]["team"]["value"], "Service Desk");
     assert_eq!(decision["needs_review"], json!(["team", "priority_id"]));
     assert!(notes.iter().any(|n| n.starts_with("needs review: the LLM suggested team 'Network' with confidence 0.55, below the 0.70 needed to fill the field")), "{notes:?}");
+    // The agents see it in the private note too (act.note_outcome_id is off here).
+    assert!(decision["notes"][0]
+        .as_str()
+        .unwrap()
+        .starts_with("needs review: the LLM suggested team"));
 }
 
 #[tokio::test]

@@ -23,7 +23,7 @@ use serde::{Deserialize, Serialize};
 use tokio::sync::Semaphore;
 
 pub use answer::{parse, Answer, Malformed};
-pub use offer::{id_choices, text_choices, Catalogue, Choice, Offer};
+pub use offer::{id_choices, text_choices, Catalogue, Choice, Offer, OfferedField};
 pub use policy::apply;
 pub use prompt::PROMPT_VERSION;
 
@@ -132,7 +132,8 @@ impl Llm {
         Err(LlmError::Malformed(malformed.unwrap_or_default()))
     }
 
-    fn request(
+    /// The chat-completions request for one ticket (also used to measure prompt size).
+    pub fn request(
         &self,
         offer: &Offer,
         ticket: &str,

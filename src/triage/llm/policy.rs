@@ -62,10 +62,14 @@ pub fn apply(
             );
         } else {
             decision.needs_review.push(field);
-            notes.push(format!(
+            let note = format!(
                 "needs review: the LLM suggested {field} '{label}' with confidence {confidence:.2}, \
                  below the {needed:.2} needed to {verb}"
-            ));
+            );
+            if settings.review_in_note {
+                decision.notes.push(note.clone());
+            }
+            notes.push(note);
         }
     }
     if let Some(sentiment) = &answer.sentiment {
