@@ -11,8 +11,10 @@ use crate::act::{self, AckPlan, Plan};
 use crate::config::{ConfigError, Settings};
 use crate::halo::model::Ticket;
 use crate::halo::webhook;
+use crate::halo::{HaloClient, HaloClientOptions, HaloError};
+use crate::triage::llm::{self, Llm, LlmError, Offer};
 use crate::triage::rules::{Evaluation, RuleOutcome};
-use crate::triage::{add_sentiment, Decision, RuleSet, RulesError};
+use crate::triage::{add_sentiment, Decision, LlmMode, RuleSet, RulesError};
 
 #[derive(Debug, thiserror::Error)]
 pub enum ClassifyError {
@@ -22,6 +24,10 @@ pub enum ClassifyError {
     Rules(#[from] RulesError),
     #[error(transparent)]
     Config(#[from] ConfigError),
+    #[error(transparent)]
+    Halo(#[from] HaloError),
+    #[error(transparent)]
+    Llm(#[from] LlmError),
 }
 
 /// A decision with what it would write, and how every rule fared.
@@ -47,19 +53,22 @@ pub fn read_ticket(input: &str) -> Result<Ticket, ClassifyError> {
     }
 }
 
-/// Decides `input` with the configured rules and plans what would be written.
-pub fn classify(settings: &Settings, input: &str) -> Result<Classification, ClassifyError> {
+/// Decides `input` with the configured rules (and the LLM when `llm.enabled`; it may read
+/// Halo's lookups for the labels on offer) and plans what would be written.
+pub async fn classify(settings: &Settings, input: &str) -> Result<Classification, ClassifyError> {
     let ticket = read_ticket(input)?;
     let rules = RuleSet::from_settings(&settings.rules)?;
     let (mut decision, evaluations) = rules.explain_at(&ticket, Timestamp::now());
     add_sentiment(&mut decision, &ticket);
+    let llm_notes = consult_llm(settings, &rules, &ticket, &mut decision).await?;
     let default_templates = AckTemplates::from_settings(&settings.ack)?;
     let templates = decision
         .ack_template
         .as_ref()
         .and_then(|choice| rules.ack_template(&choice.value))
         .unwrap_or(&default_templates);
-    let plan = act::plan(&ticket, &decision, &settings.act, &settings.ack, templates);
+    let mut plan = act::plan(&ticket, &decision, &settings.act, &settings.ack, templates);
+    plan.notes.splice(0..0, llm_notes);
     Ok(Classification {
         ticket,
         decision,
@@ -67,6 +76,40 @@ pub fn classify(settings: &Settings, input: &str) -> Result<Classification, Clas
         evaluations,
         show_all_rules: false,
     })
+}
+
+/// The LLM's view of the fields the rules left open (no budget or cache: a one-off).
+async fn consult_llm(
+    settings: &Settings,
+    rules: &RuleSet,
+    ticket: &Ticket,
+    decision: &mut Decision,
+) -> Result<Vec<String>, ClassifyError> {
+    if !settings.llm.enabled {
+        return Ok(Vec::new());
+    }
+    if decision.llm == LlmMode::Skip {
+        return Ok(vec!["LLM not asked: a rule said llm = \"skip\"".into()]);
+    }
+    let halo = settings
+        .halo_credentials()?
+        .map(|c| HaloClient::new(c, HaloClientOptions::from_settings(&settings.halo)))
+        .transpose()?;
+    let levels = &settings.llm.impact_urgency_levels;
+    let catalogue = crate::offer::catalogue(halo.as_ref(), rules, ticket, levels).await?;
+    let offer = Offer::open_fields(decision, &catalogue);
+    if offer.is_empty() {
+        return Ok(Vec::new());
+    }
+    let llm = Llm::new(&settings.llm)?;
+    let details = crate::triage::text::plain_details(ticket);
+    let message = llm::ticket_message(
+        &settings.llm,
+        &ticket.summary,
+        &ticket.client_name,
+        &details,
+    );
+    Ok(llm.consult(decision, ticket, &offer, &message).await.0)
 }
 
 impl Display for Classification {
@@ -117,11 +160,18 @@ impl Display for Classification {
             } else {
                 ""
             };
+            let confidence = decided
+                .confidence
+                .map(|c| format!(", confidence {c:.2}"))
+                .unwrap_or_default();
             writeln!(
                 f,
-                "  {field} = {} ({}{lock})",
+                "  {field} = {} ({}{confidence}{lock})",
                 decided.value, decided.reason
             )?;
+        }
+        for field in &d.needs_review {
+            writeln!(f, "  {field}: needs review")?;
         }
         for (name, decided) in &d.custom {
             writeln!(
@@ -141,6 +191,19 @@ impl Display for Classification {
             )?;
         }
         writeln!(f, "llm: {}", d.llm.as_str())?;
+        if let Some(call) = &d.llm_call {
+            writeln!(
+                f,
+                "llm call: {} ({}), {} ms, {} prompt + {} completion tokens{}",
+                call.model,
+                call.prompt_version,
+                call.latency_ms,
+                call.prompt_tokens,
+                call.completion_tokens,
+                if call.cached { ", cached" } else { "" }
+            )?;
+            writeln!(f, "llm answer: {}", call.raw)?;
+        }
         if let Some(choice) = &d.ack_template {
             writeln!(
                 f,

@@ -9,6 +9,7 @@ pub mod config;
 pub mod halo;
 pub mod http;
 pub mod ingest;
+pub mod offer;
 pub mod reload;
 pub mod store;
 pub mod telemetry;

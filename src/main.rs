@@ -65,10 +65,10 @@ async fn main() -> ExitCode {
     let config = config_file(cli.config.as_deref());
     let result = match cli.command {
         Command::Serve => serve(config.as_deref()).await,
-        Command::Classify { file } => run_classify(config.as_deref(), &file),
+        Command::Classify { file } => run_classify(config.as_deref(), &file).await,
         Command::Check => run_check(config.as_deref()).await,
         Command::Health => health(config.as_deref()).await,
-        Command::Rules { command } => rules(config.as_deref(), command),
+        Command::Rules { command } => rules(config.as_deref(), command).await,
     };
     match result {
         Ok(code) => code,
@@ -113,13 +113,16 @@ fn read_input(file: &Path) -> anyhow::Result<String> {
     }
 }
 
-fn run_classify(config: Option<&Path>, file: &Path) -> anyhow::Result<ExitCode> {
+async fn run_classify(config: Option<&Path>, file: &Path) -> anyhow::Result<ExitCode> {
     let settings = Settings::load(config)?;
-    print!("{}", classify::classify(&settings, &read_input(file)?)?);
+    print!(
+        "{}",
+        classify::classify(&settings, &read_input(file)?).await?
+    );
     Ok(ExitCode::SUCCESS)
 }
 
-fn rules(config: Option<&Path>, command: RulesCommand) -> anyhow::Result<ExitCode> {
+async fn rules(config: Option<&Path>, command: RulesCommand) -> anyhow::Result<ExitCode> {
     let settings = Settings::load(config)?;
     match command {
         RulesCommand::Test { cases } => {
@@ -137,7 +140,7 @@ fn rules(config: Option<&Path>, command: RulesCommand) -> anyhow::Result<ExitCod
             Ok(exit_code(failed.is_empty()))
         }
         RulesCommand::Explain { file } => {
-            let mut classification = classify::classify(&settings, &read_input(&file)?)?;
+            let mut classification = classify::classify(&settings, &read_input(&file)?).await?;
             classification.show_all_rules = true;
             print!("{classification}");
             Ok(ExitCode::SUCCESS)

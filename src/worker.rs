@@ -17,7 +17,7 @@ use crate::halo::model::{Action, NewAction, PrivateNote, Ticket};
 use crate::halo::{webhook, HaloClient, HaloError};
 use crate::reload::RulesHandle;
 use crate::store::{now_ms, AckStatus, DecisionRecord, Job, Store, StoreError};
-use crate::triage::llm::{self, Catalogue, Llm, Offer};
+use crate::triage::llm::{self, Llm, Offer};
 use crate::triage::{Decision, Field, LlmMode, RuleSet};
 
 /// Why a job did not complete; decides between retrying and burying it.
@@ -339,7 +339,9 @@ impl Worker {
         if decision.llm == LlmMode::Skip {
             return Ok(vec!["LLM not asked: a rule said llm = \"skip\"".into()]);
         }
-        let catalogue = self.catalogue(ticket, rules).await?;
+        let levels = &llm.settings().impact_urgency_levels;
+        let catalogue =
+            crate::offer::catalogue(self.inner.halo.as_ref(), rules, ticket, levels).await?;
         let offer = Offer::open_fields(decision, &catalogue);
         if offer.is_empty() {
             return Ok(Vec::new());
@@ -363,112 +365,13 @@ impl Worker {
                 "LLM not asked: the daily budget of {budget} tokens is used up (rules only)"
             )]);
         }
-        match llm.ask(&offer, &message).await {
-            Ok((answer, reply)) => {
-                let tokens = u64::from(reply.prompt_tokens + reply.completion_tokens);
-                store.add_llm_tokens(tokens).await?;
-                store.cache_llm_answer(&key, &reply.content).await?;
-                let record = llm::record(settings, &reply.content, Some(&reply));
-                Ok(llm::apply(decision, ticket, &answer, record, settings))
-            }
-            Err(error) => {
-                tracing::warn!(%error, "LLM unavailable: rules only");
-                Ok(vec![format!("LLM unavailable, rules only: {error}")])
-            }
+        let (notes, reply) = llm.consult(decision, ticket, &offer, &message).await;
+        if let Some(reply) = reply {
+            let tokens = u64::from(reply.prompt_tokens + reply.completion_tokens);
+            store.add_llm_tokens(tokens).await?;
+            store.cache_llm_answer(&key, &reply.content).await?;
         }
-    }
-
-    /// The labels the LLM may choose from: Halo's (active ones, within the ticket's SLA),
-    /// or without Halo the rules file's `[labels]`.
-    async fn catalogue(&self, ticket: &Ticket, rules: &RuleSet) -> Result<Catalogue, JobError> {
-        let mut catalogue = Catalogue::new();
-        let levels = &self
-            .inner
-            .llm
-            .as_ref()
-            .map(|l| l.settings().impact_urgency_levels.clone())
-            .unwrap_or_default();
-        let level_choices = llm::id_choices(levels.iter().map(|l| (*l, l.to_string())));
-        catalogue.insert(Field::Impact, level_choices.clone());
-        catalogue.insert(Field::Urgency, level_choices);
-        match &self.inner.halo {
-            Some(halo) => {
-                let lookups = halo.lookups();
-                let teams = lookups.teams(halo).await?;
-                catalogue.insert(
-                    Field::Team,
-                    llm::text_choices(
-                        teams
-                            .iter()
-                            .filter(|t| !t.inactive)
-                            .map(|t| t.name.as_str()),
-                    ),
-                );
-                let categories = lookups.categories(halo).await?;
-                for (level, field) in [
-                    Field::Category1,
-                    Field::Category2,
-                    Field::Category3,
-                    Field::Category4,
-                ]
-                .into_iter()
-                .enumerate()
-                {
-                    let level = level as i64 + 1;
-                    let names = categories
-                        .iter()
-                        .filter(|c| c.type_id.unwrap_or(1) == level)
-                        .map(|c| c.value.as_str());
-                    catalogue.insert(field, llm::text_choices(names));
-                }
-                let priorities = lookups.priorities(halo).await?;
-                catalogue.insert(
-                    Field::PriorityId,
-                    llm::id_choices(
-                        priorities
-                            .iter()
-                            .filter(|p| {
-                                !p.ishidden
-                                    && (ticket.sla_id.is_none()
-                                        || p.slaid.is_none()
-                                        || p.slaid == ticket.sla_id)
-                            })
-                            .map(|p| (p.priorityid, p.name.clone())),
-                    ),
-                );
-                let types = lookups.ticket_types(halo).await?;
-                catalogue.insert(
-                    Field::TicketTypeId,
-                    llm::id_choices(
-                        types
-                            .iter()
-                            .filter(|t| !t.inactive)
-                            .map(|t| (t.id, t.name.clone())),
-                    ),
-                );
-            }
-            None => {
-                if let Some(labels) = rules.declared_labels() {
-                    catalogue.insert(
-                        Field::Team,
-                        llm::text_choices(labels.teams.iter().map(String::as_str)),
-                    );
-                    catalogue.insert(
-                        Field::Category1,
-                        llm::text_choices(labels.categories.iter().map(String::as_str)),
-                    );
-                    catalogue.insert(
-                        Field::PriorityId,
-                        llm::id_choices(labels.priorities.iter().map(|p| (*p, String::new()))),
-                    );
-                    catalogue.insert(
-                        Field::TicketTypeId,
-                        llm::id_choices(labels.ticket_types.iter().map(|t| (*t, String::new()))),
-                    );
-                }
-            }
-        }
-        Ok(catalogue)
+        Ok(notes)
     }
 
     /// With Halo reachable, labels that do not exist there are dropped before writing.

@@ -453,3 +453,43 @@ async fn a_ticket_the_rules_fully_decided_costs_no_call() {
     let (_, decision, ..) = app.decision(41234).await;
     assert_eq!(decision["llm_call"], Value::Null);
 }
+
+/// `classify` shows the LLM's part of the decision too (labels from `[labels]` without Halo).
+#[tokio::test]
+async fn classify_shows_the_llm_call_and_its_confidence() {
+    let llm = llm(ok(&answer("Network", 0.9))).await;
+    let dir = tempfile::tempdir().unwrap();
+    let rules = dir.path().join("rules.toml");
+    std::fs::write(
+        &rules,
+        "[labels]\nteams = [\"Service Desk\", \"Network\"]\ncategories = [\"Facilities\"]\n\n[defaults]\nteam = \"Service Desk\"\n",
+    )
+    .unwrap();
+    let ticket = dir.path().join("ticket.json");
+    let mut body = fixture_json("ticket.json");
+    body["summary"] = json!("Question about the office move");
+    std::fs::write(&ticket, body.to_string()).unwrap();
+    let mut command = std::process::Command::new(env!("CARGO_BIN_EXE_halo-triage"));
+    command
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .arg("classify")
+        .arg(&ticket)
+        .env("HALO_TRIAGE__RULES__PATH", &rules)
+        .env("HALO_TRIAGE__RULES__OVERLAY_DIR", dir.path().join("none"))
+        .env("HALO_TRIAGE__LLM__ENABLED", "true")
+        .env("HALO_TRIAGE__LLM__BASE_URL", format!("{}/v1", llm.uri()));
+    let output = tokio::task::spawn_blocking(move || command.output().unwrap())
+        .await
+        .unwrap();
+    let stdout = String::from_utf8(output.stdout).unwrap();
+    assert!(output.status.success(), "{stdout}");
+    for expected in [
+        "team = Network (the LLM chose 'Network' with confidence 0.90: A question about moving desks, confidence 0.90)",
+        "category_1 = Facilities",
+        "llm call: gpt-4o-mini (triage-v1), ",
+        "812 prompt + 64 completion tokens",
+        "sentiment: positive (+0.40, llm)",
+    ] {
+        assert!(stdout.contains(expected), "missing {expected:?} in:\n{stdout}");
+    }
+}

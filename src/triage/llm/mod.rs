@@ -28,6 +28,8 @@ pub use policy::apply;
 pub use prompt::PROMPT_VERSION;
 
 use crate::config::{LlmProvider, LlmSettings, StructuredOutput};
+use crate::halo::model::Ticket;
+use crate::triage::Decision;
 
 /// What the decision record keeps of the call.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
@@ -130,6 +132,31 @@ impl Llm {
             }
         }
         Err(LlmError::Malformed(malformed.unwrap_or_default()))
+    }
+
+    /// Asks about `offer` and applies the answer to `decision`; returns the notes and, when
+    /// a call was answered, the reply (to count its tokens and cache it). Never fails:
+    /// without a usable answer the rules' decision stands, with a note saying why.
+    pub async fn consult(
+        &self,
+        decision: &mut Decision,
+        ticket: &Ticket,
+        offer: &Offer,
+        message: &str,
+    ) -> (Vec<String>, Option<Reply>) {
+        match self.ask(offer, message).await {
+            Ok((answer, reply)) => {
+                let record = record(&self.settings, &reply.content, Some(&reply));
+                (
+                    apply(decision, ticket, &answer, record, &self.settings),
+                    Some(reply),
+                )
+            }
+            Err(error) => {
+                tracing::warn!(%error, "LLM unavailable: rules only");
+                (vec![format!("LLM unavailable, rules only: {error}")], None)
+            }
+        }
     }
 
     /// The chat-completions request for one ticket (also used to measure prompt size).
