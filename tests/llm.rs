@@ -493,3 +493,106 @@ async fn classify_shows_the_llm_call_and_its_confidence() {
         assert!(stdout.contains(expected), "missing {expected:?} in:\n{stdout}");
     }
 }
+
+#[tokio::test]
+async fn azure_openai_is_called_on_its_deployment_with_its_key_header() {
+    let halo = halo().await;
+    let azure = MockServer::start().await;
+    Mock::given(method("POST"))
+        .and(path("/openai/deployments/triage-gpt/chat/completions"))
+        .and(wiremock::matchers::query_param("api-version", "2024-10-21"))
+        .and(wiremock::matchers::header(
+            "api-key",
+            "azure-key-0123456789",
+        ))
+        .respond_with(ok(&answer("Network", 0.9)))
+        .expect(1)
+        .mount(&azure)
+        .await;
+    let base = azure.uri();
+    let app = spawn_with(
+        Some(&halo),
+        &[
+            ("LLM__ENABLED", "true"),
+            ("LLM__PROVIDER", "azure"),
+            ("LLM__BASE_URL", &base),
+            ("LLM__API_KEY", "azure-key-0123456789"),
+            ("LLM__AZURE_DEPLOYMENT", "triage-gpt"),
+        ],
+    )
+    .await;
+    app.deliver(office_move("a", 41234, "Desks")).await;
+    app.drain().await;
+    let (_, decision, ..) = app.decision(41234).await;
+    assert_eq!(decision["fields"]["team"]["value"], "Network");
+}
+
+#[tokio::test]
+async fn per_field_thresholds_and_rule_locks_are_honoured() {
+    let halo = halo().await;
+    let llm = llm(ok(&answer("Network", 0.9))).await;
+    // Team needs 0.95 here; the category is locked by a rule, so it is not even offered.
+    let dir = tempfile::tempdir().unwrap();
+    let rules = dir.path().join("rules.toml");
+    std::fs::write(
+        &rules,
+        "[defaults]\nteam = \"Service Desk\"\n\n[[rule]]\nname = \"office\"\nwhen = { field = \"text\", contains_any = [\"office\"] }\nset = { category_1 = \"Hardware\" }\nlock = [\"category_1\"]\n",
+    )
+    .unwrap();
+    let rules = rules.display().to_string();
+    let none = dir.path().join("none").display().to_string();
+    let app = app(
+        &halo,
+        &llm,
+        &[
+            ("RULES__PATH", &rules),
+            ("RULES__OVERLAY_DIR", &none),
+            ("LLM__THRESHOLDS__TEAM__FILL", "0.95"),
+        ],
+    )
+    .await;
+    app.deliver(office_move("a", 41234, "Desks")).await;
+    app.drain().await;
+    let request = &llm_requests(&llm).await[0];
+    let offered =
+        &request["response_format"]["json_schema"]["schema"]["properties"]["fields"]["properties"];
+    assert!(
+        offered["category_1"].is_null(),
+        "a locked field is not offered"
+    );
+    let (_, decision, ..) = app.decision(41234).await;
+    assert_eq!(decision["fields"]["team"]["value"], "Service Desk");
+    assert_eq!(decision["fields"]["category_1"]["value"], "Hardware");
+    assert!(decision["needs_review"]
+        .as_array()
+        .unwrap()
+        .contains(&json!("team")));
+}
+
+#[tokio::test]
+async fn a_hint_rule_records_the_llm_without_writing_it() {
+    let halo = halo().await;
+    let llm = llm(ok(&answer("Network", 0.99))).await;
+    let app = app(&halo, &llm, &[]).await;
+    let mut delivery = fixture_json("webhook-new-ticket-full.json");
+    delivery["ticket"]["summary"] = json!("Question about invoice 2291");
+    delivery["ticket"]["details"] = json!("");
+    delivery["ticket"]["details_html"] = json!("");
+    app.deliver(delivery.to_string()).await;
+    app.drain().await;
+    assert_eq!(llm_requests(&llm).await.len(), 1);
+    let (_, decision, _, notes, _) = app.decision(41234).await;
+    assert_eq!(decision["matched_rules"], json!(["billing"]));
+    assert_eq!(decision["llm"], "hint");
+    assert!(
+        notes.contains(&"LLM hint: team 'Network' (0.99)".to_string()),
+        "{notes:?}"
+    );
+    let fields = decision["fields"].as_object().unwrap();
+    assert!(
+        fields
+            .values()
+            .all(|f| f["source"] != json!({"kind": "llm"})),
+        "{fields:?}"
+    );
+}
