@@ -109,7 +109,7 @@ async fn consult_llm(
         &ticket.client_name,
         &details,
     );
-    Ok(llm.consult(decision, ticket, &offer, &message).await.0)
+    Ok(llm.consult(decision, ticket, &offer, &message).await.notes)
 }
 
 impl Display for Classification {
@@ -202,6 +202,15 @@ impl Display for Classification {
                 call.completion_tokens,
                 if call.cached { ", cached" } else { "" }
             )?;
+            if let Some(error) = &call.error {
+                writeln!(f, "llm error: {error}")?;
+            }
+            if let Some(language) = &call.language {
+                writeln!(f, "language: {language}")?;
+            }
+            if let Some(rationale) = &call.rationale {
+                writeln!(f, "rationale: {rationale}")?;
+            }
             writeln!(f, "llm answer: {}", call.raw)?;
         }
         if let Some(choice) = &d.ack_template {

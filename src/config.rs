@@ -85,6 +85,7 @@ pub struct LlmSettings {
     pub structured_output: StructuredOutput,
     pub timeout_secs: u64,
     pub max_retries: u32,
+    pub max_total_secs: u64,
     pub max_concurrency: usize,
     pub max_input_chars: usize,
     pub daily_token_budget: u64,

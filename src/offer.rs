@@ -49,14 +49,18 @@ pub async fn catalogue(
             .map(|c| c.value.as_str());
         catalogue.insert(field, text_choices(names));
     }
-    let priorities = lookups.priorities(halo).await?;
-    let in_sla = priorities.iter().filter(|p| {
-        !p.ishidden && (ticket.sla_id.is_none() || p.slaid.is_none() || p.slaid == ticket.sla_id)
-    });
-    catalogue.insert(
-        Field::PriorityId,
-        id_choices(in_sla.map(|p| (p.priorityid, p.name.clone()))),
-    );
+    // Priorities belong to an SLA: offered only when the ticket's SLA is known, so an id
+    // from another SLA (same name) can never be chosen.
+    if let Some(sla) = ticket.sla_id {
+        let priorities = lookups.priorities(halo).await?;
+        let in_sla = priorities
+            .iter()
+            .filter(|p| !p.ishidden && p.slaid.is_none_or(|s| s == sla));
+        catalogue.insert(
+            Field::PriorityId,
+            id_choices(in_sla.map(|p| (p.priorityid, p.name.clone()))),
+        );
+    }
     let types = lookups.ticket_types(halo).await?;
     let active_types = types.iter().filter(|t| !t.inactive);
     catalogue.insert(

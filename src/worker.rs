@@ -341,7 +341,15 @@ impl Worker {
         }
         let levels = &llm.settings().impact_urgency_levels;
         let catalogue =
-            crate::offer::catalogue(self.inner.halo.as_ref(), rules, ticket, levels).await?;
+            match crate::offer::catalogue(self.inner.halo.as_ref(), rules, ticket, levels).await {
+                Ok(catalogue) => catalogue,
+                Err(error) => {
+                    tracing::warn!(%error, "LLM not asked: Halo's lookups failed");
+                    return Ok(vec![format!(
+                        "LLM not asked: the labels could not be read from Halo: {error}"
+                    )]);
+                }
+            };
         let offer = Offer::open_fields(decision, &catalogue);
         if offer.is_empty() {
             return Ok(Vec::new());
@@ -365,12 +373,14 @@ impl Worker {
                 "LLM not asked: the daily budget of {budget} tokens is used up (rules only)"
             )]);
         }
-        let (notes, reply) = llm.consult(decision, ticket, &offer, &message).await;
-        if let Some(reply) = reply {
-            let tokens = u64::from(reply.prompt_tokens + reply.completion_tokens);
-            store.add_llm_tokens(tokens).await?;
-            store.cache_llm_answer(&key, &reply.content).await?;
+        let consultation = llm.consult(decision, ticket, &offer, &message).await;
+        if consultation.tokens > 0 {
+            store.add_llm_tokens(consultation.tokens).await?;
         }
+        if let Some(content) = &consultation.answer {
+            store.cache_llm_answer(&key, content, window_ms).await?;
+        }
+        let notes = consultation.notes;
         Ok(notes)
     }
 

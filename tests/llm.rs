@@ -596,3 +596,77 @@ async fn a_hint_rule_records_the_llm_without_writing_it() {
         "{fields:?}"
     );
 }
+
+#[tokio::test]
+async fn tokens_of_unusable_answers_count_and_the_failed_call_is_recorded() {
+    let halo = halo().await;
+    let llm = llm(ok("no JSON here")).await;
+    let app = app(&halo, &llm, &[]).await;
+    app.deliver(office_move("a", 41234, "Desks")).await;
+    app.drain().await;
+    assert_eq!(app.count("SELECT tokens FROM llm_usage").await, 2 * 876);
+    let (_, decision, ..) = app.decision(41234).await;
+    assert!(decision["llm_call"]["error"]
+        .as_str()
+        .unwrap()
+        .contains("unusable output"));
+}
+
+#[tokio::test]
+async fn a_slow_llm_is_cut_short_by_the_total_limit() {
+    let halo = halo().await;
+    let llm = llm(ok(&answer("Network", 0.9)).set_delay(Duration::from_secs(5))).await;
+    let app = app(
+        &halo,
+        &llm,
+        &[("LLM__TIMEOUT_SECS", "30"), ("LLM__MAX_TOTAL_SECS", "1")],
+    )
+    .await;
+    app.deliver(office_move("a", 41234, "Desks")).await;
+    let started = std::time::Instant::now();
+    assert_eq!(app.drain().await[0].outcome, JobOutcome::Done);
+    assert!(started.elapsed() < Duration::from_secs(4));
+    let (_, _, _, notes, _) = app.decision(41234).await;
+    assert!(
+        notes.contains(
+            &"LLM unavailable, rules only: the LLM took longer than llm.max_total_secs (1 s)"
+                .to_string()
+        ),
+        "{notes:?}"
+    );
+}
+
+#[tokio::test]
+async fn lookups_that_fail_skip_the_llm_without_failing_the_job() {
+    let halo = MockServer::start().await;
+    Mock::given(method("GET"))
+        .and(path("/api/Category"))
+        .respond_with(ResponseTemplate::new(403).set_body_json(json!({"Message": "Denied"})))
+        .mount(&halo)
+        .await;
+    common::mount_halo(&halo).await;
+    let llm = llm(ok(&answer("Network", 0.9))).await;
+    let app = app(&halo, &llm, &[]).await;
+    app.deliver(office_move("a", 41234, "Desks")).await;
+    assert_eq!(app.drain().await[0].outcome, JobOutcome::Done);
+    assert!(llm_requests(&llm).await.is_empty());
+    let (_, _, _, notes, _) = app.decision(41234).await;
+    assert!(notes.iter().any(|n| n.starts_with("LLM not asked: the labels could not be read from Halo: GET /api/Category: Halo answered 403")), "{notes:?}");
+}
+
+#[tokio::test]
+async fn the_summary_is_redacted_too() {
+    let halo = halo().await;
+    let llm = llm(ok(&answer("Network", 0.9))).await;
+    let app = app(&halo, &llm, &[]).await;
+    let mut delivery: Value = serde_json::from_str(&office_move("a", 41234, "Desks")).unwrap();
+    delivery["ticket"]["summary"] = json!("Reset for bob@globex.example, password: Winter2026");
+    app.deliver(delivery.to_string()).await;
+    app.drain().await;
+    let request = &llm_requests(&llm).await[0];
+    let user = request["messages"][1]["content"].as_str().unwrap();
+    assert!(
+        user.contains("Subject: Reset for [email], password: [secret]"),
+        "{user}"
+    );
+}

@@ -44,7 +44,13 @@ impl Store {
             .context("reading the LLM cache")
     }
 
-    pub async fn cache_llm_answer(&self, key: &str, content: &str) -> Result<(), StoreError> {
+    /// Stores an answer and drops those older than `keep_ms`.
+    pub async fn cache_llm_answer(
+        &self,
+        key: &str,
+        content: &str,
+        keep_ms: i64,
+    ) -> Result<(), StoreError> {
         sqlx::query(
             "INSERT INTO llm_cache (key, content, created_at) VALUES (?, ?, ?)
              ON CONFLICT (key) DO UPDATE SET content = excluded.content,
@@ -56,6 +62,11 @@ impl Store {
         .execute(&self.pool)
         .await
         .context("storing an LLM answer")?;
+        sqlx::query("DELETE FROM llm_cache WHERE created_at < ?")
+            .bind(now_ms() - keep_ms)
+            .execute(&self.pool)
+            .await
+            .context("pruning the LLM cache")?;
         Ok(())
     }
 }

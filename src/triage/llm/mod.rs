@@ -45,6 +45,9 @@ pub struct LlmRecord {
     pub cached: bool,
     pub language: Option<String>,
     pub rationale: Option<String>,
+    /// Why no usable answer came back.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
 }
 
 /// Why no usable answer came back; triage goes on with the rules alone.
@@ -56,6 +59,18 @@ pub enum LlmError {
     Request(String),
     #[error("the LLM answered twice with unusable output: {0}")]
     Malformed(String),
+    #[error("the LLM took longer than llm.max_total_secs ({secs} s)")]
+    TooLong { secs: u64 },
+}
+
+/// What asking the LLM about one ticket came to.
+pub struct Consultation {
+    /// Notes for the decision record.
+    pub notes: Vec<String>,
+    /// Tokens spent, usable answers or not (for the daily budget).
+    pub tokens: u64,
+    /// The usable answer as received, to cache.
+    pub answer: Option<String>,
 }
 
 /// One completed exchange.
@@ -117,12 +132,19 @@ impl Llm {
     }
 
     /// Asks once (timeouts retried `llm.max_retries` times; 429 and 5xx are retried by the
-    /// client), then once more if the answer is unusable.
-    pub async fn ask(&self, offer: &Offer, ticket: &str) -> Result<(Answer, Reply), LlmError> {
+    /// client), then once more if the answer is unusable. Every reply's tokens are added
+    /// to `spent`, usable or not.
+    pub async fn ask(
+        &self,
+        offer: &Offer,
+        ticket: &str,
+        spent: &mut u64,
+    ) -> Result<(Answer, Reply), LlmError> {
         let request = self.request(offer, ticket)?;
         let mut malformed = None;
         for _ in 0..2 {
             let reply = self.send(&request).await?;
+            *spent += u64::from(reply.prompt_tokens + reply.completion_tokens);
             match parse(&reply.content, offer) {
                 Ok(answer) => return Ok((answer, reply)),
                 Err(Malformed(why)) => {
@@ -134,27 +156,47 @@ impl Llm {
         Err(LlmError::Malformed(malformed.unwrap_or_default()))
     }
 
-    /// Asks about `offer` and applies the answer to `decision`; returns the notes and, when
-    /// a call was answered, the reply (to count its tokens and cache it). Never fails:
-    /// without a usable answer the rules' decision stands, with a note saying why.
+    /// Asks about `offer` and applies the answer to `decision`, within `llm.max_total_secs`
+    /// whatever the retries. Never fails: without a usable answer the rules' decision
+    /// stands, with a note saying why, and the attempt is recorded.
     pub async fn consult(
         &self,
         decision: &mut Decision,
         ticket: &Ticket,
         offer: &Offer,
         message: &str,
-    ) -> (Vec<String>, Option<Reply>) {
-        match self.ask(offer, message).await {
+    ) -> Consultation {
+        let mut tokens = 0;
+        let limit = Duration::from_secs(self.settings.max_total_secs);
+        let started = Instant::now();
+        let outcome = tokio::time::timeout(limit, self.ask(offer, message, &mut tokens))
+            .await
+            .unwrap_or(Err(LlmError::TooLong {
+                secs: limit.as_secs(),
+            }));
+        match outcome {
             Ok((answer, reply)) => {
                 let record = record(&self.settings, &reply.content, Some(&reply));
-                (
-                    apply(decision, ticket, &answer, record, &self.settings),
-                    Some(reply),
-                )
+                Consultation {
+                    notes: apply(decision, ticket, &answer, record, &self.settings),
+                    tokens,
+                    answer: Some(reply.content),
+                }
             }
             Err(error) => {
                 tracing::warn!(%error, "LLM unavailable: rules only");
-                (vec![format!("LLM unavailable, rules only: {error}")], None)
+                decision.llm_call = Some(LlmRecord {
+                    model: self.settings.model.clone(),
+                    prompt_version: PROMPT_VERSION.into(),
+                    latency_ms: started.elapsed().as_millis() as u64,
+                    error: Some(error.to_string()),
+                    ..LlmRecord::default()
+                });
+                Consultation {
+                    notes: vec![format!("LLM unavailable, rules only: {error}")],
+                    tokens,
+                    answer: None,
+                }
             }
         }
     }
@@ -250,6 +292,14 @@ pub fn cache_key(settings: &LlmSettings, offer: &Offer, message: &str) -> String
     use sha2::{Digest, Sha256};
     let mut hasher = Sha256::new();
     hasher.update(settings.model.as_bytes());
+    hasher.update(settings.azure_deployment.as_bytes());
+    hasher.update(
+        format!(
+            "{:?}{:?}",
+            settings.structured_output, settings.descriptions
+        )
+        .as_bytes(),
+    );
     hasher.update(PROMPT_VERSION.as_bytes());
     hasher.update(prompt::answer_schema(offer).to_string().as_bytes());
     hasher.update(message.as_bytes());
@@ -272,6 +322,7 @@ pub fn record(settings: &LlmSettings, content: &str, reply: Option<&Reply>) -> L
         cached: reply.is_none(),
         language: None,
         rationale: None,
+        error: None,
     }
 }
 

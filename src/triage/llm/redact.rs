@@ -23,9 +23,11 @@ fn pattern(regex: &str, placeholder: &'static str) -> Pattern {
 static SECRETS: LazyLock<Vec<Pattern>> = LazyLock::new(|| {
     vec![
         pattern(
-            r"(?i)\b(password|passwd|pwd|passcode|pin|secret|api[_ -]?key|token|access[_ -]?key|client[_ -]?secret)\b(\s*(?:is|=|:)\s*)\S+",
+            r"(?i)\b(password|passwd|pwd|pw|passcode|pin|secret|api[_ -]?key|token|access[_ -]?key|client[_ -]?secret)\b(\s*(?:is\b)?\s*[:=]?\s*)[^\s,;]+",
             "$1$2[secret]",
         ),
+        pattern(r"\beyJ[\w-]+\.[\w-]+\.[\w-]+", "[secret]"),
+        pattern(r"\bgithub_pat_\w+", "[secret]"),
         pattern(r"(?i)\bbearer\s+[a-z0-9._~+/=-]{16,}", "Bearer [secret]"),
         pattern(r"\b(?:AKIA|ASIA)[0-9A-Z]{16}\b", "[secret]"),
         pattern(
@@ -102,6 +104,8 @@ mod tests {
         let text = "Call me on +44 20 7946 0958 or mail jane.doe@globex.example. \
                     Card 4111 1111 1111 1111. Server 10.0.4.17 and fe80::1ff:fe23:4567:890a. \
                     My password: Hunter2! and api_key=sk-abcdefghijklmnop1234. \
+                    My password is: Tr0ub4dor, pw Sesame1; token eyJhbGciOi.eyJzdWIi.c2lnbmF0dXJl \
+                    and github_pat_11ABCDEFG0123456789. \
                     Ticket 41234 on floor 2 at 10:30:15.";
         let redacted = redact(text, &all());
         for leaked in [
