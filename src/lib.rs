@@ -9,6 +9,7 @@ pub mod config;
 pub mod halo;
 pub mod http;
 pub mod ingest;
+pub mod metrics;
 pub mod offer;
 pub mod reload;
 pub mod store;
@@ -83,6 +84,8 @@ impl App {
                 tracing::warn!("SHADOW MODE: decisions are recorded, nothing is written to Halo");
             }
         }
+        // Installed before anything records a metric.
+        crate::metrics::handle();
         let store = Store::open(&settings.store.path).await?;
         let rules = RulesHandle::load(&settings.rules)?;
         tracing::info!(rules = rules.status().rules, path = %settings.rules.path.display(), "rules loaded");

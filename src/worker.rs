@@ -362,6 +362,7 @@ impl Worker {
         let window_ms = (settings.cache_window_secs * 1000) as i64;
         if let Some(content) = store.cached_llm_answer(&key, window_ms).await? {
             if let Ok(answer) = llm::parse(&content, &offer) {
+                crate::metrics::llm_call("cached");
                 let record = llm::record(settings, &content, None);
                 return Ok(llm::apply(decision, ticket, &answer, record, settings));
             }
@@ -369,12 +370,19 @@ impl Worker {
         let budget = settings.daily_token_budget;
         if budget > 0 && store.llm_tokens_today().await? >= budget {
             tracing::warn!(budget, "LLM daily token budget used up: rules only");
+            crate::metrics::llm_call("budget_exhausted");
             return Ok(vec![format!(
                 "LLM not asked: the daily budget of {budget} tokens is used up (rules only)"
             )]);
         }
         let consultation = llm.consult(decision, ticket, &offer, &message).await;
+        crate::metrics::llm_call(if consultation.answer.is_some() {
+            "ok"
+        } else {
+            "error"
+        });
         if consultation.tokens > 0 {
+            crate::metrics::llm_tokens(consultation.tokens);
             store.add_llm_tokens(consultation.tokens).await?;
         }
         if let Some(content) = &consultation.answer {

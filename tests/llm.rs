@@ -382,6 +382,23 @@ async fn over_the_daily_budget_the_rules_decide_alone() {
         "{notes:?}"
     );
     assert_eq!(app.count("SELECT tokens FROM llm_usage").await, 876);
+    let metrics = app
+        .http
+        .get(app.url("/metrics"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        metrics.contains("halo_triage_llm_calls_total{outcome=\"budget_exhausted\"}"),
+        "{metrics}"
+    );
+    assert!(
+        metrics.contains("halo_triage_llm_tokens_total"),
+        "{metrics}"
+    );
 }
 
 #[tokio::test]

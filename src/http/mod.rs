@@ -32,6 +32,10 @@ pub fn router(
     Router::new()
         .route("/healthz", get(|| async { "ok" }))
         .route("/readyz", get(ready))
+        .route(
+            "/metrics",
+            get(|| async { crate::metrics::handle().render() }),
+        )
         .with_state(HealthState {
             store,
             rules,

@@ -256,7 +256,10 @@ impl Llm {
                 Backend::Azure(client) => client.chat().create(request.clone()).await,
             };
             match result {
-                Ok(response) => return Ok(reply(response, started.elapsed())),
+                Ok(response) => {
+                    crate::metrics::llm_latency(started.elapsed().as_secs_f64());
+                    return Ok(reply(response, started.elapsed()));
+                }
                 Err(OpenAIError::Reqwest(e)) if e.is_timeout() => {
                     tracing::warn!(attempt, "the LLM timed out");
                     if attempt < attempts {
