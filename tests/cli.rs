@@ -416,3 +416,55 @@ async fn live_serve_never_logs_secrets() {
         assert!(!logs.contains(secret), "{secret} was logged:\n{logs}");
     }
 }
+
+/// A closed log pipe (the reader went away) must not bring the service down.
+#[tokio::test]
+async fn serve_survives_its_log_pipe_closing() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut child = binary()
+        .arg("serve")
+        .env("HALO_TRIAGE__WEBHOOK__TOKEN", TOKEN)
+        .env("HALO_TRIAGE__SERVER__LISTEN", "127.0.0.1:0")
+        .env("HALO_TRIAGE__STORE__PATH", dir.path().join("pipe.db"))
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut addr = None;
+    {
+        let stderr = BufReader::new(child.stderr.take().unwrap());
+        for line in stderr.lines().map_while(Result::ok) {
+            if let Ok(entry) = serde_json::from_str::<Value>(&line) {
+                if let Some(found) = entry["fields"]["addr"].as_str() {
+                    addr = Some(found.to_string());
+                    break;
+                }
+            }
+        }
+        // The reader is dropped here: the pipe closes.
+    }
+    let addr = addr.expect("the service starts");
+    let http = reqwest::Client::builder()
+        .timeout(Duration::from_secs(5))
+        .build()
+        .unwrap();
+    for _ in 0..3 {
+        let response = http
+            .post(format!("http://{addr}/hooks/halo"))
+            .bearer_auth(TOKEN)
+            .body(fixture("webhook-new-ticket-full.json"))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), 202);
+    }
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert!(child.try_wait().unwrap().is_none(), "the service exited");
+    let health = http
+        .get(format!("http://{addr}/healthz"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(health.status(), 200);
+    child.kill().unwrap();
+    child.wait().unwrap();
+}
