@@ -98,19 +98,53 @@ pub fn plain_details(ticket: &Ticket) -> Cow<'_, str> {
 }
 
 /// Lower-cased, every run of white space (line breaks, no-break spaces) one space, trimmed:
-/// the form ticket text and rule words are compared in.
+/// the form ticket text and rule words are compared in. It runs over every ticket body for
+/// every decision, so ASCII (nearly all of a ticket) takes a byte-at-a-time path and only
+/// other characters are decoded.
 pub fn comparable(text: &str) -> String {
+    if !text.is_ascii() {
+        return comparable_unicode(text);
+    }
+    let mut bytes = text.as_bytes().to_ascii_lowercase();
+    // Squeeze white space in place: keep a space only between two words.
+    let mut kept = 0;
+    let mut after_word = false;
+    for read in 0..bytes.len() {
+        let byte = bytes[read];
+        if is_ascii_space(byte) {
+            if after_word {
+                bytes[kept] = b' ';
+                kept += 1;
+            }
+            after_word = false;
+        } else {
+            bytes[kept] = byte;
+            kept += 1;
+            after_word = true;
+        }
+    }
+    if kept > 0 && bytes[kept - 1] == b' ' {
+        kept -= 1;
+    }
+    bytes.truncate(kept);
+    String::from_utf8(bytes).expect("ASCII in, ASCII out")
+}
+
+/// [`comparable`] for text with characters beyond ASCII.
+fn comparable_unicode(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
-    for word in text
-        .split(|c: char| c.is_whitespace())
-        .filter(|w| !w.is_empty())
-    {
+    for word in text.split(char::is_whitespace).filter(|w| !w.is_empty()) {
         if !out.is_empty() {
             out.push(' ');
         }
-        out.push_str(&word.to_lowercase());
+        out.extend(word.chars().flat_map(char::to_lowercase));
     }
     out
+}
+
+/// The ASCII characters `char::is_whitespace` accepts.
+fn is_ascii_space(byte: u8) -> bool {
+    matches!(byte, b'\t'..=b'\r' | b' ')
 }
 
 #[cfg(test)]
@@ -137,5 +171,8 @@ mod tests {
     fn comparable_text_folds_case_and_space() {
         assert_eq!(comparable("  Locked\u{a0}\n OUT  now "), "locked out now");
         assert_eq!(comparable("İstanbul"), "i\u{307}stanbul");
+        assert_eq!(comparable("a\u{0b}\u{0c}\rB\u{2003}É\u{3000}"), "a b é");
+        assert_eq!(comparable(" \tAB  c\r\n"), "ab c");
+        assert_eq!(comparable(" \t "), "");
     }
 }

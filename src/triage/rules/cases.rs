@@ -77,10 +77,7 @@ impl RuleSet {
             path: path.to_path_buf(),
             source,
         })?;
-        let source = SourceFile {
-            path: path.to_path_buf(),
-            text,
-        };
+        let source = SourceFile::new(path, text);
         let file: CasesFile = toml::from_str(&source.text)
             .map_err(|e| source.error(e.span().unwrap_or(0..0), e.message().trim()))?;
         let now = match &file.now {

@@ -23,15 +23,27 @@ use crate::triage::{Field, FieldValue};
 pub struct SourceFile {
     pub path: PathBuf,
     pub text: String,
+    /// Byte offset of each line's start, so positions cost a binary search, not a rescan.
+    line_starts: Vec<usize>,
 }
 
 impl SourceFile {
+    pub fn new(path: &Path, text: String) -> SourceFile {
+        let line_starts = std::iter::once(0)
+            .chain(text.match_indices('\n').map(|(i, _)| i + 1))
+            .collect();
+        SourceFile {
+            path: path.to_path_buf(),
+            text,
+            line_starts,
+        }
+    }
+
     /// Line and column (from 1) of a byte offset.
     fn position(&self, offset: usize) -> (usize, usize) {
-        let before = &self.text[..offset.min(self.text.len())];
-        let line = before.matches('\n').count() + 1;
-        let column = before.len() - before.rfind('\n').map_or(0, |i| i + 1) + 1;
-        (line, column)
+        let offset = offset.min(self.text.len());
+        let line = self.line_starts.partition_point(|start| *start <= offset);
+        (line, offset - self.line_starts[line - 1] + 1)
     }
 
     /// `path:line`, for pointing at a rule in messages.
@@ -555,10 +567,7 @@ pub fn source_files(
 ) -> Result<Vec<(SourceFile, bool)>, RulesError> {
     let read = |path: &Path| {
         std::fs::read_to_string(path)
-            .map(|text| SourceFile {
-                path: path.to_path_buf(),
-                text,
-            })
+            .map(|text| SourceFile::new(path, text))
             .map_err(|source| RulesError::Read {
                 path: path.to_path_buf(),
                 source,

@@ -2,6 +2,8 @@
 //! automaton per field and regexes into one `RegexSet` per field, so one pass over each
 //! text answers all rules; a condition then only looks up which patterns were found.
 
+use std::collections::BTreeMap;
+
 use aho_corasick::{AhoCorasick, AhoCorasickBuilder, AhoCorasickKind, MatchKind};
 use regex::{RegexSet, RegexSetBuilder};
 
@@ -160,37 +162,103 @@ impl IndexBuilder {
     }
 }
 
+/// A pattern of one field: a word of a word automaton, or a regex of a regex set.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+enum Pattern {
+    Word { index: usize, pattern: usize },
+    Regex { set: usize, pattern: usize },
+}
+
 /// Which patterns one ticket contains: computed once, read by every condition.
 pub struct Scan {
     words: Vec<Vec<bool>>,
     regexes: Vec<Vec<bool>>,
+    found: Vec<Pattern>,
 }
 
 impl Scan {
     pub fn new(facts: &Facts, words: &[WordIndex], regexes: &[RegexIndex]) -> Scan {
+        let mut found = Vec::new();
         let words = words
             .iter()
-            .map(|index| {
-                let text = facts.lower(&index.field);
-                let mut found = vec![false; index.words.len()];
-                for m in index.automaton.find_overlapping_iter(text.as_ref()) {
+            .enumerate()
+            .map(|(index, automaton)| {
+                let text = facts.lower(&automaton.field);
+                let mut seen = vec![false; automaton.words.len()];
+                for m in automaton.automaton.find_overlapping_iter(text.as_ref()) {
                     let pattern = m.pattern().as_usize();
-                    if !index.whole_word[pattern] || is_whole_word(&text, m.start(), m.end()) {
-                        found[pattern] = true;
+                    if !seen[pattern]
+                        && (!automaton.whole_word[pattern]
+                            || is_whole_word(&text, m.start(), m.end()))
+                    {
+                        seen[pattern] = true;
+                        found.push(Pattern::Word { index, pattern });
                     }
                 }
-                found
+                seen
             })
             .collect();
         let regexes = regexes
             .iter()
-            .map(|index| {
+            .enumerate()
+            .map(|(set, index)| {
                 let text = facts.text(&index.field);
-                let matches = index.set.matches(text.as_ref());
-                (0..index.set.len()).map(|i| matches.matched(i)).collect()
+                let mut seen = vec![false; index.set.len()];
+                for pattern in index.set.matches(text.as_ref()).iter() {
+                    seen[pattern] = true;
+                    found.push(Pattern::Regex { set, pattern });
+                }
+                seen
             })
             .collect();
-        Scan { words, regexes }
+        Scan {
+            words,
+            regexes,
+            found,
+        }
+    }
+}
+
+/// For each rule, the patterns at least one of which must occur for its condition to
+/// hold, indexed the other way round: a ticket then evaluates only the rules whose
+/// patterns it contains (and the rules no pattern gates), not all of them.
+#[derive(Debug)]
+pub struct Gates {
+    /// Per rule: evaluated whatever the ticket contains.
+    ungated: Vec<bool>,
+    /// The rules each pattern opens, sorted by pattern.
+    opens: Vec<(Pattern, Vec<usize>)>,
+}
+
+impl Gates {
+    /// `conditions` holds each rule's condition, in evaluation order.
+    pub fn new<'c>(conditions: impl Iterator<Item = Option<&'c Cond>>) -> Gates {
+        let mut ungated = Vec::new();
+        let mut opens: BTreeMap<Pattern, Vec<usize>> = BTreeMap::new();
+        for (rule, cond) in conditions.enumerate() {
+            let needs = cond.and_then(Cond::needs);
+            ungated.push(needs.is_none());
+            for pattern in needs.into_iter().flatten() {
+                opens.entry(pattern).or_default().push(rule);
+            }
+        }
+        Gates {
+            ungated,
+            opens: opens.into_iter().collect(),
+        }
+    }
+
+    /// Per rule: whether its condition can hold for the scanned ticket.
+    pub fn candidates(&self, scan: &Scan) -> Vec<bool> {
+        let mut candidates = self.ungated.clone();
+        for pattern in &scan.found {
+            if let Ok(at) = self.opens.binary_search_by_key(pattern, |(p, _)| *p) {
+                for rule in &self.opens[at].1 {
+                    candidates[*rule] = true;
+                }
+            }
+        }
+        candidates
     }
 }
 
@@ -215,6 +283,46 @@ impl Cond {
             Cond::Any(conds) => conds.iter().any(|c| c.holds(cx)),
             Cond::Not(cond) => !cond.holds(cx),
             Cond::Test(test) => test.holds(cx),
+        }
+    }
+
+    /// Patterns at least one of which must be found for the condition to hold; `None` when
+    /// it can hold without any (a negation, or a test that reads no pattern).
+    fn needs(&self) -> Option<Vec<Pattern>> {
+        match self {
+            Cond::Test(test) => match &test.op {
+                Op::ContainsAny(words) => Some(
+                    words
+                        .patterns
+                        .iter()
+                        .map(|&pattern| Pattern::Word {
+                            index: words.index,
+                            pattern,
+                        })
+                        .collect(),
+                ),
+                // Every word must occur, so any one of them is a gate.
+                Op::ContainsAll(words) => words.patterns.first().map(|&pattern| {
+                    vec![Pattern::Word {
+                        index: words.index,
+                        pattern,
+                    }]
+                }),
+                Op::Regex { set, pattern, .. } => Some(vec![Pattern::Regex {
+                    set: *set,
+                    pattern: *pattern,
+                }]),
+                _ => None,
+            },
+            Cond::All(conds) => conds.iter().filter_map(Cond::needs).min_by_key(Vec::len),
+            Cond::Any(conds) => {
+                let mut needs = Vec::new();
+                for cond in conds {
+                    needs.extend(cond.needs()?);
+                }
+                Some(needs)
+            }
+            Cond::Not(_) => None,
         }
     }
 
@@ -319,13 +427,20 @@ impl Test {
         match &self.op {
             Op::ContainsAny(words) | Op::ContainsAll(words) => {
                 let index = &cx.words[words.index];
-                let found: Vec<String> = words
+                let mut evidence = format!("the {field} contains ");
+                let found = words
                     .patterns
                     .iter()
-                    .filter(|p| cx.scan.words[words.index][**p])
-                    .map(|p| format!("'{}'", index.words[*p]))
-                    .collect();
-                format!("the {field} contains {}", found.join(", "))
+                    .filter(|p| cx.scan.words[words.index][**p]);
+                for (n, pattern) in found.enumerate() {
+                    if n > 0 {
+                        evidence.push_str(", ");
+                    }
+                    evidence.push('\'');
+                    evidence.push_str(&index.words[*pattern]);
+                    evidence.push('\'');
+                }
+                evidence
             }
             Op::Regex { source, .. } => format!("the {field} matches /{source}/"),
             Op::Equals(v) => format!("{field} is '{v}'"),

@@ -16,7 +16,7 @@ use jiff::Timestamp;
 
 pub use cases::{CaseFailure, CaseReport};
 use compile::{source_files, Compiled};
-use condition::{Cond, Context, RegexIndex, Scan, WordIndex};
+use condition::{Cond, Context, Gates, RegexIndex, Scan, WordIndex};
 use facts::Facts;
 
 use super::decision::{Decided, Decision, RuleTrace, Source};
@@ -123,6 +123,7 @@ pub struct RuleSet {
     defaults: Vec<(Field, FieldValue)>,
     words: Vec<WordIndex>,
     regexes: Vec<RegexIndex>,
+    gates: Gates,
     calendars: Vec<calendar::Calendar>,
     time_zone: TimeZone,
     ack_templates: BTreeMap<String, AckTemplates>,
@@ -168,10 +169,7 @@ impl RuleSet {
 
     /// Parses one rules text (no overlays); `path` only names it in errors.
     pub fn parse(text: &str, path: &Path) -> Result<RuleSet, RulesError> {
-        let file = compile::SourceFile {
-            path: path.to_path_buf(),
-            text: text.to_string(),
-        };
+        let file = compile::SourceFile::new(path, text.to_string());
         let mut compiled = Compiled::default();
         compiled.add(&file, true)?;
         RuleSet::build(compiled, vec![path.to_path_buf()])
@@ -180,11 +178,13 @@ impl RuleSet {
     fn build(compiled: Compiled, files: Vec<PathBuf>) -> Result<RuleSet, RulesError> {
         let compiled = compiled.finish()?;
         let (words, regexes) = compiled.index.build().map_err(RulesError::Build)?;
+        let gates = Gates::new(compiled.rules.iter().map(|rule| rule.when.as_ref()));
         Ok(RuleSet {
             rules: compiled.rules,
             defaults: compiled.defaults,
             words,
             regexes,
+            gates,
             calendars: compiled.calendars,
             time_zone: compiled.time_zone.unwrap_or(TimeZone::UTC),
             ack_templates: compiled.ack_templates,
@@ -266,12 +266,13 @@ impl RuleSet {
         let mut decision = Decision::default();
         let mut llm_owner = None;
         let mut stopped = false;
-        for rule in &self.rules {
+        let candidates = self.gates.candidates(&scan);
+        for (rule, candidate) in self.rules.iter().zip(candidates) {
             let outcome = if stopped {
                 RuleOutcome::NotReached
             } else if !rule.in_scope(&facts) {
                 RuleOutcome::OutOfScope
-            } else if rule.when.as_ref().is_none_or(|c| c.holds(&cx)) {
+            } else if candidate && rule.when.as_ref().is_none_or(|c| c.holds(&cx)) {
                 RuleOutcome::Matched
             } else {
                 RuleOutcome::NoMatch

@@ -168,6 +168,29 @@ fn combinators_nest() {
             r#"{ all = [{ not = { field = "summary", contains_any = ["toner"] } }, { any = [{ field = "client_name", equals = "globex" }] }] }"#,
             true,
         ),
+        // Rules are skipped when none of the words they need occur: these check that a
+        // branch without words still lets the rule be evaluated, and that every word a
+        // rule needs is a way in.
+        (
+            r#"{ any = [{ field = "summary", contains_any = ["toner"] }, { field = "client_name", equals = "globex" }] }"#,
+            true,
+        ),
+        (
+            r#"{ all = [{ field = "summary", contains_all = ["printer", "offline"] }, { field = "client_name", equals = "globex" }] }"#,
+            true,
+        ),
+        (
+            r#"{ field = "summary", contains_all = ["toner", "printer"] }"#,
+            false,
+        ),
+        (
+            r#"{ field = "summary", contains_all = ["printer", "toner"] }"#,
+            false,
+        ),
+        (
+            r#"{ any = [{ field = "summary", contains_any = ["toner"] }, { field = "summary", regex = "off.ine" }] }"#,
+            true,
+        ),
     ];
     for (when, expected) in cases {
         assert_eq!(matches(when, &t), expected, "{when}");
