@@ -137,6 +137,9 @@ pub struct WebhookSettings {
     pub max_body_bytes: usize,
     #[serde(deserialize_with = "list_or_comma_separated")]
     pub events: Vec<String>,
+    /// Deliveries caused by these agents (our own API agent) create no work.
+    #[serde(deserialize_with = "ids_or_comma_separated")]
+    pub ignore_agent_ids: Vec<i64>,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -439,6 +442,30 @@ fn list_or_comma_separated<'de, D: Deserializer<'de>>(
         ListOrText::List(items) => items,
         ListOrText::Text(text) => text.split(',').map(|s| s.trim().to_string()).collect(),
     })
+}
+
+/// A list of ids, or (from the environment) "7, 12".
+fn ids_or_comma_separated<'de, D: Deserializer<'de>>(
+    deserializer: D,
+) -> Result<Vec<i64>, D::Error> {
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum IdsOrText {
+        Ids(Vec<i64>),
+        Text(String),
+    }
+    match IdsOrText::deserialize(deserializer)? {
+        IdsOrText::Ids(ids) => Ok(ids),
+        IdsOrText::Text(text) => text
+            .split(',')
+            .map(str::trim)
+            .filter(|id| !id.is_empty())
+            .map(|id| {
+                id.parse()
+                    .map_err(|_| serde::de::Error::custom(format!("'{id}' is not a numeric id")))
+            })
+            .collect(),
+    }
 }
 
 fn non_empty<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Option<String>, D::Error> {

@@ -244,6 +244,47 @@ async fn the_same_delivery_twice_makes_one_job() {
 }
 
 #[tokio::test]
+async fn later_events_about_a_ticket_and_our_own_changes_make_no_work() {
+    let app = spawn_with(
+        None,
+        &[
+            ("WEBHOOK__EVENTS", "New Ticket Logged, Ticket Reassigned"),
+            ("WEBHOOK__IGNORE_AGENT_IDS", "99"),
+        ],
+    )
+    .await;
+    let new = app
+        .deliver(r#"{"id":"n-1","event":"New Ticket Logged","object_id":5}"#)
+        .await;
+    assert_eq!(new.status(), 202);
+    app.drain().await;
+    // Our update fires "reassigned": the ticket has its job already.
+    let reassigned: Value = app
+        .deliver(r#"{"id":"n-2","event":"Ticket Reassigned","object_id":5}"#)
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(reassigned, json!({"job_id": 1, "duplicate": true}));
+    // An event our API agent caused is ignored even for a ticket we never saw.
+    let ours = app
+        .deliver(r#"{"id":"n-3","event":"Ticket Reassigned","object_id":6,"agent_id":99}"#)
+        .await;
+    assert_eq!(ours.status(), 202);
+    let ours: Value = ours.json().await.unwrap();
+    assert!(
+        ours["ignored"].as_str().unwrap().contains("agent 99"),
+        "{ours}"
+    );
+    assert_eq!(app.count("SELECT COUNT(*) FROM jobs").await, 1);
+    assert_eq!(
+        app.count("SELECT COUNT(*) FROM deliveries WHERE outcome = 'ignored'")
+            .await,
+        1
+    );
+}
+
+#[tokio::test]
 async fn the_same_delivery_concurrently_makes_one_job() {
     let app = spawn(None).await;
     let body = fixture("webhook-new-ticket-full.json");

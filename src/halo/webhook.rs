@@ -29,6 +29,15 @@ pub fn ticket_id(delivery: &Value) -> Option<i64> {
         .filter(|id| *id > 0)
 }
 
+/// The agent the delivery names at its top level (`agent_id`): taken to be who caused the
+/// event. Inferred from one captured payload; operators confirm it in Halo's delivery log.
+pub fn actor_agent_id(delivery: &Value) -> Option<i64> {
+    delivery
+        .get("agent_id")
+        .and_then(id_of)
+        .filter(|id| *id > 0)
+}
+
 /// The ticket carried by a "full object" payload. A small-object or event-only payload
 /// returns `None`: the ticket must then be read from Halo. Full means every field triage
 /// and the acknowledgement rely on is present, so "missing" is never mistaken for "empty"

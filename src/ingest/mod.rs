@@ -26,6 +26,8 @@ struct IngestState {
     store: Store,
     auth: WebhookAuth,
     events: Vec<String>,
+    /// Agents whose events are our own doing (the loop guard).
+    ignore_agent_ids: Vec<i64>,
     /// Wakes idle workers when new work is stored.
     wake: Arc<Notify>,
 }
@@ -41,6 +43,7 @@ pub fn router(settings: &WebhookSettings, store: Store, wake: Arc<Notify>) -> Ro
             .map(|e| e.trim().to_lowercase())
             .filter(|e| !e.is_empty())
             .collect(),
+        ignore_agent_ids: settings.ignore_agent_ids.clone(),
         wake,
     });
     Router::new()
@@ -80,7 +83,7 @@ async fn receive(
             return error(rejection.status(), rejection.body_text());
         }
     };
-    let parsed = match parse(&body, &state.events) {
+    let parsed = match parse(&body, &state.events, &state.ignore_agent_ids) {
         Ok(parsed) => parsed,
         Err(message) => return quarantine(&state, &body, message).await,
     };

@@ -45,7 +45,7 @@ pub struct Enqueued {
 
 impl Store {
     /// Stores the raw body and its jobs atomically: either all of it is durable or none.
-    /// A job already known by delivery id or by (ticket, event) is not created again.
+    /// A job already known by delivery id, or any job for the same ticket, is not created again.
     pub async fn record_delivery(
         &self,
         body: &[u8],
@@ -70,10 +70,13 @@ impl Store {
 
         let mut enqueued = Vec::with_capacity(jobs.len());
         for job in jobs {
+            // One job per ticket, whatever the event: further events about a ticket we
+            // have (our own updates among them) create no new work.
             let inserted: Option<i64> = sqlx::query_scalar(
                 "INSERT INTO jobs (delivery_row, halo_delivery_id, ticket_id, event, payload,
                                    next_attempt_at, created_at, updated_at)
-                 VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+                 SELECT ?1, ?2, ?3, ?4, ?5, ?6, ?6, ?6
+                 WHERE NOT EXISTS (SELECT 1 FROM jobs WHERE ticket_id = ?3)
                  ON CONFLICT DO NOTHING
                  RETURNING id",
             )
@@ -82,8 +85,6 @@ impl Store {
             .bind(job.ticket_id)
             .bind(&job.event)
             .bind(&job.payload)
-            .bind(now)
-            .bind(now)
             .bind(now)
             .fetch_optional(&mut *tx)
             .await
@@ -95,13 +96,11 @@ impl Store {
                 },
                 None => Enqueued {
                     job_id: sqlx::query_scalar(
-                        "SELECT id FROM jobs
-                         WHERE halo_delivery_id = ? OR (ticket_id = ? AND event = ?)
+                        "SELECT id FROM jobs WHERE halo_delivery_id = ? OR ticket_id = ?
                          ORDER BY id LIMIT 1",
                     )
                     .bind(&job.halo_delivery_id)
                     .bind(job.ticket_id)
-                    .bind(&job.event)
                     .fetch_one(&mut *tx)
                     .await
                     .context("finding the duplicated job")?,
