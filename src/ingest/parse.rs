@@ -22,8 +22,9 @@ pub struct Parsed {
 }
 
 /// Parses the body; `Err` names what makes the body as a whole unusable.
-/// `events` are the handled event names, lower-cased.
-pub fn parse(body: &[u8], events: &[String]) -> Result<Parsed, String> {
+/// `events` are the handled event names, lower-cased; events caused by one of
+/// `ignored_agents` (our own API agent) are ignored.
+pub fn parse(body: &[u8], events: &[String], ignored_agents: &[i64]) -> Result<Parsed, String> {
     let value: Value =
         serde_json::from_slice(body).map_err(|e| format!("body is not valid JSON: {e}"))?;
     let (objects, batch) = match value {
@@ -40,12 +41,18 @@ pub fn parse(body: &[u8], events: &[String]) -> Result<Parsed, String> {
     let items = objects
         .into_iter()
         .enumerate()
-        .map(|(index, object)| item(index, object, events, batch))
+        .map(|(index, object)| item(index, object, events, ignored_agents, batch))
         .collect();
     Ok(Parsed { items, batch })
 }
 
-fn item(index: usize, object: Value, events: &[String], batch: bool) -> Item {
+fn item(
+    index: usize,
+    object: Value,
+    events: &[String],
+    ignored_agents: &[i64],
+    batch: bool,
+) -> Item {
     let place = if batch {
         format!("element {index}: ")
     } else {
@@ -62,6 +69,13 @@ fn item(index: usize, object: Value, events: &[String], batch: bool) -> Item {
     };
     if !events.contains(&event) {
         return Item::Ignored(format!("{place}event '{event}' is not handled"));
+    }
+    if let Some(agent) =
+        webhook::actor_agent_id(&object).filter(|agent| ignored_agents.contains(agent))
+    {
+        return Item::Ignored(format!(
+            "{place}event '{event}' was caused by agent {agent} (webhook.ignore_agent_ids): our own change"
+        ));
     }
     let Some(ticket_id) = webhook::ticket_id(&object) else {
         return Item::Invalid(format!(
@@ -98,7 +112,7 @@ mod tests {
     #[test]
     fn the_shipped_examples_parse() {
         let single = include_bytes!("../../tests/fixtures/webhook-new-ticket-full.json");
-        let parsed = parse(single, &events()).unwrap();
+        let parsed = parse(single, &events(), &[]).unwrap();
         assert!(!parsed.batch);
         let [Item::Work(job)] = parsed.items.as_slice() else {
             panic!("{:?}", parsed.items)
@@ -111,7 +125,7 @@ mod tests {
         );
 
         let batch = include_bytes!("../../tests/fixtures/webhook-batched.json");
-        let parsed = parse(batch, &events()).unwrap();
+        let parsed = parse(batch, &events(), &[]).unwrap();
         assert!(parsed.batch);
         assert_eq!(parsed.items.len(), 2);
     }
@@ -125,7 +139,7 @@ mod tests {
             (b"\"text\"", "not a string"),
         ];
         for (body, expected) in cases {
-            let err = parse(body, &events()).unwrap_err();
+            let err = parse(body, &events(), &[]).unwrap_err();
             assert!(err.contains(expected), "{expected}: {err}");
         }
     }
@@ -134,7 +148,7 @@ mod tests {
     fn items_are_work_ignored_or_invalid() {
         let body = br#"[{"event":"Ticket Updated","object_id":1},{"object_id":2},
                         {"event":"New Ticket Logged"},7]"#;
-        let parsed = parse(body, &events()).unwrap();
+        let parsed = parse(body, &events(), &[]).unwrap();
         let messages: Vec<String> = parsed
             .items
             .iter()
@@ -153,5 +167,17 @@ mod tests {
                 "invalid element 3: expected an object, found a number",
             ]
         );
+    }
+
+    #[test]
+    fn events_caused_by_our_own_agent_make_no_work() {
+        let body = br#"[{"event":"New Ticket Logged","object_id":1,"agent_id":7},
+                        {"event":"New Ticket Logged","object_id":2,"agent_id":"8"}]"#;
+        let parsed = parse(body, &events(), &[7]).unwrap();
+        let [Item::Ignored(message), Item::Work(job)] = parsed.items.as_slice() else {
+            panic!("{:?}", parsed.items)
+        };
+        assert!(message.contains("caused by agent 7"), "{message}");
+        assert_eq!(job.ticket_id, 2);
     }
 }
