@@ -155,6 +155,7 @@ pub struct WorkerSettings {
     pub poll_interval_ms: u64,
     pub retry_base_secs: u64,
     pub retry_max_secs: u64,
+    pub shutdown_grace_secs: u64,
 }
 
 #[derive(Debug, Clone, Deserialize)]

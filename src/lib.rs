@@ -20,6 +20,7 @@ pub mod worker;
 use std::future::Future;
 use std::net::SocketAddr;
 use std::sync::Arc;
+use std::time::Duration;
 
 use axum::Router;
 use tokio::net::TcpListener;
@@ -66,6 +67,8 @@ pub struct App {
     worker: Worker,
     wake: Arc<Notify>,
     concurrency: usize,
+    /// How long jobs in flight may take to finish at shutdown.
+    grace_secs: u64,
     rules: Arc<RulesHandle>,
 }
 
@@ -133,6 +136,7 @@ impl App {
             worker,
             wake,
             concurrency,
+            grace_secs: settings.worker.shutdown_grace_secs,
             rules,
         })
     }
@@ -157,12 +161,14 @@ impl App {
         &self.worker
     }
 
-    /// Serves until SIGINT or SIGTERM, then lets workers finish their current job.
+    /// Serves until SIGINT or SIGTERM, then shuts down gracefully (see [`App::run_until`]).
     pub async fn run_until_stopped(self) -> Result<(), AppError> {
         self.run_until(shutdown_signal()).await
     }
 
-    /// Serves until `shutdown` completes.
+    /// Serves until `shutdown` completes. Then no delivery and no job is taken any more,
+    /// jobs in flight get `worker.shutdown_grace_secs` to finish, and those still running
+    /// after that are stopped and put back in the queue.
     pub async fn run_until(
         self,
         shutdown: impl Future<Output = ()> + Send + 'static,
@@ -174,11 +180,36 @@ impl App {
         }
         workers.spawn(self.rules.clone().watcher(stopped.clone()));
         tracing::info!(addr = %self.local_addr(), workers = self.concurrency, "halo-triage listening");
-        let served = axum::serve(self.listener, self.router)
-            .with_graceful_shutdown(shutdown)
-            .await;
-        let _ = stop.send(true);
-        while workers.join_next().await.is_some() {}
+        // The signal stops the HTTP server and the workers at the same moment.
+        let mut server_stopped = stopped.clone();
+        let server = axum::serve(self.listener, self.router).with_graceful_shutdown(async move {
+            let _ = server_stopped.wait_for(|stopped| *stopped).await;
+        });
+        let signal = tokio::spawn(async move {
+            shutdown.await;
+            tracing::info!("shutting down: no new deliveries or jobs");
+            let _ = stop.send(true);
+        });
+        let served = server.await;
+        signal.abort();
+        let grace = Duration::from_secs(self.grace_secs);
+        let finished = tokio::time::timeout(grace, async {
+            while workers.join_next().await.is_some() {}
+        })
+        .await;
+        if finished.is_err() {
+            workers.shutdown().await;
+            match self.worker.release_in_flight().await {
+                Ok(released) => tracing::warn!(
+                    released,
+                    grace_secs = self.grace_secs,
+                    "jobs still running after the grace period were stopped and queued again"
+                ),
+                Err(error) => {
+                    tracing::error!(%error, "cannot queue the stopped jobs again; their leases will expire")
+                }
+            }
+        }
         tracing::info!("halo-triage stopped");
         served.map_err(AppError::Serve)
     }

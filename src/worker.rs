@@ -1,8 +1,10 @@
 //! The job loop. [`Worker::run_one`] claims one due job, triages it, acts and records; the
 //! pool runs it on `worker.concurrency` tasks.
 
+use std::collections::BTreeMap;
+use std::future::Future;
 use std::sync::atomic::{AtomicI64, Ordering};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use backon::BackoffBuilder;
@@ -33,6 +35,8 @@ pub enum JobError {
     Payload(String),
     #[error("the job's lease expired and another worker took it over")]
     LeaseLost,
+    #[error("processing panicked: {0}")]
+    Panicked(String),
 }
 
 impl JobError {
@@ -40,7 +44,10 @@ impl JobError {
         match self {
             JobError::Halo(e) => e.is_retryable(),
             JobError::Store(_) => true,
-            JobError::NoTicketSource(_) | JobError::Payload(_) | JobError::LeaseLost => false,
+            JobError::NoTicketSource(_)
+            | JobError::Payload(_)
+            | JobError::LeaseLost
+            | JobError::Panicked(_) => false,
         }
     }
 
@@ -99,6 +106,9 @@ impl Heartbeat {
 pub struct Worker {
     inner: Arc<WorkerParts>,
     heartbeat: Heartbeat,
+    /// Jobs claimed and not yet settled, by id: put back in the queue when shutdown
+    /// cuts them short.
+    in_flight: Arc<Mutex<BTreeMap<i64, Job>>>,
 }
 
 /// The parts a worker is built from.
@@ -120,6 +130,7 @@ impl Worker {
         Worker {
             inner: Arc::new(parts),
             heartbeat: Heartbeat::default(),
+            in_flight: Arc::default(),
         }
     }
 
@@ -134,18 +145,51 @@ impl Worker {
         let Some(job) = self.inner.store.claim_job(lease, max_attempts).await? else {
             return Ok(None);
         };
+        self.in_flight().insert(job.id, job.clone());
         let span = tracing::info_span!("job", job_id = job.id, ticket_id = job.ticket_id);
         let outcome = async {
-            let result = self.process(&job).await;
+            let worker = self.clone();
+            let claimed = job.clone();
+            let result = isolated(async move { worker.process(&claimed).await }.in_current_span())
+                .await
+                .unwrap_or_else(|panic| Err(JobError::Panicked(panic)));
             self.settle(&job, result).await
         }
         .instrument(span)
-        .await?;
+        .await;
+        self.in_flight().remove(&job.id);
+        let outcome = outcome?;
         Ok(Some(JobReport {
             job_id: job.id,
             ticket_id: job.ticket_id,
             outcome,
         }))
+    }
+
+    fn in_flight(&self) -> std::sync::MutexGuard<'_, BTreeMap<i64, Job>> {
+        self.in_flight.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Puts jobs that were cut short (shutdown ran out of time) back in the queue, due
+    /// now; returns how many. A job another worker has taken over meanwhile is left alone.
+    pub async fn release_in_flight(&self) -> Result<usize, StoreError> {
+        let jobs: Vec<Job> = std::mem::take(&mut *self.in_flight())
+            .into_values()
+            .collect();
+        let mut released = 0;
+        for job in &jobs {
+            let message = "released at shutdown before it finished";
+            if self
+                .inner
+                .store
+                .retry_job(job, Duration::ZERO, message)
+                .await?
+            {
+                tracing::warn!(job_id = job.id, ticket_id = job.ticket_id, "{message}");
+                released += 1;
+            }
+        }
+        Ok(released)
     }
 
     /// Runs until `stop` turns true: claim, process, and sleep when idle until woken.
@@ -497,6 +541,32 @@ impl Worker {
     }
 }
 
+/// Runs `work` on a task of its own, so that a panic in it fails one job, not the worker.
+/// Dropping the returned future (a worker cut short at shutdown) stops the work too.
+async fn isolated<F>(work: F) -> Result<F::Output, String>
+where
+    F: Future + Send + 'static,
+    F::Output: Send + 'static,
+{
+    struct AbortOnDrop<T>(tokio::task::JoinHandle<T>);
+    impl<T> Drop for AbortOnDrop<T> {
+        fn drop(&mut self) {
+            self.0.abort();
+        }
+    }
+    let mut task = AbortOnDrop(tokio::spawn(work));
+    (&mut task.0)
+        .await
+        .map_err(|error| match error.try_into_panic() {
+            Ok(panic) => panic
+                .downcast_ref::<&str>()
+                .map(|s| s.to_string())
+                .or_else(|| panic.downcast_ref::<String>().cloned())
+                .unwrap_or_else(|| "a panic without a message".into()),
+            Err(error) => error.to_string(),
+        })
+}
+
 fn decision_record(
     job: &Job,
     decision: &Decision,
@@ -516,4 +586,28 @@ fn decision_record(
 
 fn json_list(notes: &[String]) -> String {
     serde_json::to_string(notes).unwrap_or_default()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::isolated;
+
+    #[tokio::test]
+    async fn a_panic_in_isolated_work_comes_back_as_its_message() {
+        assert_eq!(isolated(async { 7 }).await, Ok(7));
+        let panicked = isolated(async {
+            if true {
+                panic!("ticket 42 broke the parser");
+            }
+        })
+        .await;
+        assert_eq!(panicked, Err("ticket 42 broke the parser".to_string()));
+        let formatted = isolated(async {
+            if true {
+                panic!("ticket {} broke it", 43);
+            }
+        })
+        .await;
+        assert_eq!(formatted, Err("ticket 43 broke it".to_string()));
+    }
 }

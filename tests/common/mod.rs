@@ -85,6 +85,33 @@ pub async fn spawn(halo: Option<&MockServer>) -> TestApp {
 
 /// Starts the app; `overrides` are extra `SECTION__KEY` = value pairs.
 pub async fn spawn_with(halo: Option<&MockServer>, overrides: &[(&str, &str)]) -> TestApp {
+    let (test_app, app) = build(halo, overrides).await;
+    tokio::spawn(app.run_until(std::future::pending()));
+    test_app
+}
+
+/// A running app with its own workers, stopped (gracefully) by sending on `stop`.
+pub struct RunningApp {
+    pub app: TestApp,
+    pub stop: tokio::sync::oneshot::Sender<()>,
+    pub stopped: tokio::task::JoinHandle<Result<(), halo_triage::AppError>>,
+}
+
+/// Starts the app with background workers (`overrides` should set WORKER__CONCURRENCY).
+pub async fn spawn_running(halo: Option<&MockServer>, overrides: &[(&str, &str)]) -> RunningApp {
+    let (test_app, app) = build(halo, overrides).await;
+    let (stop, stop_signal) = tokio::sync::oneshot::channel::<()>();
+    let stopped = tokio::spawn(app.run_until(async move {
+        let _ = stop_signal.await;
+    }));
+    RunningApp {
+        app: test_app,
+        stop,
+        stopped,
+    }
+}
+
+async fn build(halo: Option<&MockServer>, overrides: &[(&str, &str)]) -> (TestApp, App) {
     let dir = tempfile::tempdir().unwrap();
     let mut env = test_env(&dir, halo);
     env.extend(
@@ -103,8 +130,7 @@ pub async fn spawn_with(halo: Option<&MockServer>, overrides: &[(&str, &str)]) -
         db_path: dir.path().join("test.db"),
         _dir: dir,
     };
-    tokio::spawn(app.run_until(std::future::pending()));
-    test_app
+    (test_app, app)
 }
 
 impl TestApp {
