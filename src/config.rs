@@ -53,6 +53,14 @@ pub struct Settings {
     pub rules: RulesSettings,
     pub log: LogSettings,
     pub llm: LlmSettings,
+    pub admin: AdminSettings,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct AdminSettings {
+    /// Bearer token for `/admin/*`; the routes do not exist without it.
+    #[serde(deserialize_with = "non_empty_secret")]
+    pub token: Option<SecretString>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]

@@ -3,6 +3,7 @@
 
 pub mod ack;
 pub mod act;
+pub mod admin;
 pub mod check;
 pub mod classify;
 pub mod config;
@@ -11,6 +12,7 @@ pub mod http;
 pub mod ingest;
 pub mod metrics;
 pub mod offer;
+pub mod operate;
 pub mod reload;
 pub mod store;
 pub mod telemetry;
@@ -122,9 +124,12 @@ impl App {
         // A worker is stuck when it has not looked for work for longer than a job may take.
         let stale_after_ms =
             (settings.worker.lease_secs * 1000 + settings.worker.poll_interval_ms * 2) as i64;
-        let router = ingest::router(&settings.webhook, store.clone(), wake.clone()).merge(
+        let mut router = ingest::router(&settings.webhook, store.clone(), wake.clone()).merge(
             http::router(store.clone(), heartbeat, stale_after_ms, rules.clone()),
         );
+        if let Some(token) = settings.admin.token.clone() {
+            router = router.merge(admin::router(token, store.clone(), wake.clone()));
+        }
         let addr = settings.listen_addr()?;
         let listener = TcpListener::bind(addr)
             .await

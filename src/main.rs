@@ -8,6 +8,8 @@ use std::process::ExitCode;
 use anyhow::Context;
 use clap::{Parser, Subcommand};
 use halo_triage::config::Settings;
+use halo_triage::operate::{self, ReplayTarget};
+use halo_triage::store::JobStatus;
 use halo_triage::triage::{rules::schema_json, RuleSet};
 use halo_triage::{check, classify, telemetry, App};
 
@@ -46,6 +48,30 @@ enum Command {
         #[command(subcommand)]
         command: RulesCommand,
     },
+    /// The job queue and its dead letters.
+    Jobs {
+        #[command(subcommand)]
+        command: JobsCommand,
+    },
+}
+
+#[derive(Subcommand)]
+enum JobsCommand {
+    /// List jobs, newest first: ticket, status, attempts and last error.
+    List {
+        /// Only jobs in this status: queued, running, done or dead.
+        #[arg(long)]
+        status: Option<JobStatus>,
+        #[arg(long, default_value_t = 50)]
+        limit: i64,
+    },
+    /// Queue a dead job again (or every dead job) with a fresh budget of attempts.
+    Retry {
+        #[arg(required_unless_present = "all_dead", conflicts_with = "all_dead")]
+        id: Option<i64>,
+        #[arg(long)]
+        all_dead: bool,
+    },
 }
 
 #[derive(Subcommand)]
@@ -69,6 +95,7 @@ async fn main() -> ExitCode {
         Command::Check => run_check(config.as_deref()).await,
         Command::Health => health(config.as_deref()).await,
         Command::Rules { command } => rules(config.as_deref(), command).await,
+        Command::Jobs { command } => jobs(config.as_deref(), command).await,
     };
     match result {
         Ok(code) => code,
@@ -148,6 +175,25 @@ async fn rules(config: Option<&Path>, command: RulesCommand) -> anyhow::Result<E
         RulesCommand::Schema => {
             println!("{}", schema_json());
             Ok(ExitCode::SUCCESS)
+        }
+    }
+}
+
+async fn jobs(config: Option<&Path>, command: JobsCommand) -> anyhow::Result<ExitCode> {
+    let settings = Settings::load(config)?;
+    match command {
+        JobsCommand::List { status, limit } => {
+            print!("{}", operate::list_jobs(&settings, status, limit).await?);
+            Ok(ExitCode::SUCCESS)
+        }
+        JobsCommand::Retry { id, all_dead } => {
+            let target = match id {
+                Some(id) if !all_dead => ReplayTarget::One(id),
+                _ => ReplayTarget::AllDead,
+            };
+            let (done, message) = operate::replay(&settings, target).await?;
+            println!("{message}");
+            Ok(exit_code(done))
         }
     }
 }

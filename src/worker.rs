@@ -224,9 +224,10 @@ impl Worker {
             Err(JobError::LeaseLost) => (false, JobOutcome::LeaseLost),
             Err(error) => {
                 let message = error.to_string();
-                let attempts_left = job.attempts < i64::from(self.inner.settings.max_attempts);
+                let attempts_left =
+                    job.attempts_used() < i64::from(self.inner.settings.max_attempts);
                 if error.is_retryable() && attempts_left {
-                    let delay = self.retry_delay(job.attempts, error.retry_after());
+                    let delay = self.retry_delay(job.attempts_used(), error.retry_after());
                     tracing::warn!(error = %message, retry_in_secs = delay.as_secs(), "job failed; will retry");
                     let kept = store.retry_job(job, delay, &message).await?;
                     (kept, JobOutcome::Retrying { error: message })

@@ -334,11 +334,16 @@ async fn serve_triages_in_the_background_and_stops_on_sigterm() {
 
     let store = halo_triage::store::Store::open(&db).await.unwrap();
     let deadline = Instant::now() + Duration::from_secs(30);
-    while store.decisions_for_ticket(41234).await.unwrap().is_empty() {
+    while store
+        .recent_decisions(Some(41234), 20)
+        .await
+        .unwrap()
+        .is_empty()
+    {
         assert!(Instant::now() < deadline, "no decision recorded");
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
-    let decision = &store.decisions_for_ticket(41234).await.unwrap()[0];
+    let decision = &store.recent_decisions(Some(41234), 20).await.unwrap()[0];
     assert_eq!(decision.mode, "shadow");
     let ready: Value = reqwest::get(format!("http://{}/readyz", served.addr))
         .await

@@ -68,6 +68,15 @@ impl WebhookAuth {
     }
 }
 
+/// True when the request carries `Authorization: Bearer <expected>` (the admin API).
+pub fn bearer_matches(headers: &HeaderMap, expected: &SecretString) -> bool {
+    headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|a| scheme_value(a.trim(), "bearer"))
+        .is_some_and(|given| equal(given.as_bytes(), expected.expose_secret().as_bytes()))
+}
+
 /// The value after `scheme ` in an Authorization header (scheme case-insensitive).
 fn scheme_value<'a>(authorization: &'a str, scheme: &str) -> Option<&'a str> {
     let (given, value) = authorization.split_once(' ')?;

@@ -16,7 +16,7 @@ use axum::{Json, Router};
 use serde_json::{json, Value};
 use tokio::sync::Notify;
 
-pub use auth::WebhookAuth;
+pub use auth::{bearer_matches, WebhookAuth};
 use parse::{parse, Item};
 
 use crate::config::WebhookSettings;

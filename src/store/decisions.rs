@@ -75,16 +75,18 @@ impl Store {
         Ok(())
     }
 
-    /// The most recent decisions for a ticket, newest first.
-    pub async fn decisions_for_ticket(
+    /// The most recent decisions, newest first: of one ticket, or of all.
+    pub async fn recent_decisions(
         &self,
-        ticket_id: i64,
+        ticket_id: Option<i64>,
+        limit: i64,
     ) -> Result<Vec<StoredDecision>, StoreError> {
         sqlx::query_as(
             "SELECT id, job_id, ticket_id, mode, decision, ticket_update, notes, applied, created_at
-             FROM decisions WHERE ticket_id = ? ORDER BY id DESC LIMIT 20",
+             FROM decisions WHERE ?1 IS NULL OR ticket_id = ?1 ORDER BY id DESC LIMIT ?2",
         )
         .bind(ticket_id)
+        .bind(limit)
         .fetch_all(&self.pool)
         .await
         .context("reading decisions")

@@ -2,12 +2,14 @@
 
 use std::time::Duration;
 
+use serde::{Deserialize, Serialize};
 use sqlx::FromRow;
 
 use super::{now_ms, Context, Store, StoreError};
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, sqlx::Type)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, sqlx::Type, Serialize, Deserialize)]
 #[sqlx(type_name = "TEXT", rename_all = "lowercase")]
+#[serde(rename_all = "lowercase")]
 pub enum JobStatus {
     Queued,
     Running,
@@ -24,8 +26,41 @@ pub struct Job {
     pub event: String,
     pub payload: String,
     pub attempts: i64,
+    /// `attempts` when the job was last replayed from the dead letters (0 if never).
+    pub attempts_at_replay: i64,
     /// When the delivery was stored (unix ms): the ticket's arrival when Halo gives none.
     pub created_at: i64,
+}
+
+impl Job {
+    /// Attempts made since the job was queued or last replayed.
+    pub fn attempts_used(&self) -> i64 {
+        self.attempts - self.attempts_at_replay
+    }
+}
+
+/// A job as operators see it (`jobs list`, `/admin/jobs`).
+#[derive(Debug, Clone, FromRow, Serialize)]
+pub struct JobSummary {
+    pub id: i64,
+    pub ticket_id: i64,
+    pub event: String,
+    pub status: JobStatus,
+    pub attempts: i64,
+    pub last_error: Option<String>,
+    /// Unix ms: when a queued job is next due.
+    pub next_attempt_at: i64,
+    pub created_at: i64,
+    pub updated_at: i64,
+}
+
+/// What asking to replay one job did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Replay {
+    Queued,
+    NotFound,
+    /// Only dead jobs are replayed; the job is in this state.
+    NotDead(JobStatus),
 }
 
 impl Store {
@@ -44,7 +79,7 @@ impl Store {
              SET status = 'dead', lease_until = NULL, updated_at = ?1,
                  last_error = 'the lease expired on attempt ' || attempts
                               || ': the worker stopped or hung while processing this job'
-             WHERE status = 'running' AND lease_until < ?1 AND attempts >= ?2",
+             WHERE status = 'running' AND lease_until < ?1 AND attempts - attempts_at_replay >= ?2",
         )
         .bind(now)
         .bind(max_attempts)
@@ -64,7 +99,7 @@ impl Store {
                          AND busy.status = 'running' AND busy.lease_until >= ?2)
                  ORDER BY due.next_attempt_at, due.id
                  LIMIT 1)
-             RETURNING id, ticket_id, event, payload, attempts, created_at",
+             RETURNING id, ticket_id, event, payload, attempts, attempts_at_replay, created_at",
         )
         .bind(now + lease.as_millis() as i64)
         .bind(now)
@@ -136,5 +171,61 @@ impl Store {
         .await
         .context("releasing a job")?;
         Ok(result.rows_affected() == 1)
+    }
+}
+
+impl Store {
+    /// Jobs, newest first, optionally only those in `status`.
+    pub async fn list_jobs(
+        &self,
+        status: Option<JobStatus>,
+        limit: i64,
+    ) -> Result<Vec<JobSummary>, StoreError> {
+        sqlx::query_as(
+            "SELECT id, ticket_id, event, status, attempts, last_error, next_attempt_at,
+                    created_at, updated_at
+             FROM jobs WHERE ?1 IS NULL OR status = ?1
+             ORDER BY id DESC LIMIT ?2",
+        )
+        .bind(status)
+        .bind(limit)
+        .fetch_all(&self.pool)
+        .await
+        .context("listing jobs")
+    }
+
+    /// Queues a dead job again, due now, with a fresh budget of attempts.
+    pub async fn replay_job(&self, id: i64) -> Result<Replay, StoreError> {
+        let replayed = self.replay_dead(Some(id)).await?;
+        if replayed == 1 {
+            return Ok(Replay::Queued);
+        }
+        let status: Option<JobStatus> = sqlx::query_scalar("SELECT status FROM jobs WHERE id = ?")
+            .bind(id)
+            .fetch_optional(&self.pool)
+            .await
+            .context("reading a job's status")?;
+        Ok(status.map_or(Replay::NotFound, Replay::NotDead))
+    }
+
+    /// Queues every dead job again; returns how many.
+    pub async fn replay_all_dead(&self) -> Result<u64, StoreError> {
+        self.replay_dead(None).await
+    }
+
+    async fn replay_dead(&self, id: Option<i64>) -> Result<u64, StoreError> {
+        let now = now_ms();
+        let result = sqlx::query(
+            "UPDATE jobs
+             SET status = 'queued', next_attempt_at = ?1, attempts_at_replay = attempts,
+                 updated_at = ?1
+             WHERE status = 'dead' AND (?2 IS NULL OR id = ?2)",
+        )
+        .bind(now)
+        .bind(id)
+        .execute(&self.pool)
+        .await
+        .context("replaying dead jobs")?;
+        Ok(result.rows_affected())
     }
 }

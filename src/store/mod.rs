@@ -17,7 +17,7 @@ use sqlx::SqlitePool;
 pub use acks::AckStatus;
 pub use decisions::{DecisionRecord, StoredDecision};
 pub use deliveries::{DeliveryOutcome, Enqueued, NewJob};
-pub use jobs::{Job, JobStatus};
+pub use jobs::{Job, JobStatus, JobSummary, Replay};
 
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
