@@ -54,6 +54,18 @@ pub struct Settings {
     pub log: LogSettings,
     pub llm: LlmSettings,
     pub admin: AdminSettings,
+    pub reconcile: ReconcileSettings,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct ReconcileSettings {
+    /// Seconds between passes; 0 turns the reconciler off.
+    pub interval_secs: u64,
+    /// How far before the watermark each pass looks again.
+    pub overlap_secs: u64,
+    pub page_size: u32,
+    pub max_pages: u32,
+    pub open_only: bool,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -284,6 +296,16 @@ impl Settings {
         }
         if webhook.events.iter().all(|event| event.trim().is_empty()) {
             return Err(invalid("webhook.events", "must name at least one event"));
+        }
+        let reconcile = &self.reconcile;
+        if !(1..=100).contains(&reconcile.page_size) {
+            return Err(invalid(
+                "reconcile.page_size",
+                "must be between 1 and 100 (Halo's maximum)",
+            ));
+        }
+        if reconcile.max_pages == 0 {
+            return Err(invalid("reconcile.max_pages", "must be at least 1"));
         }
         if self.worker.max_attempts == 0 {
             return Err(invalid("worker.max_attempts", "must be at least 1"));

@@ -13,6 +13,7 @@ pub mod ingest;
 pub mod metrics;
 pub mod offer;
 pub mod operate;
+pub mod reconcile;
 pub mod reload;
 pub mod store;
 pub mod telemetry;
@@ -32,6 +33,7 @@ use tokio::task::JoinSet;
 use crate::ack::AckTemplates;
 use crate::config::{ConfigError, Mode, Settings};
 use crate::halo::{HaloClient, HaloClientOptions, HaloError};
+use crate::reconcile::Reconciler;
 use crate::reload::RulesHandle;
 use crate::store::{Store, StoreError};
 use crate::triage::llm::Llm;
@@ -72,6 +74,8 @@ pub struct App {
     /// How long jobs in flight may take to finish at shutdown.
     grace_secs: u64,
     rules: Arc<RulesHandle>,
+    /// Present when Halo credentials are configured.
+    reconciler: Option<Reconciler>,
 }
 
 impl App {
@@ -103,6 +107,15 @@ impl App {
                 )
             })
             .transpose()?;
+        let wake = Arc::new(Notify::new());
+        let reconciler = halo.clone().map(|halo| {
+            Reconciler::new(
+                store.clone(),
+                halo,
+                settings.reconcile.clone(),
+                wake.clone(),
+            )
+        });
         let worker = Worker::new(WorkerParts {
             store: store.clone(),
             halo,
@@ -118,7 +131,6 @@ impl App {
                 .then(|| Llm::new(&settings.llm))
                 .transpose()?,
         });
-        let wake = Arc::new(Notify::new());
         let concurrency = settings.worker.concurrency;
         let heartbeat = (concurrency > 0).then(|| worker.heartbeat());
         // A worker is stuck when it has not looked for work for longer than a job may take.
@@ -143,6 +155,7 @@ impl App {
             concurrency,
             grace_secs: settings.worker.shutdown_grace_secs,
             rules,
+            reconciler,
         })
     }
 
@@ -159,6 +172,12 @@ impl App {
     /// The rules in force, and their reload.
     pub fn rules(&self) -> &Arc<RulesHandle> {
         &self.rules
+    }
+
+    /// The reconciler, when Halo credentials are configured (it runs every
+    /// `reconcile.interval_secs` while serving; tests and tools run passes themselves).
+    pub fn reconciler(&self) -> Option<&Reconciler> {
+        self.reconciler.as_ref()
     }
 
     /// The job step function, for driving jobs one at a time (tests, tools).
@@ -184,6 +203,9 @@ impl App {
             workers.spawn(self.worker.clone().run(self.wake.clone(), stopped.clone()));
         }
         workers.spawn(self.rules.clone().watcher(stopped.clone()));
+        if let Some(reconciler) = self.reconciler.clone() {
+            workers.spawn(reconciler.run(stopped.clone()));
+        }
         tracing::info!(addr = %self.local_addr(), workers = self.concurrency, "halo-triage listening");
         // The signal stops the HTTP server and the workers at the same moment.
         let mut server_stopped = stopped.clone();

@@ -29,3 +29,8 @@ pub fn llm_tokens(tokens: u64) {
 pub fn llm_latency(seconds: f64) {
     metrics::histogram!("halo_triage_llm_latency_seconds").record(seconds);
 }
+
+/// Tickets the reconciler queued because no webhook brought them.
+pub fn reconciled(tickets: usize) {
+    metrics::counter!("halo_triage_reconciled_tickets_total").increment(tickets as u64);
+}

@@ -27,6 +27,13 @@ enum Repeat {
     OnlyIfUnprocessed,
 }
 
+/// A ticket in a list, of which only the id is read.
+#[derive(Deserialize)]
+struct TicketId {
+    #[serde(deserialize_with = "super::model::lenient_id")]
+    id: i64,
+}
+
 /// Renew a token this long before Halo says it expires.
 const TOKEN_MARGIN: Duration = Duration::from_secs(60);
 const RATE_WINDOW: Duration = Duration::from_secs(300);
@@ -126,6 +133,52 @@ impl HaloClient {
             .request(Method::GET, &path, &[("includedetails", "true")], None)
             .await?;
         decode(&path, value)
+    }
+
+    /// Ids of the tickets opened since `since` (Halo's date string), all pages of
+    /// `GET /api/Tickets` with a date search on the opening date, each page within the
+    /// rate budget. Stops after `max_pages` pages.
+    pub async fn tickets_opened_since(
+        &self,
+        since: &str,
+        page_size: u32,
+        open_only: bool,
+        max_pages: u32,
+    ) -> Result<Vec<i64>, HaloError> {
+        let endpoint = "GET /api/Tickets";
+        let size = page_size.to_string();
+        let mut ids = Vec::new();
+        for page in 1..=max_pages {
+            let page_no = page.to_string();
+            let value = self
+                .request(
+                    Method::GET,
+                    "Tickets",
+                    &[
+                        ("pageinate", "true"),
+                        ("page_size", &size),
+                        ("page_no", &page_no),
+                        // Halo's spelling.
+                        ("datesearch", "dateoccured"),
+                        ("startdate", since),
+                        ("open_only", if open_only { "true" } else { "false" }),
+                    ],
+                    None,
+                )
+                .await?;
+            let total = value.get("record_count").and_then(Value::as_u64);
+            let listed: Vec<TicketId> = decode_list(endpoint, value, "tickets")?;
+            let last_page = listed.len() < page_size as usize;
+            ids.extend(listed.into_iter().map(|t| t.id).filter(|id| *id > 0));
+            if last_page || total.is_some_and(|total| ids.len() as u64 >= total) {
+                return Ok(ids);
+            }
+        }
+        tracing::warn!(
+            max_pages,
+            "more tickets than the reconciler reads in one pass; the rest come next pass"
+        );
+        Ok(ids)
     }
 
     /// Partial update: `POST /api/Tickets` with a one-element array.

@@ -6,6 +6,7 @@ mod decisions;
 mod deliveries;
 mod jobs;
 mod llm;
+mod watermarks;
 
 use std::path::Path;
 use std::str::FromStr;

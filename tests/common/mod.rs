@@ -7,6 +7,7 @@ use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 
 use halo_triage::config::Settings;
+use halo_triage::reconcile::Reconciler;
 use halo_triage::reload::RulesHandle;
 use halo_triage::store::Store;
 use halo_triage::worker::Worker;
@@ -44,6 +45,8 @@ pub struct TestApp {
     pub store: Store,
     pub worker: Worker,
     pub rules: Arc<RulesHandle>,
+    /// Present in live mode (Halo credentials configured).
+    pub reconciler: Option<Reconciler>,
     pub http: reqwest::Client,
     pub db_path: PathBuf,
     _dir: TempDir,
@@ -64,6 +67,8 @@ pub fn test_env(dir: &TempDir, halo: Option<&MockServer>) -> Vec<(String, String
         ("ACK__OUTCOME_ID", OUTCOME_ID.to_string()),
         ("HALO__RETRY_BASE_MS", "10".to_string()),
         ("HALO__TIMEOUT_SECS", "2".to_string()),
+        // Tests run reconciler passes themselves.
+        ("RECONCILE__INTERVAL_SECS", "0".to_string()),
     ];
     if let Some(halo) = halo {
         env.extend([
@@ -126,6 +131,7 @@ async fn build(halo: Option<&MockServer>, overrides: &[(&str, &str)]) -> (TestAp
         store: app.store().clone(),
         worker: app.worker().clone(),
         rules: app.rules().clone(),
+        reconciler: app.reconciler().cloned(),
         http: reqwest::Client::new(),
         db_path: dir.path().join("test.db"),
         _dir: dir,
