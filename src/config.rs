@@ -165,6 +165,8 @@ pub struct WebhookSettings {
 #[derive(Debug, Clone, Deserialize)]
 pub struct StoreSettings {
     pub path: PathBuf,
+    /// Done jobs, their decisions and deliveries older than this are pruned; 0 keeps all.
+    pub retention_days: u64,
 }
 
 #[derive(Debug, Clone, Deserialize)]

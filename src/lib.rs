@@ -8,6 +8,7 @@ pub mod check;
 pub mod classify;
 pub mod config;
 pub mod halo;
+pub mod housekeeping;
 pub mod http;
 pub mod ingest;
 pub mod metrics;
@@ -76,6 +77,7 @@ pub struct App {
     rules: Arc<RulesHandle>,
     /// Present when Halo credentials are configured.
     reconciler: Option<Reconciler>,
+    retention_days: u64,
 }
 
 impl App {
@@ -156,6 +158,7 @@ impl App {
             grace_secs: settings.worker.shutdown_grace_secs,
             rules,
             reconciler,
+            retention_days: settings.store.retention_days,
         })
     }
 
@@ -206,6 +209,11 @@ impl App {
         if let Some(reconciler) = self.reconciler.clone() {
             workers.spawn(reconciler.run(stopped.clone()));
         }
+        workers.spawn(housekeeping::run(
+            self.store.clone(),
+            self.retention_days,
+            stopped.clone(),
+        ));
         tracing::info!(addr = %self.local_addr(), workers = self.concurrency, "halo-triage listening");
         // The signal stops the HTTP server and the workers at the same moment.
         let mut server_stopped = stopped.clone();

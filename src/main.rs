@@ -53,6 +53,16 @@ enum Command {
         #[command(subcommand)]
         command: JobsCommand,
     },
+    /// An authenticated request to the configured Halo (token, rate budget, retries);
+    /// prints Halo's JSON answer. Example: `halo GET /api/Outcome`.
+    Halo {
+        method: String,
+        /// `/api/...` with an optional query string.
+        path: String,
+        /// A JSON body for POST or PUT.
+        #[arg(long)]
+        data: Option<String>,
+    },
 }
 
 #[derive(Subcommand)]
@@ -96,6 +106,9 @@ async fn main() -> ExitCode {
         Command::Health => health(config.as_deref()).await,
         Command::Rules { command } => rules(config.as_deref(), command).await,
         Command::Jobs { command } => jobs(config.as_deref(), command).await,
+        Command::Halo { method, path, data } => {
+            halo(config.as_deref(), &method, &path, data.as_deref()).await
+        }
     };
     match result {
         Ok(code) => code,
@@ -196,6 +209,20 @@ async fn jobs(config: Option<&Path>, command: JobsCommand) -> anyhow::Result<Exi
             Ok(exit_code(done))
         }
     }
+}
+
+async fn halo(
+    config: Option<&Path>,
+    method: &str,
+    path: &str,
+    data: Option<&str>,
+) -> anyhow::Result<ExitCode> {
+    let settings = Settings::load(config)?;
+    println!(
+        "{}",
+        operate::halo_request(&settings, method, path, data).await?
+    );
+    Ok(ExitCode::SUCCESS)
 }
 
 async fn run_check(config: Option<&Path>) -> anyhow::Result<ExitCode> {

@@ -1,5 +1,5 @@
-//! Dead letters and their replay, over the admin API and the `jobs` command, and the
-//! recent decisions: all behind `admin.token`.
+//! Operating the service: dead letters and their replay, over the admin API and the
+//! `jobs` command, the recent decisions (behind `admin.token`), and retention.
 
 mod common;
 
@@ -204,4 +204,59 @@ async fn the_jobs_command_lists_and_replays_dead_letters() {
         jobs(&["retry", "--all-dead"]),
         (true, "0 dead job(s) queued again\n".to_string())
     );
+}
+
+#[tokio::test]
+async fn retention_prunes_old_finished_work_and_keeps_dead_letters_and_the_ack_ledger() {
+    let (halo, app) = app_with_a_dead_job().await;
+    // A second ticket is triaged and done; both are then made 100 days old.
+    halo.reset().await;
+    mount_halo(&halo).await;
+    let mut done = common::fixture_json("webhook-new-ticket-full.json");
+    done["id"] = serde_json::json!("second-delivery");
+    done["object_id"] = serde_json::json!(41235);
+    done["ticket"]["id"] = serde_json::json!(41235);
+    app.deliver(done.to_string()).await;
+    app.drain().await;
+    assert_eq!(app.job_row(2).await.0, "done");
+    // And one delivery that never made work (an ignored event).
+    app.deliver(r#"{"event":"Ticket Updated","object_id":9}"#)
+        .await;
+    for sql in [
+        "UPDATE jobs SET updated_at = 0",
+        "UPDATE deliveries SET received_at = 0",
+        "UPDATE decisions SET created_at = 0",
+    ] {
+        sqlx::query(sql).execute(app.store.pool()).await.unwrap();
+    }
+    let cutoff = halo_triage::store::now_ms() - 90 * 86_400_000;
+    let pruned = app.store.prune(cutoff).await.unwrap();
+    assert_eq!(
+        (pruned.jobs, pruned.decisions, pruned.deliveries),
+        (1, 1, 2),
+        "the done job, its decision, its delivery and the ignored delivery"
+    );
+    assert_eq!(
+        app.count("SELECT COUNT(*) FROM jobs WHERE status = 'dead'")
+            .await,
+        1
+    );
+    assert_eq!(
+        app.count("SELECT COUNT(*) FROM decisions").await,
+        1,
+        "the dead job's"
+    );
+    assert_eq!(
+        app.count("SELECT COUNT(*) FROM deliveries").await,
+        1,
+        "the dead job's"
+    );
+    assert_eq!(
+        app.count("SELECT COUNT(*) FROM acknowledgements WHERE ticket_id = 41235")
+            .await,
+        1
+    );
+    // Recent work is untouched.
+    let again = app.store.prune(cutoff).await.unwrap();
+    assert_eq!((again.jobs, again.decisions, again.deliveries), (0, 0, 0));
 }

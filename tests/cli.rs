@@ -400,6 +400,7 @@ async fn live_serve_never_logs_secrets() {
         .env("HALO_TRIAGE__MODE", "live")
         .env("HALO_TRIAGE__SERVER__LISTEN", "127.0.0.1:0")
         .env("HALO_TRIAGE__STORE__PATH", dir.path().join("live.db"))
+        .env("HALO_TRIAGE__ADMIN__TOKEN", "admin-secret-for-logs")
         .env("RUST_LOG", "debug");
     halo_env(&mut command, &halo);
     let served = Served::start(&mut command);
@@ -417,7 +418,12 @@ async fn live_serve_never_logs_secrets() {
     }
     let logs = served.stop().await;
     assert!(logs.contains("acknowledgement sent"), "{logs}");
-    for secret in [TOKEN, "triage-secret", "eyJhbGciOi"] {
+    for secret in [
+        TOKEN,
+        "triage-secret",
+        "eyJhbGciOi",
+        "admin-secret-for-logs",
+    ] {
         assert!(!logs.contains(secret), "{secret} was logged:\n{logs}");
     }
 }
@@ -472,4 +478,50 @@ async fn serve_survives_its_log_pipe_closing() {
     assert_eq!(health.status(), 200);
     child.kill().unwrap();
     child.wait().unwrap();
+}
+
+#[tokio::test]
+async fn the_halo_command_sends_one_authenticated_request_and_prints_the_answer() {
+    let halo = MockServer::start().await;
+    mount_halo(&halo).await;
+    let halo_command = |args: &[&str]| {
+        let mut command = binary();
+        halo_env(&mut command, &halo);
+        run(command.arg("halo").args(args))
+    };
+    let (ok, stdout, stderr) = halo_command(&["GET", "/api/Outcome?includeinactive=false"]);
+    assert!(ok, "{stderr}");
+    let printed: Value = serde_json::from_str(&stdout).unwrap();
+    assert_eq!(printed, fixture_json("outcome-list.json"));
+    let requests = halo.received_requests().await.unwrap();
+    let outcome = requests
+        .iter()
+        .find(|r| r.url.path() == "/api/Outcome")
+        .unwrap();
+    assert_eq!(outcome.url.query(), Some("includeinactive=false"));
+    assert!(outcome.headers.get("authorization").is_some());
+
+    let update = r#"[{"id":41234,"team":"Network"}]"#;
+    let (ok, _, stderr) = halo_command(&["post", "Tickets", "--data", update]);
+    assert!(ok, "{stderr}");
+    assert_eq!(
+        common::received(&halo, "POST", "/api/Tickets").await,
+        vec![serde_json::from_str::<Value>(update).unwrap()]
+    );
+
+    let (ok, _, stderr) = halo_command(&["GET", "/api/Nothing"]);
+    assert!(!ok);
+    assert!(
+        stderr.contains("GET /api/Nothing: Halo answered 404"),
+        "{stderr}"
+    );
+    let (ok, _, stderr) = halo_command(&["FETCH", "/api/Outcome"]);
+    assert!(!ok);
+    assert!(stderr.contains("'FETCH' is not an HTTP method"), "{stderr}");
+    let (ok, _, stderr) = halo_command(&["POST", "/api/Tickets", "--data", "{oops"]);
+    assert!(!ok);
+    assert!(stderr.contains("--data is not valid JSON"), "{stderr}");
+    let (ok, _, stderr) = run(binary().args(["halo", "GET", "/api/Outcome"]));
+    assert!(!ok);
+    assert!(stderr.contains("no Halo credentials"), "{stderr}");
 }

@@ -207,6 +207,23 @@ impl HaloClient {
         decode_list("Actions", value, "actions")
     }
 
+    /// One request for an operator (`halo-triage halo`): reads are retried like any read,
+    /// anything else only when Halo surely did not process it.
+    pub async fn operator_request(
+        &self,
+        method: Method,
+        path: &str,
+        query: &[(&str, &str)],
+        body: Option<&Value>,
+    ) -> Result<Value, HaloError> {
+        let repeat = if method == Method::GET {
+            Repeat::Safe
+        } else {
+            Repeat::OnlyIfUnprocessed
+        };
+        self.send_request(method, path, query, body, repeat).await
+    }
+
     /// `POST /api/Actions` with a one-element array. Not repeated after an answer that
     /// may hide a processed request (5xx, timeout): a second action would mean a second
     /// email. The caller decides, after looking at the ticket's actions.

@@ -6,6 +6,7 @@ mod decisions;
 mod deliveries;
 mod jobs;
 mod llm;
+mod retention;
 mod watermarks;
 
 use std::path::Path;
@@ -19,6 +20,7 @@ pub use acks::AckStatus;
 pub use decisions::{DecisionRecord, StoredDecision};
 pub use deliveries::{DeliveryOutcome, Enqueued, NewJob};
 pub use jobs::{Job, JobStatus, JobSummary, Replay};
+pub use retention::Pruned;
 
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
