@@ -178,6 +178,9 @@ pub struct WorkerSettings {
     pub retry_base_secs: u64,
     pub retry_max_secs: u64,
     pub shutdown_grace_secs: u64,
+    pub outage_after_failures: u32,
+    pub outage_pause_secs: u64,
+    pub outage_max_pause_secs: u64,
 }
 
 #[derive(Debug, Clone, Deserialize)]

@@ -14,6 +14,7 @@ pub mod ingest;
 pub mod metrics;
 pub mod offer;
 pub mod operate;
+pub mod outage;
 pub mod reconcile;
 pub mod reload;
 pub mod store;
@@ -34,6 +35,7 @@ use tokio::task::JoinSet;
 use crate::ack::AckTemplates;
 use crate::config::{ConfigError, Mode, Settings};
 use crate::halo::{HaloClient, HaloClientOptions, HaloError};
+use crate::outage::Outage;
 use crate::reconcile::Reconciler;
 use crate::reload::RulesHandle;
 use crate::store::{Store, StoreError};
@@ -118,6 +120,12 @@ impl App {
                 wake.clone(),
             )
         });
+        let worker_settings = &settings.worker;
+        let outage = Outage::new(
+            worker_settings.outage_after_failures,
+            Duration::from_secs(worker_settings.outage_pause_secs),
+            Duration::from_secs(worker_settings.outage_max_pause_secs),
+        );
         let worker = Worker::new(WorkerParts {
             store: store.clone(),
             halo,
@@ -132,6 +140,7 @@ impl App {
                 .enabled
                 .then(|| Llm::new(&settings.llm))
                 .transpose()?,
+            outage: outage.clone(),
         });
         let concurrency = settings.worker.concurrency;
         let heartbeat = (concurrency > 0).then(|| worker.heartbeat());
@@ -139,7 +148,13 @@ impl App {
         let stale_after_ms =
             (settings.worker.lease_secs * 1000 + settings.worker.poll_interval_ms * 2) as i64;
         let mut router = ingest::router(&settings.webhook, store.clone(), wake.clone()).merge(
-            http::router(store.clone(), heartbeat, stale_after_ms, rules.clone()),
+            http::router(http::Health {
+                store: store.clone(),
+                rules: rules.clone(),
+                heartbeat,
+                stale_after_ms,
+                outage,
+            }),
         );
         if let Some(token) = settings.admin.token.clone() {
             router = router.merge(admin::router(token, store.clone(), wake.clone()));

@@ -34,3 +34,8 @@ pub fn llm_latency(seconds: f64) {
 pub fn reconciled(tickets: usize) {
     metrics::counter!("halo_triage_reconciled_tickets_total").increment(tickets as u64);
 }
+
+/// 1 while workers pause because Halo looks down, else 0.
+pub fn halo_degraded(degraded: bool) {
+    metrics::gauge!("halo_triage_halo_degraded").set(if degraded { 1.0 } else { 0.0 });
+}

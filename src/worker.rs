@@ -17,6 +17,7 @@ use crate::act::{self, AckPlan, Plan};
 use crate::config::{AckSettings, ActSettings, Mode, WorkerSettings};
 use crate::halo::model::{Action, NewAction, PrivateNote, Ticket};
 use crate::halo::{webhook, HaloClient, HaloError};
+use crate::outage::Outage;
 use crate::reload::RulesHandle;
 use crate::store::{now_ms, AckStatus, DecisionRecord, Job, Store, StoreError};
 use crate::triage::llm::{self, Llm, Offer};
@@ -123,6 +124,8 @@ pub struct WorkerParts {
     pub templates: AckTemplates,
     /// The LLM stage, when `llm.enabled`.
     pub llm: Option<Llm>,
+    /// Shared by all workers: pauses claiming while Halo is down.
+    pub outage: Outage,
 }
 
 impl Worker {
@@ -197,6 +200,14 @@ impl Worker {
         let idle = Duration::from_millis(self.inner.settings.poll_interval_ms);
         while !*stop.borrow() {
             self.heartbeat.beat();
+            if let Some(pause) = self.inner.outage.wait() {
+                // Short naps, so the heartbeat stays fresh through a long pause.
+                tokio::select! {
+                    _ = tokio::time::sleep(pause.min(idle)) => {}
+                    _ = stop.changed() => {}
+                }
+                continue;
+            }
             // Registered before looking, so a delivery stored meanwhile still wakes us.
             let woken = wake.notified();
             match self.run_one().await {
@@ -219,6 +230,13 @@ impl Worker {
         result: Result<(), JobError>,
     ) -> Result<JobOutcome, StoreError> {
         let store = &self.inner.store;
+        match &result {
+            Err(JobError::Halo(error)) if error.is_retryable() => {
+                self.inner.outage.halo_failed(&error.to_string())
+            }
+            Ok(()) | Err(JobError::Halo(_)) => self.inner.outage.halo_answered(),
+            Err(_) => {}
+        }
         let (kept, outcome) = match result {
             Ok(()) => (store.finish_job(job).await?, JobOutcome::Done),
             Err(JobError::LeaseLost) => (false, JobOutcome::LeaseLost),

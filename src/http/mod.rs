@@ -1,4 +1,4 @@
-//! Operational routes: liveness and readiness.
+//! Operational routes: liveness, readiness and metrics.
 
 use axum::extract::State;
 use axum::http::StatusCode;
@@ -9,26 +9,24 @@ use serde_json::json;
 
 use std::sync::Arc;
 
+use crate::outage::Outage;
 use crate::reload::RulesHandle;
 use crate::store::Store;
 use crate::worker::Heartbeat;
 
+/// What readiness is judged on.
 #[derive(Clone)]
-struct HealthState {
-    store: Store,
-    rules: Arc<RulesHandle>,
+pub struct Health {
+    pub store: Store,
+    pub rules: Arc<RulesHandle>,
     /// `None` when this instance runs no worker (`worker.concurrency = 0`).
-    heartbeat: Option<Heartbeat>,
+    pub heartbeat: Option<Heartbeat>,
     /// A worker that has not looked for work for this long is considered stuck.
-    stale_after_ms: i64,
+    pub stale_after_ms: i64,
+    pub outage: Outage,
 }
 
-pub fn router(
-    store: Store,
-    heartbeat: Option<Heartbeat>,
-    stale_after_ms: i64,
-    rules: Arc<RulesHandle>,
-) -> Router {
+pub fn router(health: Health) -> Router {
     Router::new()
         .route("/healthz", get(|| async { "ok" }))
         .route("/readyz", get(ready))
@@ -36,15 +34,12 @@ pub fn router(
             "/metrics",
             get(|| async { crate::metrics::handle().render() }),
         )
-        .with_state(HealthState {
-            store,
-            rules,
-            heartbeat,
-            stale_after_ms,
-        })
+        .with_state(health)
 }
 
-async fn ready(State(state): State<HealthState>) -> impl IntoResponse {
+/// 503 when the database or the workers fail; 200 "degraded" while Halo is down (the
+/// service still takes deliveries, so it must stay in rotation).
+async fn ready(State(state): State<Health>) -> impl IntoResponse {
     let database = match state.store.ping().await {
         Ok(()) => "ok".to_string(),
         Err(e) => e.to_string(),
@@ -63,10 +58,17 @@ async fn ready(State(state): State<HealthState>) -> impl IntoResponse {
     } else {
         StatusCode::SERVICE_UNAVAILABLE
     };
+    let halo = state.outage.status();
+    let summary = match (ready, halo.degraded) {
+        (false, _) => "not ready",
+        (true, true) => "degraded",
+        (true, false) => "ready",
+    };
     let body = json!({
-        "status": if ready { "ready" } else { "not ready" },
+        "status": summary,
         "database": database,
         "worker": worker,
+        "halo": halo,
         "rules": state.rules.status(),
     });
     (status, Json(body))
@@ -77,6 +79,7 @@ mod tests {
     use super::*;
     use axum::body::Body;
     use axum::http::Request;
+    use std::time::Duration;
     use tower::ServiceExt;
 
     async fn readiness(heartbeat: Option<Heartbeat>) -> (StatusCode, serde_json::Value) {
@@ -90,10 +93,17 @@ mod tests {
             watch_interval_secs: 0,
         })
         .unwrap();
-        let response = router(store, heartbeat, 1_000, rules)
-            .oneshot(Request::get("/readyz").body(Body::empty()).unwrap())
-            .await
-            .unwrap();
+        let outage = Outage::new(1, Duration::from_secs(60), Duration::from_secs(60));
+        let response = router(Health {
+            store,
+            rules,
+            heartbeat,
+            stale_after_ms: 1_000,
+            outage,
+        })
+        .oneshot(Request::get("/readyz").body(Body::empty()).unwrap())
+        .await
+        .unwrap();
         let status = response.status();
         let body = axum::body::to_bytes(response.into_body(), 1 << 16)
             .await
