@@ -17,6 +17,15 @@ pub fn handle() -> PrometheusHandle {
         .clone()
 }
 
+/// The metrics text, with the queue gauges read from the store first.
+pub async fn render(store: &crate::store::Store) -> String {
+    match store.queue_stats().await {
+        Ok(stats) => queue(&stats.jobs_by_status, stats.oldest_queued_age_secs),
+        Err(error) => tracing::warn!(%error, "queue metrics not refreshed"),
+    }
+    handle().render()
+}
+
 /// LLM calls by outcome: ok, error, cached, budget_exhausted.
 pub fn llm_call(outcome: &'static str) {
     metrics::counter!("halo_triage_llm_calls_total", "outcome" => outcome).increment(1);
@@ -38,4 +47,40 @@ pub fn reconciled(tickets: usize) {
 /// 1 while workers pause because Halo looks down, else 0.
 pub fn halo_degraded(degraded: bool) {
     metrics::gauge!("halo_triage_halo_degraded").set(if degraded { 1.0 } else { 0.0 });
+}
+
+/// Webhook requests by what became of them: accepted, duplicate, ignored, unauthorized,
+/// too_large, unreadable, invalid, unavailable.
+pub fn delivery(outcome: &'static str) {
+    metrics::counter!("halo_triage_deliveries_total", "outcome" => outcome).increment(1);
+}
+
+/// Requests to Halo by endpoint (ids replaced by `{id}`) and HTTP status ("error" when no
+/// answer came).
+pub fn halo_request(endpoint: String, status: String) {
+    metrics::counter!("halo_triage_halo_requests_total", "endpoint" => endpoint, "status" => status)
+        .increment(1);
+}
+
+/// Requests left in Halo's rolling five-minute budget (`halo.requests_per_5min`).
+pub fn halo_budget_left(left: usize) {
+    metrics::gauge!("halo_triage_halo_rate_budget_remaining").set(left as f64);
+}
+
+/// One decided field, by who decided it (rule, default, llm).
+pub fn decided_field(field: &'static str, source: &'static str) {
+    metrics::counter!("halo_triage_decided_fields_total", "field" => field, "source" => source)
+        .increment(1);
+}
+
+/// The queue as the store has it, refreshed at every scrape.
+pub fn queue(jobs_by_status: &[(String, i64)], oldest_queued_age_secs: f64) {
+    for status in ["queued", "running", "done", "dead"] {
+        let count = jobs_by_status
+            .iter()
+            .find(|(s, _)| s == status)
+            .map_or(0, |(_, n)| *n);
+        metrics::gauge!("halo_triage_jobs", "status" => status).set(count as f64);
+    }
+    metrics::gauge!("halo_triage_oldest_queued_job_age_seconds").set(oldest_queued_age_secs);
 }

@@ -311,6 +311,9 @@ impl Worker {
             }
             notes.push("shadow mode: nothing was written to Halo".into());
         }
+        for (field, decided) in &decision.fields {
+            crate::metrics::decided_field(field.name(), decided.source.kind());
+        }
         let mode = if live { Mode::Live } else { Mode::Shadow };
         inner
             .store

@@ -401,6 +401,10 @@ async fn live_serve_never_logs_secrets() {
         .env("HALO_TRIAGE__SERVER__LISTEN", "127.0.0.1:0")
         .env("HALO_TRIAGE__STORE__PATH", dir.path().join("live.db"))
         .env("HALO_TRIAGE__ADMIN__TOKEN", "admin-secret-for-logs")
+        // An LLM that cannot be reached: the call fails, its key must not show.
+        .env("HALO_TRIAGE__LLM__ENABLED", "true")
+        .env("HALO_TRIAGE__LLM__BASE_URL", "http://127.0.0.1:9/v1")
+        .env("HALO_TRIAGE__LLM__API_KEY", "sk-llm-secret-for-logs")
         .env("RUST_LOG", "debug");
     halo_env(&mut command, &halo);
     let served = Served::start(&mut command);

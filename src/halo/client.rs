@@ -1,5 +1,6 @@
 //! The Halo API client: OAuth2 client credentials, a shared rate budget, retries.
 
+use std::collections::VecDeque;
 use std::num::NonZeroU32;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -25,6 +26,22 @@ enum Repeat {
     Safe,
     /// Not idempotent: retry only failures that prove Halo did not process it.
     OnlyIfUnprocessed,
+}
+
+/// An endpoint as a metric label: numeric path segments become `{id}`, so one label covers
+/// every ticket.
+fn endpoint_label(endpoint: &str) -> String {
+    endpoint
+        .split('/')
+        .map(|segment| {
+            if !segment.is_empty() && segment.bytes().all(|b| b.is_ascii_digit()) {
+                "{id}"
+            } else {
+                segment
+            }
+        })
+        .collect::<Vec<_>>()
+        .join("/")
 }
 
 /// A ticket in a list, of which only the id is read.
@@ -78,6 +95,8 @@ struct Inner {
     token: Mutex<Option<CachedToken>>,
     token_endpoint: OnceCell<Url>,
     lookups: Lookups,
+    /// When each request of the last five minutes went out, for the budget-left gauge.
+    sent: std::sync::Mutex<VecDeque<Instant>>,
 }
 
 struct CachedToken {
@@ -122,6 +141,7 @@ impl HaloClient {
                 token: Mutex::new(None),
                 token_endpoint: OnceCell::new(),
                 lookups,
+                sent: Default::default(),
             }),
         })
     }
@@ -318,14 +338,33 @@ impl HaloClient {
     /// Spends one unit of the rate budget, sends, and reads the JSON answer.
     async fn send(&self, request: RequestBuilder, endpoint: &str) -> Result<Value, HaloError> {
         self.inner.budget.until_ready().await;
-        let response = request
-            .send()
-            .await
-            .map_err(|source| HaloError::Transport {
-                endpoint: endpoint.to_string(),
-                source,
-            })?;
+        self.count_sent();
+        let sent = request.send().await;
+        let status = match &sent {
+            Ok(response) => response.status().as_str().to_string(),
+            Err(_) => "error".to_string(),
+        };
+        crate::metrics::halo_request(endpoint_label(endpoint), status);
+        let response = sent.map_err(|source| HaloError::Transport {
+            endpoint: endpoint.to_string(),
+            source,
+        })?;
         read_json(response, endpoint).await
+    }
+
+    /// Records one request in the rolling window Halo counts, and publishes what is left.
+    fn count_sent(&self) {
+        let now = Instant::now();
+        let mut sent = self.inner.sent.lock().unwrap_or_else(|e| e.into_inner());
+        sent.push_back(now);
+        while sent
+            .front()
+            .is_some_and(|at| now.duration_since(*at) > RATE_WINDOW)
+        {
+            sent.pop_front();
+        }
+        let budget = self.inner.options.requests_per_5min as usize;
+        crate::metrics::halo_budget_left(budget.saturating_sub(sent.len()));
     }
 
     fn backoff(&self) -> impl Iterator<Item = Duration> {
@@ -514,6 +553,15 @@ pub(super) fn decode_list<T: serde::de::DeserializeOwned>(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn endpoint_labels_do_not_carry_ids() {
+        assert_eq!(
+            endpoint_label("GET /api/Tickets/41234"),
+            "GET /api/Tickets/{id}"
+        );
+        assert_eq!(endpoint_label("POST /api/Actions"), "POST /api/Actions");
+    }
 
     #[test]
     fn the_rate_quota_never_exceeds_the_window_budget() {

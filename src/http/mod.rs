@@ -32,7 +32,9 @@ pub fn router(health: Health) -> Router {
         .route("/readyz", get(ready))
         .route(
             "/metrics",
-            get(|| async { crate::metrics::handle().render() }),
+            get(|State(health): State<Health>| async move {
+                crate::metrics::render(&health.store).await
+            }),
         )
         .with_state(health)
 }

@@ -63,6 +63,7 @@ async fn require_auth(
     if state.auth.verify(request.headers()) {
         next.run(request).await
     } else {
+        crate::metrics::delivery("unauthorized");
         tracing::warn!("webhook delivery refused: missing or wrong credentials");
         StatusCode::UNAUTHORIZED.into_response()
     }
@@ -79,6 +80,11 @@ async fn receive(
     let body = match body {
         Ok(body) => body,
         Err(rejection) => {
+            crate::metrics::delivery(if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
+                "too_large"
+            } else {
+                "unreadable"
+            });
             tracing::warn!(%rejection, "webhook delivery refused: body not readable or too large");
             return error(rejection.status(), rejection.body_text());
         }
@@ -116,6 +122,12 @@ async fn receive(
     if enqueued.iter().any(|e| !e.duplicate) {
         state.wake.notify_waiters();
     }
+    crate::metrics::delivery(match outcome {
+        DeliveryOutcome::Quarantined => "invalid",
+        DeliveryOutcome::Ignored => "ignored",
+        DeliveryOutcome::Accepted if enqueued.iter().all(|e| e.duplicate) => "duplicate",
+        DeliveryOutcome::Accepted => "accepted",
+    });
     log_delivery(&jobs, &enqueued, &ignored, &problems);
 
     let mut enqueued = enqueued.into_iter();
@@ -150,12 +162,14 @@ async fn quarantine(state: &IngestState, body: &[u8], message: String) -> Respon
     {
         return storage_unavailable(&e);
     }
+    crate::metrics::delivery("invalid");
     tracing::warn!(error = %message, bytes = body.len(), "webhook delivery quarantined");
     error(StatusCode::BAD_REQUEST, message)
 }
 
 /// 503 makes Halo retry; nothing was acknowledged, so nothing is lost.
 fn storage_unavailable(e: &crate::store::StoreError) -> Response {
+    crate::metrics::delivery("unavailable");
     tracing::error!(error = %e, "webhook delivery not stored: answering 503 so Halo retries");
     error(
         StatusCode::SERVICE_UNAVAILABLE,

@@ -54,6 +54,14 @@ pub struct JobSummary {
     pub updated_at: i64,
 }
 
+/// The queue at a glance, for metrics.
+#[derive(Debug, Clone, Default)]
+pub struct QueueStats {
+    pub jobs_by_status: Vec<(String, i64)>,
+    /// How long the oldest queued job has waited since its delivery (0 when none).
+    pub oldest_queued_age_secs: f64,
+}
+
 /// What asking to replay one job did.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Replay {
@@ -192,6 +200,22 @@ impl Store {
         .fetch_all(&self.pool)
         .await
         .context("listing jobs")
+    }
+
+    pub async fn queue_stats(&self) -> Result<QueueStats, StoreError> {
+        let jobs_by_status = sqlx::query_as("SELECT status, COUNT(*) FROM jobs GROUP BY status")
+            .fetch_all(&self.pool)
+            .await
+            .context("counting jobs")?;
+        let oldest: Option<i64> =
+            sqlx::query_scalar("SELECT MIN(created_at) FROM jobs WHERE status = 'queued'")
+                .fetch_one(&self.pool)
+                .await
+                .context("finding the oldest queued job")?;
+        Ok(QueueStats {
+            jobs_by_status,
+            oldest_queued_age_secs: oldest.map_or(0.0, |at| (now_ms() - at).max(0) as f64 / 1000.0),
+        })
     }
 
     /// Queues a dead job again, due now, with a fresh budget of attempts.

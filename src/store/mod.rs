@@ -19,7 +19,7 @@ use sqlx::SqlitePool;
 pub use acks::AckStatus;
 pub use decisions::{DecisionRecord, StoredDecision};
 pub use deliveries::{DeliveryOutcome, Enqueued, NewJob};
-pub use jobs::{Job, JobStatus, JobSummary, Replay};
+pub use jobs::{Job, JobStatus, JobSummary, QueueStats, Replay};
 pub use retention::Pruned;
 
 #[derive(Debug, thiserror::Error)]

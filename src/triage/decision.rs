@@ -22,6 +22,15 @@ pub enum Source {
 }
 
 impl Source {
+    /// The kind of source, for metrics: rule, default or llm.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Source::Rule(_) => "rule",
+            Source::Default => "default",
+            Source::Llm => "llm",
+        }
+    }
+
     pub fn describe(&self) -> String {
         match self {
             Source::Rule(name) => format!("rule '{name}'"),
