@@ -6,19 +6,10 @@ use std::io::{BufRead, BufReader, Write};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use common::{fixture, fixture_json, mount_halo, shipped, TOKEN};
+use common::{binary, fixture, fixture_json, mount_halo, shipped, Served, TOKEN};
 use serde_json::{json, Value};
 use wiremock::matchers::{method, path};
 use wiremock::{Mock, MockServer, ResponseTemplate};
-
-fn binary() -> Command {
-    let mut command = Command::new(env!("CARGO_BIN_EXE_halo-triage"));
-    command.current_dir(env!("CARGO_MANIFEST_DIR"));
-    for (key, _) in std::env::vars().filter(|(k, _)| k.starts_with("HALO_TRIAGE")) {
-        command.env_remove(key);
-    }
-    command
-}
 
 fn run(command: &mut Command) -> (bool, String, String) {
     let output = command.output().unwrap();
@@ -259,62 +250,6 @@ async fn check_explains_a_permission_problem() {
 }
 
 /// A `serve` process, its address (read from its JSON log) and its log lines.
-struct Served {
-    child: std::process::Child,
-    addr: String,
-    logs: std::thread::JoinHandle<Vec<String>>,
-}
-
-impl Served {
-    fn start(command: &mut Command) -> Served {
-        let mut child = command.arg("serve").stderr(Stdio::piped()).spawn().unwrap();
-        let stderr = BufReader::new(child.stderr.take().unwrap());
-        let (addr_tx, addr_rx) = std::sync::mpsc::channel();
-        let logs = std::thread::spawn(move || {
-            let mut lines = Vec::new();
-            for line in stderr.lines().map_while(Result::ok) {
-                if let Ok(entry) = serde_json::from_str::<Value>(&line) {
-                    if let Some(addr) = entry["fields"]["addr"].as_str() {
-                        let _ = addr_tx.send(addr.to_string());
-                    }
-                }
-                lines.push(line);
-            }
-            lines
-        });
-        let addr = addr_rx
-            .recv_timeout(Duration::from_secs(30))
-            .expect("the service starts");
-        Served { child, addr, logs }
-    }
-
-    async fn deliver(&self, body: String) -> reqwest::Response {
-        reqwest::Client::new()
-            .post(format!("http://{}/hooks/halo", self.addr))
-            .bearer_auth(TOKEN)
-            .body(body)
-            .send()
-            .await
-            .unwrap()
-    }
-
-    /// SIGTERM; the service must exit with success. Returns its logs.
-    async fn stop(mut self) -> String {
-        let pid = self.child.id().to_string();
-        assert!(Command::new("kill")
-            .args(["-TERM", &pid])
-            .status()
-            .unwrap()
-            .success());
-        let status = tokio::task::spawn_blocking(move || self.child.wait())
-            .await
-            .unwrap()
-            .unwrap();
-        assert!(status.success(), "exit status {status}");
-        self.logs.join().unwrap().join("\n")
-    }
-}
-
 /// `serve` on the shipped defaults (shadow mode): a webhook becomes a recorded decision
 /// through the background worker, and SIGTERM stops the service cleanly.
 #[tokio::test]

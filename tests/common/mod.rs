@@ -2,9 +2,12 @@
 //! server standing in for Halo with its wire formats (see tests/fixtures).
 #![allow(dead_code)] // each test binary uses a different part of the harness
 
+use std::io::{BufRead, BufReader};
 use std::net::SocketAddr;
 use std::path::PathBuf;
+use std::process::{Command, Stdio};
 use std::sync::{Arc, Mutex};
+use std::time::Duration;
 
 use halo_triage::config::Settings;
 use halo_triage::reconcile::Reconciler;
@@ -340,5 +343,78 @@ impl TestApp {
         .fetch_one(self.store.pool())
         .await
         .unwrap()
+    }
+}
+
+/// The real binary, run from the crate's folder with no HALO_TRIAGE_* variable inherited.
+pub fn binary() -> Command {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_halo-triage"));
+    command.current_dir(env!("CARGO_MANIFEST_DIR"));
+    for (key, _) in std::env::vars().filter(|(k, _)| k.starts_with("HALO_TRIAGE")) {
+        command.env_remove(key);
+    }
+    command
+}
+
+/// The real binary serving; its JSON logs are collected.
+pub struct Served {
+    child: std::process::Child,
+    pub addr: String,
+    logs: std::thread::JoinHandle<Vec<String>>,
+}
+
+impl Served {
+    pub fn start(command: &mut Command) -> Served {
+        let mut child = command.arg("serve").stderr(Stdio::piped()).spawn().unwrap();
+        let stderr = BufReader::new(child.stderr.take().unwrap());
+        let (addr_tx, addr_rx) = std::sync::mpsc::channel();
+        let logs = std::thread::spawn(move || {
+            let mut lines = Vec::new();
+            for line in stderr.lines().map_while(Result::ok) {
+                if let Ok(entry) = serde_json::from_str::<Value>(&line) {
+                    if let Some(addr) = entry["fields"]["addr"].as_str() {
+                        let _ = addr_tx.send(addr.to_string());
+                    }
+                }
+                lines.push(line);
+            }
+            lines
+        });
+        let addr = addr_rx
+            .recv_timeout(Duration::from_secs(30))
+            .expect("the service starts");
+        Served { child, addr, logs }
+    }
+
+    pub async fn deliver(&self, body: String) -> reqwest::Response {
+        reqwest::Client::new()
+            .post(format!("http://{}/hooks/halo", self.addr))
+            .bearer_auth(TOKEN)
+            .body(body)
+            .send()
+            .await
+            .unwrap()
+    }
+
+    /// SIGKILL, as a crash or an OOM kill would: nothing is cleaned up.
+    pub fn kill(mut self) {
+        self.child.kill().unwrap();
+        self.child.wait().unwrap();
+    }
+
+    /// SIGTERM; the service must exit with success. Returns its logs.
+    pub async fn stop(mut self) -> String {
+        let pid = self.child.id().to_string();
+        assert!(Command::new("kill")
+            .args(["-TERM", &pid])
+            .status()
+            .unwrap()
+            .success());
+        let status = tokio::task::spawn_blocking(move || self.child.wait())
+            .await
+            .unwrap()
+            .unwrap();
+        assert!(status.success(), "exit status {status}");
+        self.logs.join().unwrap().join("\n")
     }
 }
