@@ -6,7 +6,7 @@ use std::io::{BufRead, BufReader, Write};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use common::{binary, fixture, fixture_json, mount_halo, shipped, Served, TOKEN};
+use common::{binary, fixture, fixture_json, halo_env, mount_halo, shipped, Served, TOKEN};
 use serde_json::{json, Value};
 use wiremock::matchers::{method, path};
 use wiremock::{Mock, MockServer, ResponseTemplate};
@@ -116,20 +116,6 @@ fn check_fails_without_webhook_auth_or_with_broken_rules() {
         stdout.contains("rules.toml:3:9: unknown variant `tean`, expected one of `team`"),
         "{stdout}"
     );
-}
-
-fn halo_env(command: &mut Command, halo: &MockServer) {
-    command
-        .env("HALO_TRIAGE__WEBHOOK__TOKEN", TOKEN)
-        .env("HALO_TRIAGE__HALO__BASE_URL", halo.uri())
-        .env(
-            "HALO_TRIAGE__HALO__AUTH_URL",
-            format!("{}/auth", halo.uri()),
-        )
-        .env("HALO_TRIAGE__HALO__CLIENT_ID", "triage-client")
-        .env("HALO_TRIAGE__HALO__CLIENT_SECRET", "triage-secret")
-        .env("HALO_TRIAGE__HALO__MAX_RETRIES", "0")
-        .env("HALO_TRIAGE__ACK__OUTCOME_ID", "21");
 }
 
 async fn mount_lookups(halo: &MockServer) {

@@ -9,7 +9,7 @@ use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use common::{binary, fixture_json, mount_halo, ActionsLog, Served, TOKEN};
+use common::{binary, fixture_json, halo_env, mount_halo, ActionsLog, Served};
 use serde_json::{json, Value};
 use wiremock::matchers::{method, path, path_regex};
 use wiremock::{Mock, MockServer, Request, ResponseTemplate};
@@ -82,21 +82,12 @@ async fn stateful_halo(
 
 fn serve(halo: &MockServer, db: &std::path::Path) -> Served {
     let mut command = binary();
+    halo_env(&mut command, halo);
     command
         .env("HALO_TRIAGE__MODE", "live")
-        .env("HALO_TRIAGE__WEBHOOK__TOKEN", TOKEN)
         .env("HALO_TRIAGE__SERVER__LISTEN", "127.0.0.1:0")
         .env("HALO_TRIAGE__STORE__PATH", db)
-        .env("HALO_TRIAGE__HALO__BASE_URL", halo.uri())
-        .env(
-            "HALO_TRIAGE__HALO__AUTH_URL",
-            format!("{}/auth", halo.uri()),
-        )
-        .env("HALO_TRIAGE__HALO__CLIENT_ID", "triage-client")
-        .env("HALO_TRIAGE__HALO__CLIENT_SECRET", "triage-secret")
-        .env("HALO_TRIAGE__HALO__MAX_RETRIES", "0")
         .env("HALO_TRIAGE__HALO__TIMEOUT_SECS", "2")
-        .env("HALO_TRIAGE__ACK__OUTCOME_ID", "21")
         .env("HALO_TRIAGE__RECONCILE__INTERVAL_SECS", "0")
         .env("HALO_TRIAGE__WORKER__CONCURRENCY", "2")
         // The jobs of the killed process are taken over once their lease runs out.

@@ -378,15 +378,7 @@ async fn over_the_daily_budget_the_rules_decide_alone() {
         "{notes:?}"
     );
     assert_eq!(app.count("SELECT tokens FROM llm_usage").await, 876);
-    let metrics = app
-        .http
-        .get(app.url("/metrics"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let metrics = app.metrics().await;
     assert!(
         metrics.contains("halo_triage_llm_calls_total{outcome=\"budget_exhausted\"}"),
         "{metrics}"

@@ -42,15 +42,7 @@ async fn metrics_count_deliveries_jobs_halo_requests_and_decisions() {
     waiting["object_id"] = json!(41299);
     app.deliver(waiting.to_string()).await;
 
-    let metrics = app
-        .http
-        .get(app.url("/metrics"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let metrics = app.metrics().await;
     for (outcome, expected) in [
         ("accepted", 2.0),
         ("duplicate", 1.0),

@@ -334,6 +334,12 @@ pub async fn live(overrides: &[(&str, &str)]) -> (MockServer, TestApp) {
 }
 
 impl TestApp {
+    /// The `/metrics` text.
+    pub async fn metrics(&self) -> String {
+        let response = self.http.get(self.url("/metrics")).send().await.unwrap();
+        response.text().await.unwrap()
+    }
+
     /// Acknowledgements recorded as sent with Halo's action id.
     pub async fn acks_sent(&self, action_id: i64) -> i64 {
         sqlx::query_scalar(
@@ -417,4 +423,20 @@ impl Served {
         assert!(status.success(), "exit status {status}");
         self.logs.join().unwrap().join("\n")
     }
+}
+
+/// The settings that point the real binary at `halo` in live-mode-ready form: webhook
+/// token, Halo credentials, no Halo retries, the acknowledgement outcome.
+pub fn halo_env(command: &mut Command, halo: &MockServer) {
+    command
+        .env("HALO_TRIAGE__WEBHOOK__TOKEN", TOKEN)
+        .env("HALO_TRIAGE__HALO__BASE_URL", halo.uri())
+        .env(
+            "HALO_TRIAGE__HALO__AUTH_URL",
+            format!("{}/auth", halo.uri()),
+        )
+        .env("HALO_TRIAGE__HALO__CLIENT_ID", "triage-client")
+        .env("HALO_TRIAGE__HALO__CLIENT_SECRET", "triage-secret")
+        .env("HALO_TRIAGE__HALO__MAX_RETRIES", "0")
+        .env("HALO_TRIAGE__ACK__OUTCOME_ID", "21");
 }
