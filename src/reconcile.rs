@@ -12,8 +12,11 @@ use crate::config::ReconcileSettings;
 use crate::halo::{HaloClient, HaloError};
 use crate::store::{now_ms, DeliveryOutcome, NewJob, Store, StoreError};
 
-/// The watermark's name in the store.
+/// The watermark's name in the store: the start of the last successful pass.
 const WATERMARK: &str = "reconcile";
+/// The start of the first pass ever: no pass looks further back, so a newly installed
+/// service never acknowledges tickets opened before it ran.
+const FLOOR: &str = "reconcile_floor";
 /// The event name of the jobs the reconciler queues.
 pub const EVENT: &str = "reconciled";
 
@@ -86,12 +89,21 @@ impl Reconciler {
         }
     }
 
-    /// Lists the tickets opened since the watermark (less the overlap), queues the ones
-    /// without a job, then moves the watermark to this pass's start.
+    /// Lists the tickets opened since the watermark (less the overlap, but never before
+    /// the first pass), queues the ones without a job, then moves the watermark to this
+    /// pass's start.
     pub async fn pass(&self) -> Result<PassReport, ReconcileError> {
         let started = now_ms();
         let overlap = (self.settings.overlap_secs * 1000) as i64;
-        let from = self.store.watermark(WATERMARK).await?.unwrap_or(started) - overlap;
+        let floor = match self.store.watermark(FLOOR).await? {
+            Some(floor) => floor,
+            None => {
+                self.store.set_watermark(FLOOR, started).await?;
+                started
+            }
+        };
+        let watermark = self.store.watermark(WATERMARK).await?.unwrap_or(started);
+        let from = (watermark - overlap).max(floor);
         let since = halo_date(from);
         let settings = &self.settings;
         let listed = self
