@@ -312,6 +312,43 @@ impl Settings {
         if reconcile.max_pages == 0 {
             return Err(invalid("reconcile.max_pages", "must be at least 1"));
         }
+        if reconcile.overlap_secs > 30 * 86_400 {
+            return Err(invalid(
+                "reconcile.overlap_secs",
+                "must be at most 2592000 (30 days)",
+            ));
+        }
+        if self.store.retention_days > 36_500 {
+            return Err(invalid(
+                "store.retention_days",
+                "must be at most 36500 (0 keeps everything)",
+            ));
+        }
+        let worker = &self.worker;
+        if worker.outage_after_failures == 0 {
+            return Err(invalid(
+                "worker.outage_after_failures",
+                "must be at least 1",
+            ));
+        }
+        if !(1..=86_400).contains(&worker.outage_pause_secs) {
+            return Err(invalid(
+                "worker.outage_pause_secs",
+                "must be between 1 and 86400",
+            ));
+        }
+        if !(worker.outage_pause_secs..=86_400).contains(&worker.outage_max_pause_secs) {
+            return Err(invalid(
+                "worker.outage_max_pause_secs",
+                "must be between worker.outage_pause_secs and 86400",
+            ));
+        }
+        if worker.shutdown_grace_secs > 3_600 {
+            return Err(invalid(
+                "worker.shutdown_grace_secs",
+                "must be at most 3600",
+            ));
+        }
         if self.worker.max_attempts == 0 {
             return Err(invalid("worker.max_attempts", "must be at least 1"));
         }
@@ -614,6 +651,36 @@ mod tests {
             (
                 &[TOKEN, ("HALO_TRIAGE__ACK__BODY", "no marker")],
                 "ack.body",
+            ),
+            (
+                &[
+                    TOKEN,
+                    ("HALO_TRIAGE__STORE__RETENTION_DAYS", "999999999999"),
+                ],
+                "store.retention_days",
+            ),
+            (
+                &[
+                    TOKEN,
+                    ("HALO_TRIAGE__RECONCILE__OVERLAP_SECS", "99999999999"),
+                ],
+                "reconcile.overlap_secs",
+            ),
+            (
+                &[TOKEN, ("HALO_TRIAGE__RECONCILE__PAGE_SIZE", "500")],
+                "reconcile.page_size",
+            ),
+            (
+                &[TOKEN, ("HALO_TRIAGE__WORKER__OUTAGE_PAUSE_SECS", "0")],
+                "worker.outage_pause_secs",
+            ),
+            (
+                &[TOKEN, ("HALO_TRIAGE__WORKER__OUTAGE_MAX_PAUSE_SECS", "5")],
+                "worker.outage_max_pause_secs",
+            ),
+            (
+                &[TOKEN, ("HALO_TRIAGE__WEBHOOK__IGNORE_AGENT_IDS", "7, api")],
+                "ignore_agent_ids",
             ),
             (
                 &[TOKEN, ("HALO_TRIAGE__WORKER__MAX_ATTEMPTS", "0")],

@@ -22,7 +22,7 @@ pub mod telemetry;
 pub mod triage;
 pub mod worker;
 
-use std::future::Future;
+use std::future::{Future, IntoFuture};
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
@@ -230,20 +230,37 @@ impl App {
             stopped.clone(),
         ));
         tracing::info!(addr = %self.local_addr(), workers = self.concurrency, "halo-triage listening");
-        // The signal stops the HTTP server and the workers at the same moment.
+        // The signal stops the HTTP server and the workers at the same moment, and the
+        // grace period starts then for both: a slow client cannot hold the exit up.
         let mut server_stopped = stopped.clone();
-        let server = axum::serve(self.listener, self.router).with_graceful_shutdown(async move {
-            let _ = server_stopped.wait_for(|stopped| *stopped).await;
-        });
-        let signal = tokio::spawn(async move {
-            shutdown.await;
-            tracing::info!("shutting down: no new deliveries or jobs");
-            let _ = stop.send(true);
-        });
-        let served = server.await;
-        signal.abort();
-        let grace = Duration::from_secs(self.grace_secs);
-        let finished = tokio::time::timeout(grace, async {
+        let mut server = tokio::spawn(
+            axum::serve(self.listener, self.router)
+                .with_graceful_shutdown(async move {
+                    let _ = server_stopped.wait_for(|stopped| *stopped).await;
+                })
+                .into_future(),
+        );
+        let ended_early = tokio::select! {
+            _ = shutdown => None,
+            served = &mut server => Some(served),
+        };
+        tracing::info!("shutting down: no new deliveries or jobs");
+        let _ = stop.send(true);
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(self.grace_secs);
+        let served = match ended_early {
+            Some(served) => served,
+            None => match tokio::time::timeout_at(deadline, &mut server).await {
+                Ok(served) => served,
+                Err(_) => {
+                    server.abort();
+                    tracing::warn!(
+                        "connections still open at the end of the grace period were closed"
+                    );
+                    Ok(Ok(()))
+                }
+            },
+        };
+        let finished = tokio::time::timeout_at(deadline, async {
             while workers.join_next().await.is_some() {}
         })
         .await;
@@ -261,22 +278,31 @@ impl App {
             }
         }
         tracing::info!("halo-triage stopped");
-        served.map_err(AppError::Serve)
+        served
+            .map_err(|panic| AppError::Serve(std::io::Error::other(panic)))?
+            .map_err(AppError::Serve)
     }
 }
 
-async fn shutdown_signal() {
-    let interrupt = tokio::signal::ctrl_c();
+/// SIGINT or SIGTERM. The handlers are installed when this is called, not when the future
+/// is first polled, so a signal right after "listening" is never the default (killing)
+/// action.
+fn shutdown_signal() -> impl Future<Output = ()> + Send + 'static {
     #[cfg(unix)]
     {
+        use tokio::signal::unix::{signal, SignalKind};
+        let mut interrupt = signal(SignalKind::interrupt()).expect("installing the SIGINT handler");
         let mut terminate =
-            tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
-                .expect("installing the SIGTERM handler");
-        tokio::select! {
-            _ = interrupt => {}
-            _ = terminate.recv() => {}
+            signal(SignalKind::terminate()).expect("installing the SIGTERM handler");
+        async move {
+            tokio::select! {
+                _ = interrupt.recv() => {}
+                _ = terminate.recv() => {}
+            }
         }
     }
     #[cfg(not(unix))]
-    let _ = interrupt.await;
+    async {
+        let _ = tokio::signal::ctrl_c().await;
+    }
 }

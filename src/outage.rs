@@ -1,7 +1,8 @@
 //! Halo outages: after `worker.outage_after_failures` jobs in a row fail because Halo is
 //! unreachable (timeouts, connection errors, 429, 5xx), workers stop claiming jobs for a
-//! pause that doubles while Halo stays down, instead of burning every job's attempts. The
-//! first job that gets through ends the outage. Deliveries are still accepted meanwhile.
+//! pause that doubles while Halo stays down, instead of burning every job's attempts. When a
+//! pause ends, one worker probes with one job while the others keep waiting; the first job
+//! that gets through ends the outage. Deliveries are still accepted meanwhile.
 
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -23,6 +24,8 @@ struct State {
     /// The pause now in force (or last in force, while probing).
     pause: Option<Duration>,
     paused_until: Option<Instant>,
+    /// When the one worker allowed to try after a pause took its job.
+    probe_since: Option<Instant>,
     reason: Option<String>,
 }
 
@@ -50,10 +53,26 @@ impl Outage {
         self.inner.lock().unwrap_or_else(|e| e.into_inner())
     }
 
-    /// How long a worker must wait before claiming a job; `None` when it may go on.
+    /// How long a worker must wait before claiming a job; `None` when it may go on. After
+    /// a pause only one caller gets `None` (the probe) until the probe's job settles, or
+    /// until another pause's length has passed without news from it.
     pub fn wait(&self) -> Option<Duration> {
-        let until = self.state().paused_until?;
-        until.checked_duration_since(Instant::now())
+        let mut state = self.state();
+        let until = state.paused_until?;
+        let now = Instant::now();
+        if let Some(left) = until.checked_duration_since(now) {
+            return Some(left);
+        }
+        let pause = state.pause.unwrap_or(self.first_pause);
+        match state.probe_since {
+            Some(since) if now.duration_since(since) < pause => {
+                Some(pause - now.duration_since(since))
+            }
+            _ => {
+                state.probe_since = Some(now);
+                None
+            }
+        }
     }
 
     /// A job failed because Halo could not be reached or was overloaded.
@@ -64,12 +83,18 @@ impl Outage {
         if state.failures_in_a_row < self.after_failures {
             return;
         }
+        let now = Instant::now();
+        if state.paused_until.is_some_and(|until| until > now) {
+            // A job claimed before the pause began: the pause already covers it.
+            return;
+        }
         let pause = match state.pause {
             None => self.first_pause,
             Some(pause) => (pause * 2).min(self.max_pause),
         };
         state.pause = Some(pause);
-        state.paused_until = Some(Instant::now() + pause);
+        state.paused_until = Some(now + pause);
+        state.probe_since = None;
         crate::metrics::halo_degraded(true);
         tracing::warn!(
             failures_in_a_row = state.failures_in_a_row,
@@ -119,10 +144,9 @@ mod tests {
         let status = outage.status();
         assert!(status.degraded);
         assert_eq!(status.reason.as_deref(), Some("503"));
-        outage.halo_failed("503 again");
-        assert!(outage.wait().unwrap() > Duration::from_secs(19), "doubled");
-        outage.halo_failed("503 still");
-        assert!(outage.wait().unwrap() <= Duration::from_secs(25), "capped");
+        // Jobs claimed before the pause fail during it: the pause does not grow for them.
+        outage.halo_failed("503 from a job in flight");
+        assert!(outage.wait().unwrap() <= Duration::from_secs(10));
         outage.halo_answered();
         assert_eq!(outage.wait(), None);
         assert_eq!(
@@ -132,6 +156,27 @@ mod tests {
                 reason: None,
                 resumes_in_secs: 0
             }
+        );
+    }
+
+    #[test]
+    fn after_a_pause_one_worker_probes_and_a_failed_probe_doubles_the_pause() {
+        let pause = Duration::from_millis(40);
+        let outage = Outage::new(1, pause, Duration::from_millis(100));
+        outage.halo_failed("timeout");
+        assert!(outage.wait().is_some());
+        std::thread::sleep(pause + Duration::from_millis(10));
+        assert_eq!(outage.wait(), None, "the first worker probes");
+        assert!(outage.wait().is_some(), "the others wait for the probe");
+        outage.halo_failed("still down");
+        let second = outage.wait().unwrap();
+        assert!(second > Duration::from_millis(60), "doubled: {second:?}");
+        std::thread::sleep(second + Duration::from_millis(10));
+        assert_eq!(outage.wait(), None);
+        outage.halo_failed("still down");
+        assert!(
+            outage.wait().unwrap() <= Duration::from_millis(100),
+            "capped"
         );
     }
 }

@@ -37,6 +37,8 @@ pub struct PassReport {
     pub listed: usize,
     /// Tickets queued because no webhook had brought them.
     pub queued: Vec<i64>,
+    /// False when `reconcile.max_pages` cut the listing short.
+    pub complete: bool,
 }
 
 #[derive(Clone)]
@@ -106,7 +108,7 @@ impl Reconciler {
         let from = (watermark - overlap).max(floor);
         let since = halo_date(from);
         let settings = &self.settings;
-        let listed = self
+        let (listed, complete) = self
             .halo
             .tickets_opened_since(
                 &since,
@@ -139,11 +141,21 @@ impl Reconciler {
             self.wake.notify_waiters();
         }
         crate::metrics::reconciled(queued.len());
-        self.store.set_watermark(WATERMARK, started).await?;
+        if complete {
+            self.store.set_watermark(WATERMARK, started).await?;
+        } else {
+            // The watermark stays, so no ticket beyond the last page read is given up;
+            // passes repeat the period until one reads every page.
+            tracing::error!(
+                max_pages = settings.max_pages,
+                "more tickets than reconcile.max_pages pages since the watermark: raise reconcile.max_pages, or tickets past the last page are not reconciled"
+            );
+        }
         Ok(PassReport {
             since,
             listed: listed.len(),
             queued,
+            complete,
         })
     }
 }

@@ -160,7 +160,15 @@ impl Worker {
         }
         .instrument(span)
         .await;
-        self.in_flight().remove(&job.id);
+        // Only our own claim: after a lost lease, another worker may hold the job now.
+        let mut in_flight = self.in_flight();
+        if in_flight
+            .get(&job.id)
+            .is_some_and(|held| held.attempts == job.attempts)
+        {
+            in_flight.remove(&job.id);
+        }
+        drop(in_flight);
         let outcome = outcome?;
         Ok(Some(JobReport {
             job_id: job.id,
@@ -274,7 +282,9 @@ impl Worker {
             .build()
             .last()
             .unwrap_or_default();
-        backoff.max(retry_after.unwrap_or_default())
+        // Halo's Retry-After counts, up to our own ceiling.
+        let ceiling = Duration::from_secs(settings.retry_max_secs);
+        backoff.max(retry_after.unwrap_or_default().min(ceiling))
     }
 
     async fn process(&self, job: &Job) -> Result<(), JobError> {

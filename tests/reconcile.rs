@@ -186,3 +186,22 @@ async fn the_running_service_reconciles_at_start_without_any_webhook() {
     running.stop.send(()).unwrap();
     running.stopped.await.unwrap().unwrap();
 }
+
+#[tokio::test]
+async fn a_pass_cut_short_by_max_pages_keeps_the_watermark() {
+    let halo = halo_listing_two_tickets().await;
+    let app = spawn_with(
+        Some(&halo),
+        &[("RECONCILE__PAGE_SIZE", "1"), ("RECONCILE__MAX_PAGES", "1")],
+    )
+    .await;
+    let reconciler = app.reconciler.as_ref().unwrap();
+    let first = reconciler.pass().await.unwrap();
+    assert_eq!((first.queued.clone(), first.complete), (vec![41234], false));
+    assert_eq!(
+        app.count("SELECT COUNT(*) FROM watermarks WHERE name = 'reconcile'")
+            .await,
+        0,
+        "the unread page is read again next pass"
+    );
+}

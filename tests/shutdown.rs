@@ -94,3 +94,37 @@ async fn a_job_still_running_after_the_grace_period_goes_back_to_the_queue() {
     assert!(received(&halo, "POST", "/api/Actions").await.is_empty());
     assert_eq!(app.count("SELECT COUNT(*) FROM acknowledgements").await, 0);
 }
+
+#[tokio::test]
+async fn a_client_that_never_finishes_its_request_cannot_hold_up_the_exit() {
+    use tokio::io::AsyncWriteExt;
+    let running = spawn_running(
+        None,
+        &[
+            ("WORKER__CONCURRENCY", "1"),
+            ("WORKER__SHUTDOWN_GRACE_SECS", "1"),
+        ],
+    )
+    .await;
+    let mut slow = tokio::net::TcpStream::connect(running.app.addr)
+        .await
+        .unwrap();
+    slow.write_all(
+        format!(
+            "POST /hooks/halo HTTP/1.1\r\nhost: localhost\r\nauthorization: Bearer {}\r\n\
+             content-type: application/json\r\ncontent-length: 1000\r\n\r\n{{\"event\":",
+            common::TOKEN
+        )
+        .as_bytes(),
+    )
+    .await
+    .unwrap();
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    running.stop.send(()).unwrap();
+    tokio::time::timeout(Duration::from_secs(5), running.stopped)
+        .await
+        .expect("the grace period bounds the wait for open requests")
+        .unwrap()
+        .expect("a graceful stop is a clean exit");
+    drop(slow);
+}

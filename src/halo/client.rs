@@ -157,14 +157,14 @@ impl HaloClient {
 
     /// Ids of the tickets opened since `since` (Halo's date string), all pages of
     /// `GET /api/Tickets` with a date search on the opening date, each page within the
-    /// rate budget. Stops after `max_pages` pages.
+    /// rate budget. Stops after `max_pages` pages; the flag says whether every page was read.
     pub async fn tickets_opened_since(
         &self,
         since: &str,
         page_size: u32,
         open_only: bool,
         max_pages: u32,
-    ) -> Result<Vec<i64>, HaloError> {
+    ) -> Result<(Vec<i64>, bool), HaloError> {
         let endpoint = "GET /api/Tickets";
         let size = page_size.to_string();
         let mut ids = Vec::new();
@@ -191,14 +191,10 @@ impl HaloClient {
             let last_page = listed.len() < page_size as usize;
             ids.extend(listed.into_iter().map(|t| t.id).filter(|id| *id > 0));
             if last_page || total.is_some_and(|total| ids.len() as u64 >= total) {
-                return Ok(ids);
+                return Ok((ids, true));
             }
         }
-        tracing::warn!(
-            max_pages,
-            "more tickets than the reconciler reads in one pass; the rest come next pass"
-        );
-        Ok(ids)
+        Ok((ids, false))
     }
 
     /// Partial update: `POST /api/Tickets` with a one-element array.

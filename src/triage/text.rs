@@ -137,7 +137,8 @@ fn comparable_unicode(text: &str) -> String {
         if !out.is_empty() {
             out.push(' ');
         }
-        out.extend(word.chars().flat_map(char::to_lowercase));
+        // Per word, so `str::to_lowercase` applies the final-sigma rule ("ΟΔΟΣ" → "οδος").
+        out.push_str(&word.to_lowercase());
     }
     out
 }
@@ -171,6 +172,7 @@ mod tests {
     fn comparable_text_folds_case_and_space() {
         assert_eq!(comparable("  Locked\u{a0}\n OUT  now "), "locked out now");
         assert_eq!(comparable("İstanbul"), "i\u{307}stanbul");
+        assert_eq!(comparable("ΟΔΟΣ ΟΔΟΣ"), "οδος οδος");
         assert_eq!(comparable("a\u{0b}\u{0c}\rB\u{2003}É\u{3000}"), "a b é");
         assert_eq!(comparable(" \tAB  c\r\n"), "ab c");
         assert_eq!(comparable(" \t "), "");
