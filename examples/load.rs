@@ -1,0 +1,552 @@
+//! Webhook load: sends N "New Ticket Logged" deliveries at a set rate to a running service,
+//! reports accepted per second and answer latency, waits for the jobs to drain and checks
+//! that every delivery produced exactly one job, one ticket update and one acknowledgement.
+//!
+//! By default it starts a stand-in Halo (wiremock, Halo's wire format from tests/fixtures)
+//! and the release binary in live mode against it, with a temporary SQLite store:
+//!
+//! ```sh
+//! cargo build --release && cargo run --release --example load -- --n 2000 --rate 200
+//! ```
+//!
+//! `--url` targets a service that is already running instead (its Halo is the caller's
+//! business); `--db` must then name its SQLite file, opened read-only for the checks.
+//! Figures and how they were taken: docs/benchmarks.md.
+
+use std::collections::{BTreeMap, HashSet};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use clap::Parser;
+use serde_json::{json, Value};
+use sqlx::sqlite::SqliteConnectOptions;
+use sqlx::{Connection, SqliteConnection};
+use wiremock::matchers::{method, path, path_regex};
+use wiremock::{Mock, MockServer, Request, ResponseTemplate};
+
+const WEBHOOK_TOKEN: &str = "load-webhook-token";
+const ADMIN_TOKEN: &str = "load-admin-token";
+/// The "Email User" outcome in outcome-list.json.
+const OUTCOME_ID: &str = "21";
+
+#[derive(Parser)]
+#[command(about = "Sends N webhooks at a set rate and checks every one became one job")]
+struct Args {
+    /// Deliveries to send, each a distinct ticket and delivery id.
+    #[arg(long, default_value_t = 2000)]
+    n: i64,
+    /// Deliveries started per second (open loop: not waiting for earlier answers).
+    #[arg(long, default_value_t = 200.0)]
+    rate: f64,
+    /// The service binary (default: halo-triage beside this example's target folder).
+    #[arg(long)]
+    binary: Option<PathBuf>,
+    /// worker.concurrency for the started service (default: the service's own, 2).
+    #[arg(long)]
+    workers: Option<u32>,
+    /// Base URL of an already running service, e.g. http://127.0.0.1:8080.
+    #[arg(long, requires = "db")]
+    url: Option<String>,
+    /// With --url: the service's SQLite file (opened read-only).
+    #[arg(long)]
+    db: Option<PathBuf>,
+    /// The webhook token, sent as Authorization: Bearer (with --url: the service's).
+    #[arg(long, default_value = WEBHOOK_TOKEN)]
+    token: String,
+    /// Ticket ids used are first-ticket .. first-ticket + n; none may have a job yet.
+    #[arg(long, default_value_t = 1_000_000)]
+    first_ticket: i64,
+    /// Longest wait for the queue to drain after the last answer, in seconds.
+    #[arg(long, default_value_t = 120)]
+    drain_timeout: u64,
+}
+
+/// The started service; killed if the load script stops early.
+struct Service {
+    child: Child,
+    log: PathBuf,
+}
+
+impl Drop for Service {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+#[tokio::main]
+async fn main() {
+    let args = Args::parse();
+    if args.n < 1 || args.rate.is_nan() || args.rate <= 0.0 {
+        fail("--n and --rate must be positive");
+    }
+    let dir = tempfile::tempdir().expect("a temporary folder");
+    let mut halo = None;
+    let mut service = None;
+    let (url, db) = match &args.url {
+        Some(url) => (
+            url.trim_end_matches('/').to_string(),
+            args.db.clone().unwrap(),
+        ),
+        None => {
+            let server = MockServer::start().await;
+            mount_halo(&server).await;
+            let db = dir.path().join("load.db");
+            let (url, started) = start_service(&args, &server, &db, dir.path());
+            halo = Some(server);
+            service = Some(started);
+            (url, db)
+        }
+    };
+    let http = reqwest::Client::new();
+    wait_ready(&http, &url, service.as_mut()).await;
+    let last = args.first_ticket + args.n - 1;
+    let range = (args.first_ticket, last);
+    let mut db_conn = open_read_only(&db).await;
+    let existing = job_counts(&mut db_conn, range).await;
+    if !existing.is_empty() {
+        fail(&format!(
+            "tickets {}..={last} already have jobs ({existing:?}): choose another --first-ticket",
+            args.first_ticket
+        ));
+    }
+
+    println!(
+        "sending {} deliveries at {}/s to {url}/hooks/halo",
+        args.n, args.rate
+    );
+    let load = send(&http, &url, &args).await;
+    let mut ok = load.report(args.n);
+
+    let drain_started = Instant::now();
+    let deadline = drain_started + Duration::from_secs(args.drain_timeout);
+    let (counts, pending) = loop {
+        let counts = job_counts(&mut db_conn, range).await;
+        let pending = counts.get("queued").unwrap_or(&0) + counts.get("running").unwrap_or(&0);
+        if pending == 0 || Instant::now() > deadline {
+            break (counts, pending);
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    };
+    let drain = drain_started.elapsed();
+    let drained = if pending == 0 {
+        "queue empty"
+    } else {
+        "gave up waiting"
+    };
+    let (first_stored, last_done): (Option<i64>, Option<i64>) = sqlx::query_as(
+        "SELECT MIN(created_at), MAX(updated_at) FROM jobs
+         WHERE ticket_id BETWEEN ? AND ? AND status = 'done'",
+    )
+    .bind(range.0)
+    .bind(range.1)
+    .fetch_one(&mut db_conn)
+    .await
+    .expect("reading job times");
+    let done = *counts.get("done").unwrap_or(&0);
+    println!("jobs by status: {counts:?}");
+    println!(
+        "drain: {drained} {:.2} s after the last answer ({:.2} s after the first delivery)",
+        drain.as_secs_f64(),
+        (drain_started - load.started).as_secs_f64() + drain.as_secs_f64()
+    );
+    if let (Some(first), Some(last)) = (first_stored, last_done) {
+        let secs = (last - first).max(1) as f64 / 1000.0;
+        println!(
+            "jobs: {done} done in {secs:.2} s from the first delivery stored to the last job done = {:.1} jobs/s",
+            done as f64 / secs
+        );
+    }
+
+    let jobs: (i64, i64) = sqlx::query_as(
+        "SELECT COUNT(*), COUNT(DISTINCT ticket_id) FROM jobs WHERE ticket_id BETWEEN ? AND ?",
+    )
+    .bind(range.0)
+    .bind(range.1)
+    .fetch_one(&mut db_conn)
+    .await
+    .expect("counting jobs");
+    let acks: i64 = sqlx::query_scalar(
+        "SELECT COUNT(*) FROM acknowledgements
+         WHERE ticket_id BETWEEN ? AND ? AND status = 'sent'",
+    )
+    .bind(range.0)
+    .bind(range.1)
+    .fetch_one(&mut db_conn)
+    .await
+    .expect("counting acknowledgements");
+    ok &= check(
+        "one job per delivered ticket",
+        jobs == (args.n, args.n),
+        format!("{} jobs for {} distinct tickets", jobs.0, jobs.1),
+    );
+    ok &= check(
+        "every job done, none dead",
+        done == args.n,
+        format!("{counts:?}"),
+    );
+
+    if let Some(halo) = &halo {
+        // Live mode is known only for the service started here.
+        ok &= check(
+            "acknowledgements recorded as sent in the store",
+            acks == args.n,
+            format!("{acks}"),
+        );
+        let requests = halo.received_requests().await.unwrap_or_default();
+        let posted = |route: &str, key: &str| {
+            let ids: Vec<i64> = requests
+                .iter()
+                .filter(|r| r.method.as_str() == "POST" && r.url.path() == route)
+                .filter_map(|r| serde_json::from_slice::<Value>(&r.body).ok())
+                .filter_map(|body| body[0][key].as_i64())
+                .collect();
+            let distinct = ids.iter().collect::<HashSet<_>>().len();
+            (ids.len() as i64, distinct as i64)
+        };
+        let (updates, updated) = posted("/api/Tickets", "id");
+        let (actions, acked) = posted("/api/Actions", "ticket_id");
+        ok &= check(
+            "stand-in Halo: one ticket update per ticket",
+            (updates, updated) == (args.n, args.n),
+            format!("{updates} POST /api/Tickets for {updated} tickets"),
+        );
+        ok &= check(
+            "stand-in Halo: one acknowledgement per ticket",
+            (actions, acked) == (args.n, args.n),
+            format!("{actions} POST /api/Actions for {acked} tickets"),
+        );
+        let mut other: BTreeMap<String, usize> = BTreeMap::new();
+        for r in &requests {
+            let route = r.url.path();
+            if !route.starts_with("/api/Tickets") && route != "/api/Actions" {
+                *other.entry(format!("{} {route}", r.method)).or_default() += 1;
+            }
+        }
+        println!("other requests to the stand-in Halo: {other:?}");
+    }
+    if let Some(mut service) = service {
+        ok &= check(
+            "service still running",
+            service.child.try_wait().ok().flatten().is_none(),
+            String::new(),
+        );
+        let log = std::fs::read_to_string(&service.log).unwrap_or_default();
+        let problems: Vec<&str> = log
+            .lines()
+            .filter(|l| l.contains("\"level\":\"WARN\"") || l.contains("\"level\":\"ERROR\""))
+            .collect();
+        println!("service log: {} warnings or errors", problems.len());
+        for line in problems.iter().take(5) {
+            println!("  {line}");
+        }
+        // SIGTERM, as an operator would; the service drains and exits 0.
+        let _ = Command::new("kill")
+            .args(["-TERM", &service.child.id().to_string()])
+            .status();
+        let status = service.child.wait();
+        println!("service stopped: {status:?}");
+    }
+    if !ok {
+        println!("kept for inspection: {}", dir.keep().display());
+        std::process::exit(1);
+    }
+}
+
+/// The answers: status (0 for a transport error), duplicate flag, latency from the time the
+/// request was due (so a load generator falling behind shows up as latency).
+struct Load {
+    started: Instant,
+    send_secs: f64,
+    last_answer_secs: f64,
+    answers: Vec<(u16, bool, Duration)>,
+    first_error: Option<String>,
+}
+
+impl Load {
+    /// Prints the figures; false when some delivery was not accepted as new.
+    fn report(&self, n: i64) -> bool {
+        let mut statuses: BTreeMap<u16, usize> = BTreeMap::new();
+        for (status, _, _) in &self.answers {
+            *statuses.entry(*status).or_default() += 1;
+        }
+        let accepted = statuses.get(&202).copied().unwrap_or(0);
+        let duplicates = self.answers.iter().filter(|a| a.1).count();
+        let mut latencies: Vec<Duration> = self.answers.iter().map(|a| a.2).collect();
+        latencies.sort();
+        let at = |p: f64| {
+            let rank = ((p * latencies.len() as f64).ceil() as usize).clamp(1, latencies.len());
+            latencies[rank - 1].as_secs_f64() * 1000.0
+        };
+        println!(
+            "sent {} in {:.2} s ({:.1}/s offered); answers by status (0 = no answer): {statuses:?}",
+            self.answers.len(),
+            self.send_secs,
+            (self.answers.len() as f64 - 1.0).max(1.0) / self.send_secs
+        );
+        if let Some(error) = &self.first_error {
+            println!("first transport error: {error}");
+        }
+        println!(
+            "accepted {accepted} (duplicates {duplicates}) in {:.2} s = {:.1} accepted/s",
+            self.last_answer_secs,
+            accepted as f64 / self.last_answer_secs
+        );
+        println!(
+            "latency ms: p50 {:.1}  p90 {:.1}  p99 {:.1}  max {:.1}",
+            at(0.50),
+            at(0.90),
+            at(0.99),
+            at(1.0)
+        );
+        check(
+            "every delivery answered 202 as new",
+            accepted as i64 == n && duplicates == 0,
+            format!("{accepted} accepted, {duplicates} duplicates"),
+        )
+    }
+}
+
+async fn send(http: &reqwest::Client, url: &str, args: &Args) -> Load {
+    let template: Value = serde_json::from_str(include_str!(
+        "../tests/fixtures/webhook-new-ticket-full.json"
+    ))
+    .expect("the fixture is JSON");
+    let run = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap_or_default()
+        .as_millis();
+    let bodies: Vec<String> = (0..args.n)
+        .map(|i| {
+            let ticket = args.first_ticket + i;
+            let mut delivery = template.clone();
+            delivery["id"] = json!(format!("load-{run}-{i}"));
+            delivery["object_id"] = json!(ticket);
+            delivery["message"] = json!(format!("Ticket {ticket} has been logged"));
+            delivery["ticket"]["id"] = json!(ticket);
+            delivery.to_string()
+        })
+        .collect();
+    let hook = format!("{url}/hooks/halo");
+    let started = Instant::now() + Duration::from_millis(20);
+    let mut tasks = Vec::with_capacity(bodies.len());
+    for (i, body) in bodies.into_iter().enumerate() {
+        let due = started + Duration::from_secs_f64(i as f64 / args.rate);
+        tokio::time::sleep_until(due.into()).await;
+        let request = http
+            .post(&hook)
+            .bearer_auth(&args.token)
+            .header("content-type", "application/json")
+            .timeout(Duration::from_secs(60))
+            .body(body);
+        tasks.push(tokio::spawn(async move {
+            match request.send().await {
+                Ok(response) => {
+                    let status = response.status().as_u16();
+                    let body: Value = response.json().await.unwrap_or(Value::Null);
+                    let duplicate = body["duplicate"].as_bool().unwrap_or(false);
+                    (status, duplicate, due.elapsed(), None)
+                }
+                Err(e) => (0, false, due.elapsed(), Some(e.to_string())),
+            }
+        }));
+    }
+    let send_secs = started.elapsed().as_secs_f64();
+    let mut answers = Vec::with_capacity(tasks.len());
+    let mut first_error = None;
+    for task in tasks {
+        let (status, duplicate, latency, error) = task.await.expect("a request task");
+        first_error = first_error.or(error);
+        answers.push((status, duplicate, latency));
+    }
+    Load {
+        started,
+        send_secs,
+        last_answer_secs: started.elapsed().as_secs_f64(),
+        answers,
+        first_error,
+    }
+}
+
+fn check(what: &str, passed: bool, detail: String) -> bool {
+    let verdict = if passed { "PASS" } else { "FAIL" };
+    if detail.is_empty() {
+        println!("{verdict} {what}");
+    } else {
+        println!("{verdict} {what}: {detail}");
+    }
+    passed
+}
+
+fn fail(message: &str) -> ! {
+    eprintln!("load: {message}");
+    std::process::exit(2);
+}
+
+/// Halo's answers for a healthy instance (a short copy of tests/common/mod.rs `mount_halo`),
+/// for any ticket id.
+async fn mount_halo(server: &MockServer) {
+    let json = |text: &str| serde_json::from_str::<Value>(text).expect("fixture JSON");
+    Mock::given(method("POST"))
+        .and(path("/auth/token"))
+        .respond_with(
+            ResponseTemplate::new(200)
+                .set_body_json(json(include_str!("../tests/fixtures/token-response.json"))),
+        )
+        .mount(server)
+        .await;
+    for (route, body) in [
+        (
+            "/api/Team",
+            include_str!("../tests/fixtures/team-list.json"),
+        ),
+        (
+            "/api/Priority",
+            include_str!("../tests/fixtures/priority-list.json"),
+        ),
+        (
+            "/api/Outcome",
+            include_str!("../tests/fixtures/outcome-list.json"),
+        ),
+        ("/api/Actions", r#"{"actions": []}"#),
+    ] {
+        Mock::given(method("GET"))
+            .and(path(route))
+            .respond_with(ResponseTemplate::new(200).set_body_json(json(body)))
+            .mount(server)
+            .await;
+    }
+    let ticket = json(include_str!("../tests/fixtures/ticket.json"));
+    Mock::given(method("GET"))
+        .and(path_regex(r"^/api/Tickets/\d+$"))
+        .respond_with(move |request: &Request| {
+            let id = request.url.path().rsplit('/').next().unwrap_or_default();
+            let mut ticket = ticket.clone();
+            ticket["id"] = json!(id.parse::<i64>().unwrap_or_default());
+            ResponseTemplate::new(200).set_body_json(ticket)
+        })
+        .mount(server)
+        .await;
+    Mock::given(method("POST"))
+        .and(path("/api/Tickets"))
+        .respond_with(|request: &Request| {
+            let body: Value = serde_json::from_slice(&request.body).unwrap_or_default();
+            ResponseTemplate::new(200).set_body_json(&body[0])
+        })
+        .mount(server)
+        .await;
+    Mock::given(method("POST"))
+        .and(path("/api/Actions"))
+        .respond_with(ResponseTemplate::new(201).set_body_json(json!({"id": 555})))
+        .mount(server)
+        .await;
+}
+
+/// Starts `serve` in live mode against the stand-in Halo on a free port; its JSON log goes
+/// to a file in `dir`.
+fn start_service(args: &Args, halo: &MockServer, db: &Path, dir: &Path) -> (String, Service) {
+    let binary = args.binary.clone().unwrap_or_else(|| {
+        // target/<profile>/examples/load -> target/<profile>/halo-triage
+        let exe = std::env::current_exe().expect("the example's path");
+        exe.parent()
+            .and_then(Path::parent)
+            .expect("the example runs from a target folder")
+            .join("halo-triage")
+    });
+    if !binary.exists() {
+        fail(&format!(
+            "{} not found: run `cargo build --release` first or give --binary",
+            binary.display()
+        ));
+    }
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|listener| listener.local_addr())
+        .expect("a free port")
+        .port();
+    let mut env = vec![
+        ("MODE", "live".to_string()),
+        ("SERVER__LISTEN", format!("127.0.0.1:{port}")),
+        ("STORE__PATH", db.display().to_string()),
+        ("WEBHOOK__TOKEN", args.token.clone()),
+        // The admin API (/admin/jobs) can be watched while the load runs.
+        ("ADMIN__TOKEN", ADMIN_TOKEN.to_string()),
+        ("HALO__BASE_URL", halo.uri()),
+        ("HALO__AUTH_URL", format!("{}/auth", halo.uri())),
+        ("HALO__CLIENT_ID", "load-client".to_string()),
+        ("HALO__CLIENT_SECRET", "load-secret".to_string()),
+        // Far above the ~2 requests per ticket, so the stand-in is never throttled.
+        ("HALO__REQUESTS_PER_5MIN", "3000000".to_string()),
+        ("ACK__OUTCOME_ID", OUTCOME_ID.to_string()),
+        ("RECONCILE__INTERVAL_SECS", "0".to_string()),
+    ];
+    if let Some(workers) = args.workers {
+        env.push(("WORKER__CONCURRENCY", workers.to_string()));
+    }
+    let log = dir.join("service.log");
+    let mut command = Command::new(&binary);
+    command
+        .arg("serve")
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .stdout(Stdio::null())
+        .stderr(std::fs::File::create(&log).expect("the log file"));
+    for (key, _) in std::env::vars().filter(|(k, _)| k.starts_with("HALO_TRIAGE")) {
+        command.env_remove(key);
+    }
+    for (key, value) in env {
+        command.env(format!("HALO_TRIAGE__{key}"), value);
+    }
+    let child = command
+        .spawn()
+        .unwrap_or_else(|e| fail(&format!("starting {}: {e}", binary.display())));
+    println!(
+        "started {} (live mode, store {}, log {})",
+        binary.display(),
+        db.display(),
+        log.display()
+    );
+    (format!("http://127.0.0.1:{port}"), Service { child, log })
+}
+
+async fn wait_ready(http: &reqwest::Client, url: &str, mut service: Option<&mut Service>) {
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        if let Ok(response) = http.get(format!("{url}/readyz")).send().await {
+            if response.status() == 200 {
+                return;
+            }
+        }
+        if let Some(service) = service.as_deref_mut() {
+            if let Ok(Some(status)) = service.child.try_wait() {
+                let log = std::fs::read_to_string(&service.log).unwrap_or_default();
+                fail(&format!("the service exited ({status}):\n{log}"));
+            }
+        }
+        if Instant::now() > deadline {
+            if let Some(service) = service {
+                let _ = service.child.kill();
+            }
+            fail(&format!("{url}/readyz did not answer 200 within 30 s"));
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+async fn open_read_only(db: &Path) -> SqliteConnection {
+    let options = SqliteConnectOptions::new().filename(db).read_only(true);
+    SqliteConnection::connect_with(&options)
+        .await
+        .unwrap_or_else(|e| fail(&format!("opening {} read-only: {e}", db.display())))
+}
+
+async fn job_counts(db: &mut SqliteConnection, (first, last): (i64, i64)) -> BTreeMap<String, i64> {
+    let rows: Vec<(String, i64)> = sqlx::query_as(
+        "SELECT status, COUNT(*) FROM jobs WHERE ticket_id BETWEEN ? AND ? GROUP BY status",
+    )
+    .bind(first)
+    .bind(last)
+    .fetch_all(db)
+    .await
+    .unwrap_or_else(|e| fail(&format!("reading jobs: {e}")));
+    rows.into_iter().collect()
+}
