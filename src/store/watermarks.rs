@@ -25,20 +25,17 @@ impl Store {
         Ok(())
     }
 
-    /// Which of `ticket_ids` have no job yet.
+    /// Which of `ticket_ids` have no job yet, in one query.
     pub async fn tickets_without_jobs(&self, ticket_ids: &[i64]) -> Result<Vec<i64>, StoreError> {
-        let mut missing = Vec::new();
-        for id in ticket_ids {
-            let known: bool =
-                sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM jobs WHERE ticket_id = ?)")
-                    .bind(id)
-                    .fetch_one(&self.pool)
-                    .await
-                    .context("looking for a ticket's job")?;
-            if !known {
-                missing.push(*id);
-            }
-        }
-        Ok(missing)
+        let ids = serde_json::to_string(ticket_ids).unwrap_or_else(|_| "[]".into());
+        sqlx::query_scalar(
+            "SELECT listed.value FROM json_each(?) AS listed
+             WHERE NOT EXISTS (SELECT 1 FROM jobs WHERE jobs.ticket_id = listed.value)
+             ORDER BY listed.key",
+        )
+        .bind(ids)
+        .fetch_all(&self.pool)
+        .await
+        .context("looking for tickets without a job")
     }
 }
