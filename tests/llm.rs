@@ -245,20 +245,16 @@ async fn a_malformed_answer_is_asked_again_once_then_the_rules_decide() {
     );
 }
 
-#[tokio::test]
-async fn a_malformed_answer_then_a_good_one_is_used() {
+/// An LLM whose first answer is `first` and every later one a confident "Network", after
+/// triaging one office-move ticket: the retry's answer must be the one used.
+async fn triaged_after_a_bad_first_answer(first: ResponseTemplate) -> MockServer {
     let halo = halo().await;
-    let llm = MockServer::start().await;
+    let llm = llm(ok(&answer("Network", 0.9))).await;
     Mock::given(method("POST"))
         .and(path("/v1/chat/completions"))
-        .respond_with(ok("{not json"))
+        .respond_with(first)
         .up_to_n_times(1)
         .with_priority(1)
-        .mount(&llm)
-        .await;
-    Mock::given(method("POST"))
-        .and(path("/v1/chat/completions"))
-        .respond_with(ok(&answer("Network", 0.9)))
         .mount(&llm)
         .await;
     let app = app(&halo, &llm, &[]).await;
@@ -266,6 +262,12 @@ async fn a_malformed_answer_then_a_good_one_is_used() {
     app.drain().await;
     let (_, decision, ..) = app.decision(41234).await;
     assert_eq!(decision["fields"]["team"]["value"], "Network");
+    llm
+}
+
+#[tokio::test]
+async fn a_malformed_answer_then_a_good_one_is_used() {
+    triaged_after_a_bad_first_answer(ok("{not json")).await;
 }
 
 #[tokio::test]
@@ -293,28 +295,11 @@ async fn a_timeout_is_retried_then_the_rules_decide() {
 
 #[tokio::test]
 async fn a_429_is_retried_then_the_answer_is_used() {
-    let halo = halo().await;
-    let llm = MockServer::start().await;
-    Mock::given(method("POST"))
-        .and(path("/v1/chat/completions"))
-        .respond_with(ResponseTemplate::new(429).insert_header("retry-after", "0").set_body_json(
-            json!({"error": {"message": "Rate limit reached", "type": "requests", "code": "rate_limit_exceeded"}}),
-        ))
-        .up_to_n_times(1)
-        .with_priority(1)
-        .mount(&llm)
-        .await;
-    Mock::given(method("POST"))
-        .and(path("/v1/chat/completions"))
-        .respond_with(ok(&answer("Network", 0.9)))
-        .mount(&llm)
-        .await;
-    let app = app(&halo, &llm, &[]).await;
-    app.deliver(office_move("a", 41234, "Desks")).await;
-    app.drain().await;
+    let rate_limited = ResponseTemplate::new(429)
+        .insert_header("retry-after", "0")
+        .set_body_json(json!({"error": {"message": "Rate limit reached", "type": "requests", "code": "rate_limit_exceeded"}}));
+    let llm = triaged_after_a_bad_first_answer(rate_limited).await;
     assert_eq!(llm_requests(&llm).await.len(), 2);
-    let (_, decision, ..) = app.decision(41234).await;
-    assert_eq!(decision["fields"]["team"]["value"], "Network");
 }
 
 #[tokio::test]
