@@ -1,11 +1,19 @@
-# halo-triage: one container. Build: docker build -t halo-triage .
-# Run:  docker run -p 8080:8080 -v halo-triage-data:/data \
-#         -e HALO_TRIAGE__WEBHOOK__TOKEN=... halo-triage
+# halo-triage: one container. Build: docker build -t halo-triage .  (or see compose.yaml)
+# Run, in shadow mode (decisions are recorded, nothing is written to Halo):
+#   docker run -p 8080:8080 -v halo-triage-data:/data \
+#     -e HALO_TRIAGE__MODE=shadow -e HALO_TRIAGE__WEBHOOK__TOKEN=... \
+#     -e HALO_TRIAGE__WEBHOOK__IGNORE_AGENT_IDS=<API agent id> halo-triage
+# webhook.ignore_agent_ids is the loop guard: it must hold the id of the Halo agent the API
+# application writes as, so our own ticket updates trigger no more triage (comma-separated).
 
 FROM rust:1-bookworm AS build
 WORKDIR /src
-# Dependencies first, so code changes do not rebuild them.
+# Dependencies first, so code changes do not rebuild them. Cargo.toml declares the bench
+# `rules`, so Cargo cannot load the manifest without benches/rules.rs (examples/ and tests/
+# are only auto-discovered and `cargo build` does not need them).
+# .ci/container-files-build checks that these COPY lines are enough to build.
 COPY Cargo.toml Cargo.lock ./
+COPY benches benches
 RUN mkdir src && echo 'fn main() {}' > src/main.rs && touch src/lib.rs \
     && cargo build --release --locked && rm -rf src
 COPY src src
