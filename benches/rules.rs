@@ -6,8 +6,8 @@ use std::hint::black_box;
 use std::path::Path;
 
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion};
-use halo_triage::halo::model::Ticket;
 use halo_triage::triage::RuleSet;
+use halo_triage::Ticket;
 use regex::{Regex, RegexBuilder};
 
 /// One generated rule, as both engines see it.

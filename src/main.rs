@@ -7,11 +7,11 @@ use std::process::ExitCode;
 
 use anyhow::Context;
 use clap::{Parser, Subcommand};
+use halo_triage::cli::jobs::{self, ReplayTarget};
+use halo_triage::cli::{check, classify};
 use halo_triage::config::Settings;
-use halo_triage::operate::{self, ReplayTarget};
-use halo_triage::store::JobStatus;
 use halo_triage::triage::{rules::schema_json, RuleSet};
-use halo_triage::{check, classify, telemetry, App};
+use halo_triage::{telemetry, App, JobStatus};
 
 const DEFAULT_CONFIG: &str = "config/default.toml";
 
@@ -105,7 +105,7 @@ async fn main() -> ExitCode {
         Command::Check => run_check(config.as_deref()).await,
         Command::Health => health(config.as_deref()).await,
         Command::Rules { command } => rules(config.as_deref(), command).await,
-        Command::Jobs { command } => jobs(config.as_deref(), command).await,
+        Command::Jobs { command } => jobs_command(config.as_deref(), command).await,
         Command::Halo { method, path, data } => {
             halo(config.as_deref(), &method, &path, data.as_deref()).await
         }
@@ -192,11 +192,11 @@ async fn rules(config: Option<&Path>, command: RulesCommand) -> anyhow::Result<E
     }
 }
 
-async fn jobs(config: Option<&Path>, command: JobsCommand) -> anyhow::Result<ExitCode> {
+async fn jobs_command(config: Option<&Path>, command: JobsCommand) -> anyhow::Result<ExitCode> {
     let settings = Settings::load(config)?;
     match command {
         JobsCommand::List { status, limit } => {
-            print!("{}", operate::list_jobs(&settings, status, limit).await?);
+            print!("{}", jobs::list_jobs(&settings, status, limit).await?);
             Ok(ExitCode::SUCCESS)
         }
         JobsCommand::Retry { id, all_dead } => {
@@ -204,7 +204,7 @@ async fn jobs(config: Option<&Path>, command: JobsCommand) -> anyhow::Result<Exi
                 Some(id) if !all_dead => ReplayTarget::One(id),
                 _ => ReplayTarget::AllDead,
             };
-            let (done, message) = operate::replay(&settings, target).await?;
+            let (done, message) = jobs::replay(&settings, target).await?;
             println!("{message}");
             Ok(exit_code(done))
         }
@@ -220,7 +220,7 @@ async fn halo(
     let settings = Settings::load(config)?;
     println!(
         "{}",
-        operate::halo_request(&settings, method, path, data).await?
+        halo_triage::cli::halo::halo_request(&settings, method, path, data).await?
     );
     Ok(ExitCode::SUCCESS)
 }
@@ -230,7 +230,7 @@ async fn run_check(config: Option<&Path>) -> anyhow::Result<ExitCode> {
     for line in &lines {
         println!("{line}");
     }
-    Ok(exit_code(lines.iter().all(|l| l.passed)))
+    Ok(exit_code(!lines.iter().any(|l| l.failed())))
 }
 
 async fn health(config: Option<&Path>) -> anyhow::Result<ExitCode> {

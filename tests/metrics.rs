@@ -1,6 +1,8 @@
 //! `GET /metrics`: deliveries by outcome, the queue, Halo requests and the rate budget,
 //! and who decided each field. One test in its own binary: the recorder is process-wide.
 
+#[path = "it/common/mod.rs"]
+#[allow(dead_code)] // this binary uses a part of the shared harness
 mod common;
 
 use common::{fixture, fixture_json, live};

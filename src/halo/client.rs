@@ -14,10 +14,9 @@ use serde_json::Value;
 use tokio::sync::{Mutex, OnceCell};
 use url::Url;
 
+use super::decode::{decode, decode_list};
 use super::error::{error_message, HaloError};
-use super::lookups::Lookups;
-use super::model::{list_items, Action, Ticket, TicketUpdate};
-use crate::config::{HaloCredentials, HaloSettings};
+use super::model::{Action, Ticket, TicketUpdate};
 
 /// Whether a request may be sent again when its first answer was a failure.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -55,7 +54,17 @@ struct TicketId {
 const TOKEN_MARGIN: Duration = Duration::from_secs(60);
 const RATE_WINDOW: Duration = Duration::from_secs(300);
 
-/// Tuning for [`HaloClient`], read from `halo.*` settings.
+/// Everything needed to talk to one Halo instance.
+#[derive(Debug, Clone)]
+pub struct HaloCredentials {
+    pub base_url: Url,
+    pub auth_url: Option<Url>,
+    pub tenant: Option<String>,
+    pub client_id: String,
+    pub client_secret: SecretString,
+}
+
+/// Tuning for [`HaloClient`] (the `halo.*` settings).
 #[derive(Debug, Clone)]
 pub struct HaloClientOptions {
     pub scope: String,
@@ -64,24 +73,9 @@ pub struct HaloClientOptions {
     pub max_retries: u32,
     pub max_retry_wait: Duration,
     pub retry_base: Duration,
-    pub lookup_ttl: Duration,
 }
 
-impl HaloClientOptions {
-    pub fn from_settings(halo: &HaloSettings) -> HaloClientOptions {
-        HaloClientOptions {
-            scope: halo.scope.clone(),
-            requests_per_5min: halo.requests_per_5min,
-            timeout: Duration::from_secs(halo.timeout_secs),
-            max_retries: halo.max_retries,
-            max_retry_wait: Duration::from_secs(halo.max_retry_wait_secs),
-            retry_base: Duration::from_millis(halo.retry_base_ms),
-            lookup_ttl: Duration::from_secs(halo.lookup_ttl_secs),
-        }
-    }
-}
-
-/// A cheap-to-clone handle; every clone shares the token, the rate budget and the lookups.
+/// A cheap-to-clone handle; every clone shares the token and the rate budget.
 #[derive(Clone)]
 pub struct HaloClient {
     inner: Arc<Inner>,
@@ -94,7 +88,6 @@ struct Inner {
     budget: DefaultDirectRateLimiter,
     token: Mutex<Option<CachedToken>>,
     token_endpoint: OnceCell<Url>,
-    lookups: Lookups,
     /// When each request of the last five minutes went out, for the budget-left gauge.
     sent: std::sync::Mutex<VecDeque<Instant>>,
 }
@@ -131,7 +124,6 @@ impl HaloClient {
                 source,
             })?;
         let budget = RateLimiter::direct(rate_quota(options.requests_per_5min));
-        let lookups = Lookups::new(options.lookup_ttl);
         Ok(HaloClient {
             inner: Arc::new(Inner {
                 http,
@@ -140,7 +132,6 @@ impl HaloClient {
                 budget,
                 token: Mutex::new(None),
                 token_endpoint: OnceCell::new(),
-                lookups,
                 sent: Default::default(),
             }),
         })
@@ -260,11 +251,6 @@ impl HaloClient {
         self.token().await.map(drop)
     }
 
-    /// Cached lookups (teams, priorities, ...), fetched through this client.
-    pub fn lookups(&self) -> &Lookups {
-        &self.inner.lookups
-    }
-
     /// One authenticated API request with rate budget, token renewal and retries, for
     /// requests that are safe to repeat. `path` is relative to `<base_url>/api/`.
     pub async fn request(
@@ -340,7 +326,7 @@ impl HaloClient {
             Ok(response) => response.status().as_str().to_string(),
             Err(_) => "error".to_string(),
         };
-        crate::metrics::halo_request(endpoint_label(endpoint), status);
+        crate::telemetry::metrics::halo_request(endpoint_label(endpoint), status);
         let response = sent.map_err(|source| HaloError::Transport {
             endpoint: endpoint.to_string(),
             source,
@@ -360,7 +346,7 @@ impl HaloClient {
             sent.pop_front();
         }
         let budget = self.inner.options.requests_per_5min as usize;
-        crate::metrics::halo_budget_left(budget.saturating_sub(sent.len()));
+        crate::telemetry::metrics::halo_budget_left(budget.saturating_sub(sent.len()));
     }
 
     fn backoff(&self) -> impl Iterator<Item = Duration> {
@@ -519,31 +505,6 @@ fn retry_after(response: &reqwest::Response) -> Option<Duration> {
     let value = response.headers().get(reqwest::header::RETRY_AFTER)?;
     let seconds: u64 = value.to_str().ok()?.trim().parse().ok()?;
     Some(Duration::from_secs(seconds))
-}
-
-pub(super) fn decode<T: serde::de::DeserializeOwned>(
-    endpoint: &str,
-    value: Value,
-) -> Result<T, HaloError> {
-    serde_json::from_value(value).map_err(|e| HaloError::Decode {
-        endpoint: endpoint.to_string(),
-        message: e.to_string(),
-    })
-}
-
-pub(super) fn decode_list<T: serde::de::DeserializeOwned>(
-    endpoint: &str,
-    value: Value,
-    key: &str,
-) -> Result<Vec<T>, HaloError> {
-    let items = list_items(value, key).ok_or_else(|| HaloError::Decode {
-        endpoint: endpoint.to_string(),
-        message: format!("expected a list or an object with '{key}'"),
-    })?;
-    items
-        .into_iter()
-        .map(|item| decode(endpoint, item))
-        .collect()
 }
 
 #[cfg(test)]

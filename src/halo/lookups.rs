@@ -7,7 +7,8 @@ use reqwest::Method;
 use serde::de::DeserializeOwned;
 use tokio::sync::Mutex;
 
-use super::client::{decode_list, HaloClient};
+use super::client::HaloClient;
+use super::decode::decode_list;
 use super::model::{Agent, Category, Outcome, Priority, Status, Team, TicketType};
 use super::HaloError;
 
@@ -67,7 +68,14 @@ const AGENTS: Endpoint = Endpoint {
     key: "agents",
 };
 
+/// Cheap to clone: every clone shares the cache.
+#[derive(Clone)]
 pub struct Lookups {
+    halo: HaloClient,
+    slots: Arc<Slots>,
+}
+
+struct Slots {
     ttl: Duration,
     teams: Slot<Team>,
     priorities: Slot<Priority>,
@@ -79,8 +87,9 @@ pub struct Lookups {
 }
 
 impl Lookups {
-    pub(super) fn new(ttl: Duration) -> Lookups {
-        Lookups {
+    /// Lookups read through `halo`, each kept for `ttl`.
+    pub fn new(halo: HaloClient, ttl: Duration) -> Lookups {
+        let slots = Slots {
             ttl,
             teams: Slot::default(),
             priorities: Slot::default(),
@@ -89,51 +98,55 @@ impl Lookups {
             categories: Slot::default(),
             statuses: Slot::default(),
             agents: Slot::default(),
+        };
+        Lookups {
+            halo,
+            slots: Arc::new(slots),
         }
     }
 
-    pub async fn teams(&self, halo: &HaloClient) -> Result<Arc<Vec<Team>>, HaloError> {
-        self.get(halo, &self.teams, &TEAMS).await
+    pub async fn teams(&self) -> Result<Arc<Vec<Team>>, HaloError> {
+        self.get(&self.slots.teams, &TEAMS).await
     }
 
-    pub async fn priorities(&self, halo: &HaloClient) -> Result<Arc<Vec<Priority>>, HaloError> {
-        self.get(halo, &self.priorities, &PRIORITIES).await
+    pub async fn priorities(&self) -> Result<Arc<Vec<Priority>>, HaloError> {
+        self.get(&self.slots.priorities, &PRIORITIES).await
     }
 
-    pub async fn ticket_types(&self, halo: &HaloClient) -> Result<Arc<Vec<TicketType>>, HaloError> {
-        self.get(halo, &self.ticket_types, &TICKET_TYPES).await
+    pub async fn ticket_types(&self) -> Result<Arc<Vec<TicketType>>, HaloError> {
+        self.get(&self.slots.ticket_types, &TICKET_TYPES).await
     }
 
-    pub async fn outcomes(&self, halo: &HaloClient) -> Result<Arc<Vec<Outcome>>, HaloError> {
-        self.get(halo, &self.outcomes, &OUTCOMES).await
+    pub async fn outcomes(&self) -> Result<Arc<Vec<Outcome>>, HaloError> {
+        self.get(&self.slots.outcomes, &OUTCOMES).await
     }
 
-    pub async fn categories(&self, halo: &HaloClient) -> Result<Arc<Vec<Category>>, HaloError> {
-        self.get(halo, &self.categories, &CATEGORIES).await
+    pub async fn categories(&self) -> Result<Arc<Vec<Category>>, HaloError> {
+        self.get(&self.slots.categories, &CATEGORIES).await
     }
 
-    pub async fn statuses(&self, halo: &HaloClient) -> Result<Arc<Vec<Status>>, HaloError> {
-        self.get(halo, &self.statuses, &STATUSES).await
+    pub async fn statuses(&self) -> Result<Arc<Vec<Status>>, HaloError> {
+        self.get(&self.slots.statuses, &STATUSES).await
     }
 
-    pub async fn agents(&self, halo: &HaloClient) -> Result<Arc<Vec<Agent>>, HaloError> {
-        self.get(halo, &self.agents, &AGENTS).await
+    pub async fn agents(&self) -> Result<Arc<Vec<Agent>>, HaloError> {
+        self.get(&self.slots.agents, &AGENTS).await
     }
 
     /// The cached list, fetched once by whoever asks first after it expired.
     async fn get<T: DeserializeOwned>(
         &self,
-        halo: &HaloClient,
         slot: &Slot<T>,
         endpoint: &Endpoint,
     ) -> Result<Arc<Vec<T>>, HaloError> {
         let mut entry = slot.entry.lock().await;
         if let Some((fetched, items)) = entry.as_ref() {
-            if fetched.elapsed() < self.ttl {
+            if fetched.elapsed() < self.slots.ttl {
                 return Ok(items.clone());
             }
         }
-        let value = halo
+        let value = self
+            .halo
             .request(Method::GET, endpoint.path, endpoint.query, None)
             .await?;
         let items = Arc::new(decode_list(

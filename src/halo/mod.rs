@@ -1,12 +1,16 @@
-//! Everything that talks to Halo: the authenticated client, its wire types and lookups.
-//! Knows nothing of rules, triage or storage.
+//! The Halo adapter: the authenticated client, its wire types, the ticket fields triage can
+//! decide, webhook payloads and cached lookups. Imports nothing of this crate but text
+//! utilities and metrics: rules, triage, storage and settings sit above it.
 
 mod client;
+mod decode;
 mod error;
+mod field;
 mod lookups;
-pub mod model;
-pub mod webhook;
+pub(crate) mod model;
+pub(crate) mod webhook;
 
-pub use client::{HaloClient, HaloClientOptions};
+pub use client::{HaloClient, HaloClientOptions, HaloCredentials};
 pub use error::HaloError;
+pub use field::{Field, FieldValue, Kind};
 pub use lookups::Lookups;

@@ -4,12 +4,14 @@
 //! Reading is lenient: unknown fields are ignored, missing ones take defaults, and ids may
 //! arrive as numbers or numeric strings (webhooks can be set to send display values).
 
+use std::borrow::Cow;
 use std::collections::BTreeMap;
 
 use serde::{Deserialize, Deserializer, Serialize};
 use serde_json::Value;
 
-use crate::triage::{Field, FieldValue};
+use super::field::{Field, FieldValue};
+use crate::text::html_to_text;
 
 /// A ticket as `GET /api/Tickets/{id}` or a full-object webhook carries it.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
@@ -94,8 +96,13 @@ impl Ticket {
         !self.team.trim().is_empty() || self.team_id.is_some_and(|id| id > 0)
     }
 
-    pub fn has_agent(&self) -> bool {
-        self.agent_id.is_some_and(|id| id > 0)
+    /// The details as plain text: the plain `details`, else `details_html` stripped.
+    pub fn plain_details(&self) -> Cow<'_, str> {
+        match (&self.details, &self.details_html) {
+            (Some(plain), _) if !plain.trim().is_empty() => Cow::Borrowed(plain),
+            (_, Some(html)) => Cow::Owned(html_to_text(html)),
+            _ => Cow::Borrowed(""),
+        }
     }
 }
 
@@ -280,18 +287,6 @@ pub(crate) fn lenient_id<'de, D: Deserializer<'de>>(deserializer: D) -> Result<i
     Ok(lenient_opt_id(deserializer)?.unwrap_or_default())
 }
 
-/// Lists come as a plain array or wrapped (`{"teams": [...]}`); accept both.
-pub fn list_items(value: Value, key: &str) -> Option<Vec<Value>> {
-    match value {
-        Value::Array(items) => Some(items),
-        Value::Object(mut map) => match map.remove(key) {
-            Some(Value::Array(items)) => Some(items),
-            _ => None,
-        },
-        _ => None,
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -307,7 +302,6 @@ mod tests {
         assert_eq!(ticket.agent_id, Some(7));
         assert_eq!(ticket.priority_id, None);
         assert!(!ticket.has_team());
-        assert!(ticket.has_agent());
     }
 
     #[test]
@@ -327,13 +321,5 @@ mod tests {
             r#"{"id":5,"team":"Network","priority_id":2,"customfields":[{"id":187,"value":"auto"}]}"#
         );
         assert!(!update.is_empty());
-    }
-
-    #[test]
-    fn lists_are_read_plain_or_wrapped() {
-        let plain = list_items(serde_json::json!([{"id": 1}]), "teams").unwrap();
-        let wrapped = list_items(serde_json::json!({"teams": [{"id": 1}]}), "teams").unwrap();
-        assert_eq!(plain, wrapped);
-        assert!(list_items(serde_json::json!({"other": []}), "teams").is_none());
     }
 }

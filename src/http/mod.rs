@@ -1,137 +1,28 @@
-//! Operational routes: liveness, readiness and metrics.
+//! The whole HTTP surface on one listener: the webhook (its handler is `ingest/`), health
+//! and metrics, and the admin API when `admin.token` is set. Authentication helpers and
+//! the JSON error shape are shared by all of them.
 
-use axum::extract::State;
-use axum::http::StatusCode;
-use axum::response::IntoResponse;
-use axum::routing::get;
-use axum::{Json, Router};
-use serde_json::json;
+mod admin;
+pub(crate) mod auth;
+pub(crate) mod error;
+mod health;
 
 use std::sync::Arc;
 
-use crate::outage::Outage;
-use crate::reload::RulesHandle;
+use axum::Router;
+use tokio::sync::Notify;
+
+use crate::config::Settings;
 use crate::store::Store;
-use crate::worker::Heartbeat;
 
-/// What readiness is judged on.
-#[derive(Clone)]
-pub struct Health {
-    pub store: Store,
-    pub rules: Arc<RulesHandle>,
-    /// `None` when this instance runs no worker (`worker.concurrency = 0`).
-    pub heartbeat: Option<Heartbeat>,
-    /// A worker that has not looked for work for this long is considered stuck.
-    pub stale_after_ms: i64,
-    pub outage: Outage,
-}
+pub use health::Health;
 
-pub fn router(health: Health) -> Router {
-    Router::new()
-        .route("/healthz", get(|| async { "ok" }))
-        .route("/readyz", get(ready))
-        .route(
-            "/metrics",
-            get(|State(health): State<Health>| async move {
-                crate::metrics::render(&health.store).await
-            }),
-        )
-        .with_state(health)
-}
-
-/// 503 when the database or the workers fail; 200 "degraded" while Halo is down (the
-/// service still takes deliveries, so it must stay in rotation).
-async fn ready(State(state): State<Health>) -> impl IntoResponse {
-    let database = match state.store.ping().await {
-        Ok(()) => "ok".to_string(),
-        Err(e) => e.to_string(),
-    };
-    let worker = match &state.heartbeat {
-        None => "disabled".to_string(),
-        Some(heartbeat) => match heartbeat.age_ms() {
-            None => "not started".to_string(),
-            Some(age) if age > state.stale_after_ms => format!("no heartbeat for {age} ms"),
-            Some(_) => "ok".to_string(),
-        },
-    };
-    let ready = database == "ok" && matches!(worker.as_str(), "ok" | "disabled");
-    let status = if ready {
-        StatusCode::OK
-    } else {
-        StatusCode::SERVICE_UNAVAILABLE
-    };
-    let halo = state.outage.status();
-    let summary = match (ready, halo.degraded) {
-        (false, _) => "not ready",
-        (true, true) => "degraded",
-        (true, false) => "ready",
-    };
-    let body = json!({
-        "status": summary,
-        "database": database,
-        "worker": worker,
-        "halo": halo,
-        "rules": state.rules.status(),
-    });
-    (status, Json(body))
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use axum::body::Body;
-    use axum::http::Request;
-    use std::time::Duration;
-    use tower::ServiceExt;
-
-    async fn readiness(heartbeat: Option<Heartbeat>) -> (StatusCode, serde_json::Value) {
-        let dir = tempfile::tempdir().unwrap();
-        let store = Store::open(&dir.path().join("ready.db")).await.unwrap();
-        let rules_file = dir.path().join("rules.toml");
-        std::fs::write(&rules_file, "").unwrap();
-        let rules = RulesHandle::load(&crate::config::RulesSettings {
-            path: rules_file,
-            overlay_dir: dir.path().join("rules.d"),
-            watch_interval_secs: 0,
-        })
-        .unwrap();
-        let outage = Outage::new(1, Duration::from_secs(60), Duration::from_secs(60));
-        let response = router(Health {
-            store,
-            rules,
-            heartbeat,
-            stale_after_ms: 1_000,
-            outage,
-        })
-        .oneshot(Request::get("/readyz").body(Body::empty()).unwrap())
-        .await
-        .unwrap();
-        let status = response.status();
-        let body = axum::body::to_bytes(response.into_body(), 1 << 16)
-            .await
-            .unwrap();
-        (status, serde_json::from_slice(&body).unwrap())
+/// Every route the service serves.
+pub fn router(settings: &Settings, store: Store, wake: Arc<Notify>, health: Health) -> Router {
+    let mut router = crate::ingest::router(&settings.webhook, store.clone(), wake.clone())
+        .merge(health::router(health));
+    if let Some(token) = settings.admin.token.clone() {
+        router = router.merge(admin::router(token, store, wake));
     }
-
-    #[tokio::test]
-    async fn a_worker_that_never_started_is_not_ready() {
-        let (status, body) = readiness(Some(Heartbeat::default())).await;
-        assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE);
-        assert_eq!(body["worker"], "not started");
-    }
-
-    #[tokio::test]
-    async fn a_stale_heartbeat_is_not_ready() {
-        let heartbeat = Heartbeat::default();
-        heartbeat.beat_at(crate::store::now_ms() - 5_000);
-        let (status, body) = readiness(Some(heartbeat)).await;
-        assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE);
-        assert!(
-            body["worker"]
-                .as_str()
-                .unwrap()
-                .starts_with("no heartbeat for"),
-            "{body}"
-        );
-    }
+    router
 }

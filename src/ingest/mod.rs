@@ -1,6 +1,8 @@
-//! The webhook endpoint: authenticate, bound, parse, store durably, answer. Never calls Halo.
+//! Stage 0, the webhook endpoint: authenticate, bound, parse, store durably, answer.
+//! Never calls Halo.
 
-mod auth;
+#[cfg(test)]
+mod halo_json;
 mod parse;
 
 use std::sync::Arc;
@@ -16,10 +18,11 @@ use axum::{Json, Router};
 use serde_json::{json, Value};
 use tokio::sync::Notify;
 
-pub use auth::{bearer_matches, WebhookAuth};
 use parse::{parse, Item};
 
 use crate::config::WebhookSettings;
+use crate::http::auth::WebhookAuth;
+use crate::http::error::json_error as error;
 use crate::store::{DeliveryOutcome, NewJob, Store};
 
 struct IngestState {
@@ -63,14 +66,10 @@ async fn require_auth(
     if state.auth.verify(request.headers()) {
         next.run(request).await
     } else {
-        crate::metrics::delivery("unauthorized");
+        crate::telemetry::metrics::delivery("unauthorized");
         tracing::warn!("webhook delivery refused: missing or wrong credentials");
         StatusCode::UNAUTHORIZED.into_response()
     }
-}
-
-fn error(status: StatusCode, message: impl Into<String>) -> Response {
-    (status, Json(json!({ "error": message.into() }))).into_response()
 }
 
 async fn receive(
@@ -80,11 +79,13 @@ async fn receive(
     let body = match body {
         Ok(body) => body,
         Err(rejection) => {
-            crate::metrics::delivery(if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
-                "too_large"
-            } else {
-                "unreadable"
-            });
+            crate::telemetry::metrics::delivery(
+                if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
+                    "too_large"
+                } else {
+                    "unreadable"
+                },
+            );
             tracing::warn!(%rejection, "webhook delivery refused: body not readable or too large");
             return error(rejection.status(), rejection.body_text());
         }
@@ -122,7 +123,7 @@ async fn receive(
     if enqueued.iter().any(|e| !e.duplicate) {
         state.wake.notify_waiters();
     }
-    crate::metrics::delivery(match outcome {
+    crate::telemetry::metrics::delivery(match outcome {
         DeliveryOutcome::Quarantined => "invalid",
         DeliveryOutcome::Ignored => "ignored",
         DeliveryOutcome::Accepted if enqueued.iter().all(|e| e.duplicate) => "duplicate",
@@ -162,14 +163,14 @@ async fn quarantine(state: &IngestState, body: &[u8], message: String) -> Respon
     {
         return storage_unavailable(&e);
     }
-    crate::metrics::delivery("invalid");
+    crate::telemetry::metrics::delivery("invalid");
     tracing::warn!(error = %message, bytes = body.len(), "webhook delivery quarantined");
     error(StatusCode::BAD_REQUEST, message)
 }
 
 /// 503 makes Halo retry; nothing was acknowledged, so nothing is lost.
 fn storage_unavailable(e: &crate::store::StoreError) -> Response {
-    crate::metrics::delivery("unavailable");
+    crate::telemetry::metrics::delivery("unavailable");
     tracing::error!(error = %e, "webhook delivery not stored: answering 503 so Halo retries");
     error(
         StatusCode::SERVICE_UNAVAILABLE,

@@ -106,11 +106,7 @@ mod tests {
     use super::*;
     use proptest::prelude::*;
 
-    /// The body strategies, shared with tests/webhook_fuzz.rs.
-    #[allow(dead_code)]
-    mod halo_json {
-        include!("../../tests/common/halo_json.rs");
-    }
+    use crate::ingest::halo_json;
 
     fn events() -> Vec<String> {
         vec!["new ticket logged".into()]

@@ -1,6 +1,7 @@
 //! The acknowledgement ledger: one row per ticket, so an acknowledgement is sent once.
 
-use super::{now_ms, Context, Store, StoreError};
+use super::{Context, Store, StoreError};
+use crate::clock::now_ms;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, sqlx::Type)]
 #[sqlx(type_name = "TEXT", rename_all = "lowercase")]

@@ -2,7 +2,8 @@
 
 use sqlx::FromRow;
 
-use super::{now_ms, Context, Store, StoreError};
+use super::{Context, Store, StoreError};
+use crate::clock::now_ms;
 use crate::config::Mode;
 
 /// A decision to keep; the JSON columns are produced by the worker.
@@ -44,10 +45,7 @@ impl Store {
         )
         .bind(record.job_id)
         .bind(record.ticket_id)
-        .bind(match record.mode {
-            Mode::Live => "live",
-            Mode::Shadow => "shadow",
-        })
+        .bind(record.mode.as_str())
         .bind(&record.decision_json)
         .bind(&record.ticket_update_json)
         .bind(&record.notes_json)

@@ -2,7 +2,8 @@
 
 use serde::Serialize;
 
-use super::{now_ms, Context, Store, StoreError};
+use super::{Context, Store, StoreError};
+use crate::clock::now_ms;
 
 /// What became of a delivery request as a whole.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -1,11 +1,13 @@
 //! The job queue: claim with a lease in one statement, then finish, retry or bury.
 
+use std::str::FromStr;
 use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 use sqlx::FromRow;
 
-use super::{now_ms, Context, Store, StoreError};
+use super::{Context, Store, StoreError};
+use crate::clock::now_ms;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, sqlx::Type, Serialize, Deserialize)]
 #[sqlx(type_name = "TEXT", rename_all = "lowercase")]
@@ -15,6 +17,34 @@ pub enum JobStatus {
     Running,
     Done,
     Dead,
+}
+
+impl JobStatus {
+    /// The lower-case name a status has in the store and on the wire.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            JobStatus::Queued => "queued",
+            JobStatus::Running => "running",
+            JobStatus::Done => "done",
+            JobStatus::Dead => "dead",
+        }
+    }
+}
+
+impl FromStr for JobStatus {
+    type Err = String;
+
+    fn from_str(text: &str) -> Result<JobStatus, String> {
+        match text.trim().to_ascii_lowercase().as_str() {
+            "queued" => Ok(JobStatus::Queued),
+            "running" => Ok(JobStatus::Running),
+            "done" => Ok(JobStatus::Done),
+            "dead" => Ok(JobStatus::Dead),
+            other => Err(format!(
+                "'{other}' is not a job status (queued, running, done or dead)"
+            )),
+        }
+    }
 }
 
 /// A claimed job. `attempts` doubles as the lease's fencing token: a worker whose lease
@@ -72,6 +102,20 @@ pub enum Replay {
 }
 
 impl Store {
+    /// Which of `ticket_ids` have no job yet, in one query.
+    pub async fn tickets_without_jobs(&self, ticket_ids: &[i64]) -> Result<Vec<i64>, StoreError> {
+        let ids = serde_json::to_string(ticket_ids).unwrap_or_else(|_| "[]".into());
+        sqlx::query_scalar(
+            "SELECT listed.value FROM json_each(?) AS listed
+             WHERE NOT EXISTS (SELECT 1 FROM jobs WHERE jobs.ticket_id = listed.value)
+             ORDER BY listed.key",
+        )
+        .bind(ids)
+        .fetch_all(&self.pool)
+        .await
+        .context("looking for tickets without a job")
+    }
+
     /// Claims the oldest due job: queued and due, or running with an expired lease (its
     /// worker died). A ticket is only ever worked on by one live lease at a time.
     /// A job whose lease ran out on its last allowed attempt is buried instead: it may be

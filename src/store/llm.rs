@@ -1,6 +1,7 @@
 //! The LLM's daily token count and its answer cache.
 
-use super::{now_ms, Context, Store, StoreError};
+use super::{Context, Store, StoreError};
+use crate::clock::now_ms;
 
 /// Today's date in UTC, the budget's day.
 fn today() -> String {

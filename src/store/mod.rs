@@ -1,5 +1,6 @@
-//! Durable state in SQLite (WAL): deliveries, jobs, decisions, acknowledgements.
-//! Knows nothing of HTTP, Halo or rules.
+//! Durable state in SQLite (WAL): deliveries, jobs, decisions, acknowledgements, the LLM
+//! cache and budget, watermarks. Knows nothing of HTTP, Halo or rules; of the settings it
+//! knows only the mode a decision was made in.
 
 mod acks;
 mod decisions;
@@ -11,7 +12,7 @@ mod watermarks;
 
 use std::path::Path;
 use std::str::FromStr;
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::Duration;
 
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
 use sqlx::SqlitePool;
@@ -19,8 +20,7 @@ use sqlx::SqlitePool;
 pub use acks::AckStatus;
 pub use decisions::{DecisionRecord, StoredDecision};
 pub use deliveries::{DeliveryOutcome, Enqueued, NewJob};
-pub use jobs::{Job, JobStatus, JobSummary, QueueStats, Replay};
-pub use retention::Pruned;
+pub use jobs::{Job, JobStatus, JobSummary, Replay};
 
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
@@ -96,12 +96,4 @@ impl Store {
     pub fn pool(&self) -> &SqlitePool {
         &self.pool
     }
-}
-
-/// Milliseconds since the Unix epoch: the time unit of every timestamp column.
-pub fn now_ms() -> i64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|d| d.as_millis() as i64)
-        .unwrap_or_default()
 }

@@ -24,18 +24,4 @@ impl Store {
         .context("saving a watermark")?;
         Ok(())
     }
-
-    /// Which of `ticket_ids` have no job yet, in one query.
-    pub async fn tickets_without_jobs(&self, ticket_ids: &[i64]) -> Result<Vec<i64>, StoreError> {
-        let ids = serde_json::to_string(ticket_ids).unwrap_or_else(|_| "[]".into());
-        sqlx::query_scalar(
-            "SELECT listed.value FROM json_each(?) AS listed
-             WHERE NOT EXISTS (SELECT 1 FROM jobs WHERE jobs.ticket_id = listed.value)
-             ORDER BY listed.key",
-        )
-        .bind(ids)
-        .fetch_all(&self.pool)
-        .await
-        .context("looking for tickets without a job")
-    }
 }

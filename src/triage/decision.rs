@@ -6,8 +6,8 @@ use std::collections::{BTreeMap, BTreeSet};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
-use super::field::{Field, FieldValue};
 use super::sentiment::Sentiment;
+use crate::halo::{Field, FieldValue};
 
 /// Who decided a field.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -101,7 +101,7 @@ pub struct Decision {
     pub needs_review: Vec<Field>,
     /// The LLM call behind this decision, if one was made.
     #[serde(default)]
-    pub llm_call: Option<crate::triage::llm::LlmRecord>,
+    pub llm_call: Option<crate::triage::llm::record::LlmRecord>,
     /// Rules whose conditions matched, in evaluation order.
     pub matched_rules: Vec<String>,
     pub trace: Vec<RuleTrace>,

@@ -1,19 +1,20 @@
-//! Deciding a ticket's fields. Knows nothing of HTTP or SQL: a ticket goes in, a decision
-//! with reasons comes out.
+//! Deciding a ticket's fields: a ticket goes in, a decision with reasons comes out. The
+//! rules, the sentiment lexicon and the acknowledgement templates are pure; the LLM stage
+//! (`llm/`) holds the one client here that talks to a network (`llm/client.rs`).
 
-mod decision;
-mod field;
+pub(crate) mod ack_templates;
+pub(crate) mod decision;
 pub mod llm;
 pub mod rules;
-pub mod sentiment;
-pub(crate) mod text;
+pub(crate) mod sentiment;
 
 use jiff::Timestamp;
 
 use crate::halo::model::Ticket;
 
+pub use crate::halo::{Field, FieldValue, Kind};
+pub use ack_templates::{AckTemplates, TemplateError};
 pub use decision::{Decided, Decision, LlmMode, RuleTrace, Source};
-pub use field::{Field, FieldValue, Kind};
 pub use rules::{RuleSet, RulesError};
 
 /// Everything triage decides without an LLM: the rules, then the offline sentiment.
@@ -26,6 +27,6 @@ pub fn decide(rules: &RuleSet, ticket: &Ticket, arrived: Timestamp) -> Decision 
 
 /// Scores the ticket's summary and details with the offline lexicon.
 pub fn add_sentiment(decision: &mut Decision, ticket: &Ticket) {
-    let text = format!("{}\n{}", ticket.summary, text::plain_details(ticket));
+    let text = format!("{}\n{}", ticket.summary, ticket.plain_details());
     decision.sentiment = Some(sentiment::score(&text));
 }

@@ -10,7 +10,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::text::comparable;
+use crate::text::comparable;
 
 /// Five levels, from the score.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]

@@ -5,8 +5,8 @@ use serde_json::Value;
 
 use super::offer::{Choice, Offer};
 use super::prompt::SENTIMENTS;
+use crate::halo::Field;
 use crate::triage::sentiment::{Mood, Sentiment};
-use crate::triage::Field;
 
 /// One field the model chose a label for.
 #[derive(Debug, Clone, PartialEq)]
@@ -112,8 +112,8 @@ pub fn parse(content: &str, offer: &Offer) -> Result<Answer, Malformed> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::halo::FieldValue;
     use crate::triage::llm::offer::{id_choices, text_choices, OfferedField};
-    use crate::triage::FieldValue;
 
     fn offer() -> Offer {
         Offer {

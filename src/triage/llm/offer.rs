@@ -3,7 +3,8 @@
 
 use std::collections::BTreeMap;
 
-use crate::triage::{Decision, Field, FieldValue, Source};
+use crate::halo::{Field, FieldValue};
+use crate::triage::decision::{Decision, Source};
 
 /// One label on offer: the text the model sees, and the value written when it is chosen.
 #[derive(Debug, Clone, PartialEq)]

@@ -3,10 +3,11 @@
 //! (much higher) overwrite threshold. Everything else is a "needs review" note.
 
 use super::answer::Answer;
-use super::LlmRecord;
+use super::record::LlmRecord;
 use crate::config::LlmSettings;
 use crate::halo::model::Ticket;
-use crate::triage::{Decided, Decision, Field, LlmMode, Source};
+use crate::halo::Field;
+use crate::triage::decision::{Decided, Decision, LlmMode, Source};
 
 fn thresholds(settings: &LlmSettings, field: Field) -> (f64, f64) {
     let specific = settings.thresholds.get(field.name());

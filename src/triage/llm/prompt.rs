@@ -145,8 +145,8 @@ pub fn answer_schema(offer: &Offer) -> Value {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::halo::Field;
     use crate::triage::llm::offer::{text_choices, OfferedField};
-    use crate::triage::Field;
 
     fn offer() -> Offer {
         Offer {

@@ -12,7 +12,8 @@ use super::compile::SourceFile;
 use super::spec::Scalar;
 use super::{RuleSet, RulesError};
 use crate::halo::model::Ticket;
-use crate::triage::{Field, FieldValue, LlmMode};
+use crate::halo::{Field, FieldValue};
+use crate::triage::decision::LlmMode;
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]

@@ -9,7 +9,7 @@ use regex::{RegexSet, RegexSetBuilder};
 
 use super::calendar::Calendar;
 use super::facts::{Facts, FieldRef};
-use crate::triage::text::comparable;
+use crate::text::comparable;
 
 #[derive(Debug)]
 pub enum Cond {

@@ -7,7 +7,7 @@ use jiff::Timestamp;
 
 use super::calendar::{parse_arrival, weekday_name};
 use crate::halo::model::Ticket;
-use crate::triage::text::{comparable, plain_details};
+use crate::text::comparable;
 
 /// A field a condition tests.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
@@ -121,7 +121,7 @@ impl<'t> Facts<'t> {
     /// `now` stands in for the arrival time when the ticket has none; `time_zone` is the
     /// rules file's, for `weekday` and `hour`.
     pub fn new(ticket: &'t Ticket, now: Timestamp, time_zone: &TimeZone) -> Facts<'t> {
-        let details = plain_details(ticket);
+        let details = ticket.plain_details();
         let (summary, details) = (ticket.summary.trim(), details.trim());
         let text = format!("{summary}\n{details}");
         let lower_summary = comparable(summary);

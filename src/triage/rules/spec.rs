@@ -7,7 +7,8 @@ use schemars::JsonSchema;
 use serde::Deserialize;
 use toml::Spanned;
 
-use crate::triage::{Field, LlmMode};
+use crate::halo::Field;
+use crate::triage::decision::LlmMode;
 
 /// A rules file: the main one, or an overlay in the overlay folder.
 #[derive(Debug, Deserialize, JsonSchema)]

@@ -7,7 +7,8 @@ use jiff::Timestamp;
 
 use super::*;
 use crate::halo::model::{CustomField, Ticket};
-use crate::triage::{Field, FieldValue, LlmMode, Source};
+use crate::halo::{Field, FieldValue};
+use crate::triage::decision::{LlmMode, Source};
 
 fn rules(text: &str) -> RuleSet {
     RuleSet::parse(text, Path::new("test.toml")).unwrap_or_else(|e| panic!("{e}"))

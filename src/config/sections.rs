@@ -1,0 +1,232 @@
+//! The settings sections, one struct per TOML table. Durations are `Duration` from here on:
+//! the key names (and so the units operators write) are those of `config/default.toml`.
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use secrecy::SecretString;
+use serde::Deserialize;
+
+use super::de;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Mode {
+    Live,
+    Shadow,
+}
+
+impl Mode {
+    /// The name in the configuration and in the store.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Mode::Live => "live",
+            Mode::Shadow => "shadow",
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum LogFormat {
+    Json,
+    Pretty,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct ReconcileSettings {
+    /// Time between passes; zero turns the reconciler off.
+    #[serde(rename = "interval_secs", deserialize_with = "de::secs")]
+    pub interval: Duration,
+    /// How far before the watermark each pass looks again.
+    #[serde(rename = "overlap_secs", deserialize_with = "de::secs")]
+    pub overlap: Duration,
+    pub page_size: u32,
+    pub max_pages: u32,
+    pub open_only: bool,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct AdminSettings {
+    /// Bearer token for `/admin/*`; the routes do not exist without it.
+    #[serde(deserialize_with = "de::non_empty_secret")]
+    pub token: Option<SecretString>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum LlmProvider {
+    /// OpenAI and OpenAI-compatible servers (Ollama, vLLM, LM Studio).
+    OpenAi,
+    Azure,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum StructuredOutput {
+    /// `response_format: json_schema` (strict), listing only the labels on offer.
+    JsonSchema,
+    /// `response_format: json_object`, checked by the service.
+    JsonObject,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct LlmSettings {
+    pub enabled: bool,
+    pub provider: LlmProvider,
+    pub base_url: String,
+    #[serde(deserialize_with = "de::non_empty_secret")]
+    pub api_key: Option<SecretString>,
+    pub model: String,
+    pub azure_deployment: String,
+    pub azure_api_version: String,
+    pub structured_output: StructuredOutput,
+    #[serde(rename = "timeout_secs", deserialize_with = "de::secs")]
+    pub timeout: Duration,
+    pub max_retries: u32,
+    #[serde(rename = "max_total_secs", deserialize_with = "de::secs")]
+    pub max_total: Duration,
+    pub max_concurrency: usize,
+    pub max_input_chars: usize,
+    pub daily_token_budget: u64,
+    #[serde(rename = "cache_window_secs", deserialize_with = "de::secs")]
+    pub cache_window: Duration,
+    pub fill_threshold: f64,
+    pub overwrite_threshold: f64,
+    pub impact_urgency_levels: Vec<i64>,
+    pub review_in_note: bool,
+    #[serde(default)]
+    pub thresholds: BTreeMap<String, Threshold>,
+    #[serde(default)]
+    pub descriptions: BTreeMap<String, String>,
+    pub redact: RedactSettings,
+}
+
+/// Per-field confidence thresholds (missing ones use `llm.fill_threshold` /
+/// `llm.overwrite_threshold`).
+#[derive(Debug, Clone, Default, Deserialize)]
+pub struct Threshold {
+    pub fill: Option<f64>,
+    pub overwrite: Option<f64>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct RedactSettings {
+    pub emails: bool,
+    pub phones: bool,
+    pub cards: bool,
+    pub ips: bool,
+    pub secrets: bool,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct ServerSettings {
+    pub listen: String,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct WebhookSettings {
+    pub path: String,
+    #[serde(deserialize_with = "de::non_empty")]
+    pub username: Option<String>,
+    #[serde(deserialize_with = "de::non_empty_secret")]
+    pub password: Option<SecretString>,
+    #[serde(deserialize_with = "de::non_empty_secret")]
+    pub token: Option<SecretString>,
+    pub token_header: String,
+    pub allow_unauthenticated: bool,
+    pub max_body_bytes: usize,
+    #[serde(deserialize_with = "de::list_or_comma_separated")]
+    pub events: Vec<String>,
+    /// Deliveries caused by these agents (our own API agent) create no work.
+    #[serde(deserialize_with = "de::ids_or_comma_separated")]
+    pub ignore_agent_ids: Vec<i64>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct StoreSettings {
+    pub path: PathBuf,
+    /// Done jobs, their decisions and deliveries older than this are pruned; zero keeps all.
+    #[serde(rename = "retention_days", deserialize_with = "de::days")]
+    pub retention: Duration,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct WorkerSettings {
+    pub concurrency: usize,
+    pub max_attempts: u32,
+    #[serde(rename = "lease_secs", deserialize_with = "de::secs")]
+    pub lease: Duration,
+    #[serde(rename = "poll_interval_ms", deserialize_with = "de::millis")]
+    pub poll_interval: Duration,
+    #[serde(rename = "retry_base_secs", deserialize_with = "de::secs")]
+    pub retry_base: Duration,
+    #[serde(rename = "retry_max_secs", deserialize_with = "de::secs")]
+    pub retry_max: Duration,
+    #[serde(rename = "shutdown_grace_secs", deserialize_with = "de::secs")]
+    pub shutdown_grace: Duration,
+    pub outage_after_failures: u32,
+    #[serde(rename = "outage_pause_secs", deserialize_with = "de::secs")]
+    pub outage_pause: Duration,
+    #[serde(rename = "outage_max_pause_secs", deserialize_with = "de::secs")]
+    pub outage_max_pause: Duration,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct HaloSettings {
+    #[serde(deserialize_with = "de::non_empty")]
+    pub base_url: Option<String>,
+    #[serde(deserialize_with = "de::non_empty")]
+    pub auth_url: Option<String>,
+    #[serde(deserialize_with = "de::non_empty")]
+    pub tenant: Option<String>,
+    #[serde(deserialize_with = "de::non_empty")]
+    pub client_id: Option<String>,
+    #[serde(deserialize_with = "de::non_empty_secret")]
+    pub client_secret: Option<SecretString>,
+    pub scope: String,
+    pub requests_per_5min: u32,
+    #[serde(rename = "timeout_secs", deserialize_with = "de::secs")]
+    pub timeout: Duration,
+    pub max_retries: u32,
+    #[serde(rename = "retry_base_ms", deserialize_with = "de::millis")]
+    pub retry_base: Duration,
+    #[serde(rename = "max_retry_wait_secs", deserialize_with = "de::secs")]
+    pub max_retry_wait: Duration,
+    #[serde(rename = "lookup_ttl_secs", deserialize_with = "de::secs")]
+    pub lookup_ttl: Duration,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct ActSettings {
+    pub overwrite_team: bool,
+    pub overwrite_agent: bool,
+    #[serde(deserialize_with = "de::list_or_comma_separated")]
+    pub unrouted_teams: Vec<String>,
+    pub note_outcome_id: i64,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct AckSettings {
+    pub enabled: bool,
+    pub outcome_id: i64,
+    pub subject: String,
+    pub body: String,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct RulesSettings {
+    pub path: PathBuf,
+    /// Folder of per-client overlay files (`*.toml`); ignored when it does not exist.
+    pub overlay_dir: PathBuf,
+    /// How often the rules files are checked for changes; zero turns watching off (SIGHUP
+    /// still reloads).
+    #[serde(rename = "watch_interval_secs", deserialize_with = "de::secs")]
+    pub watch_interval: Duration,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct LogSettings {
+    pub format: LogFormat,
+}

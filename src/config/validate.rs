@@ -1,0 +1,213 @@
+//! What types alone cannot check. Two rules span sections and come first:
+//!
+//! * a write to Halo, with its retries, must end well inside the lease renewed just before
+//!   it (`worker.lease_secs` against `halo.*`), or another worker could take the job over
+//!   and write a second time;
+//! * in live mode an acknowledgement needs an outcome to send it with (`ack.outcome_id`).
+//!
+//! Every other rule belongs to one section and sits in that section's `validate`.
+
+use std::time::Duration;
+
+use super::sections::{
+    AckSettings, HaloSettings, LlmProvider, LlmSettings, ReconcileSettings, StoreSettings,
+    WebhookSettings, WorkerSettings,
+};
+use super::{invalid, parse_url, ConfigError, Mode, Settings};
+use crate::halo::Field;
+
+const DAY: Duration = Duration::from_secs(86_400);
+
+impl Settings {
+    /// Checks the cross-section rules, then each section.
+    pub fn validate(&self) -> Result<(), ConfigError> {
+        let longest_request = self.halo.longest_request();
+        if self.worker.lease < 2 * longest_request {
+            return Err(invalid(
+                "worker.lease_secs",
+                format!(
+                    "must be at least {} (twice the longest Halo request: (halo.max_retries + 1) \
+                     × halo.timeout_secs + halo.max_retries × halo.max_retry_wait_secs)",
+                    (2 * longest_request).as_secs()
+                ),
+            ));
+        }
+        if self.ack.enabled && self.effective_mode() == Mode::Live && self.ack.outcome_id <= 0 {
+            return Err(invalid(
+                "ack.outcome_id",
+                "must be the id of a Halo outcome (e.g. \"Email User\") while ack.enabled = true \
+                 in live mode; run `halo-triage check` to list your outcomes",
+            ));
+        }
+        self.listen_addr()?;
+        self.webhook.validate()?;
+        self.reconcile.validate()?;
+        self.store.validate()?;
+        self.worker.validate()?;
+        self.halo.validate()?;
+        self.halo_credentials()?;
+        self.ack.validate()?;
+        self.llm.validate()
+    }
+}
+
+impl HaloSettings {
+    /// The longest one Halo request can take with all its retries.
+    fn longest_request(&self) -> Duration {
+        self.timeout * (self.max_retries + 1) + self.max_retry_wait * self.max_retries
+    }
+
+    fn validate(&self) -> Result<(), ConfigError> {
+        if self.requests_per_5min == 0 {
+            return Err(invalid("halo.requests_per_5min", "must be at least 1"));
+        }
+        if self.timeout.is_zero() {
+            return Err(invalid("halo.timeout_secs", "must be at least 1"));
+        }
+        Ok(())
+    }
+}
+
+impl WebhookSettings {
+    fn validate(&self) -> Result<(), ConfigError> {
+        if !self.path.starts_with('/') {
+            return Err(invalid("webhook.path", "must start with '/'"));
+        }
+        if self.username.is_some() != self.password.is_some() {
+            return Err(invalid(
+                "webhook.password",
+                "webhook.username and webhook.password must be set together",
+            ));
+        }
+        if axum::http::HeaderName::try_from(self.token_header.as_str()).is_err() {
+            return Err(invalid(
+                "webhook.token_header",
+                "is not a valid header name",
+            ));
+        }
+        if self.max_body_bytes == 0 {
+            return Err(invalid("webhook.max_body_bytes", "must be greater than 0"));
+        }
+        if self.events.iter().all(|event| event.trim().is_empty()) {
+            return Err(invalid("webhook.events", "must name at least one event"));
+        }
+        Ok(())
+    }
+}
+
+impl ReconcileSettings {
+    fn validate(&self) -> Result<(), ConfigError> {
+        if !(1..=100).contains(&self.page_size) {
+            return Err(invalid(
+                "reconcile.page_size",
+                "must be between 1 and 100 (Halo's maximum)",
+            ));
+        }
+        if self.max_pages == 0 {
+            return Err(invalid("reconcile.max_pages", "must be at least 1"));
+        }
+        if self.overlap > 30 * DAY {
+            return Err(invalid(
+                "reconcile.overlap_secs",
+                "must be at most 2592000 (30 days)",
+            ));
+        }
+        Ok(())
+    }
+}
+
+impl StoreSettings {
+    fn validate(&self) -> Result<(), ConfigError> {
+        if self.retention > 36_500 * DAY {
+            return Err(invalid(
+                "store.retention_days",
+                "must be at most 36500 (0 keeps everything)",
+            ));
+        }
+        Ok(())
+    }
+}
+
+impl WorkerSettings {
+    fn validate(&self) -> Result<(), ConfigError> {
+        if self.outage_after_failures == 0 {
+            return Err(invalid(
+                "worker.outage_after_failures",
+                "must be at least 1",
+            ));
+        }
+        if self.outage_pause.is_zero() || self.outage_pause > DAY {
+            return Err(invalid(
+                "worker.outage_pause_secs",
+                "must be between 1 and 86400",
+            ));
+        }
+        if self.outage_max_pause < self.outage_pause || self.outage_max_pause > DAY {
+            return Err(invalid(
+                "worker.outage_max_pause_secs",
+                "must be between worker.outage_pause_secs and 86400",
+            ));
+        }
+        if self.shutdown_grace > Duration::from_secs(3_600) {
+            return Err(invalid(
+                "worker.shutdown_grace_secs",
+                "must be at most 3600",
+            ));
+        }
+        if self.max_attempts == 0 {
+            return Err(invalid("worker.max_attempts", "must be at least 1"));
+        }
+        if self.poll_interval.is_zero() {
+            return Err(invalid("worker.poll_interval_ms", "must be at least 1"));
+        }
+        Ok(())
+    }
+}
+
+impl AckSettings {
+    fn validate(&self) -> Result<(), ConfigError> {
+        self.templates().map(drop)
+    }
+}
+
+impl LlmSettings {
+    fn validate(&self) -> Result<(), ConfigError> {
+        if !self.enabled {
+            return Ok(());
+        }
+        parse_url("llm.base_url", &self.base_url)?;
+        if self.model.trim().is_empty() && self.provider == LlmProvider::OpenAi {
+            return Err(invalid("llm.model", "names the model to use"));
+        }
+        if self.provider == LlmProvider::Azure && self.azure_deployment.trim().is_empty() {
+            return Err(invalid(
+                "llm.azure_deployment",
+                "is needed with provider = \"azure\"",
+            ));
+        }
+        if self.timeout.is_zero() {
+            return Err(invalid("llm.timeout_secs", "must be at least 1"));
+        }
+        if self.max_concurrency == 0 {
+            return Err(invalid("llm.max_concurrency", "must be at least 1"));
+        }
+        if self.max_input_chars == 0 {
+            return Err(invalid("llm.max_input_chars", "must be at least 1"));
+        }
+        if !(0.0..=1.0).contains(&self.fill_threshold) {
+            return Err(invalid(
+                "llm.fill_threshold",
+                "is a confidence between 0 and 1",
+            ));
+        }
+        for field in self.thresholds.keys() {
+            if !Field::ALL.iter().any(|f| f.name() == field) {
+                return Err(invalid(
+                    "llm.thresholds",
+                    format!("'{field}' is not a field"),
+                ));
+            }
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,198 @@
+//! The ticket fields triage can decide: one table of names, kinds and current values, used
+//! by the rules, the decision, the ticket update and the explanations alike.
+
+use std::fmt;
+
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+
+use super::model::Ticket;
+
+/// A decidable ticket field. The serialized names are Halo's (`Faults`) field names, so a
+/// rule's `set` table, the decision record and the update sent to Halo use the same words.
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, JsonSchema,
+)]
+pub enum Field {
+    /// Team name.
+    #[serde(rename = "team")]
+    Team,
+    /// Agent id.
+    #[serde(rename = "agent_id")]
+    AgentId,
+    /// Category display values, one per level.
+    #[serde(rename = "category_1")]
+    Category1,
+    #[serde(rename = "category_2")]
+    Category2,
+    #[serde(rename = "category_3")]
+    Category3,
+    #[serde(rename = "category_4")]
+    Category4,
+    /// Priority id within the ticket's SLA (`priorityid` of `GET /api/Priority`).
+    #[serde(rename = "priority_id")]
+    PriorityId,
+    /// Ticket type id.
+    #[serde(rename = "tickettype_id")]
+    TicketTypeId,
+    /// Status id.
+    #[serde(rename = "status_id")]
+    StatusId,
+    /// Impact lookup value.
+    #[serde(rename = "impact")]
+    Impact,
+    /// Urgency lookup value.
+    #[serde(rename = "urgency")]
+    Urgency,
+}
+
+/// Whether a field holds text (a name or display value) or a numeric id.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Kind {
+    Text,
+    Id,
+}
+
+impl Field {
+    pub const ALL: [Field; 11] = [
+        Field::Team,
+        Field::AgentId,
+        Field::Category1,
+        Field::Category2,
+        Field::Category3,
+        Field::Category4,
+        Field::PriorityId,
+        Field::TicketTypeId,
+        Field::StatusId,
+        Field::Impact,
+        Field::Urgency,
+    ];
+
+    /// Halo's field name.
+    pub fn name(self) -> &'static str {
+        match self {
+            Field::Team => "team",
+            Field::AgentId => "agent_id",
+            Field::Category1 => "category_1",
+            Field::Category2 => "category_2",
+            Field::Category3 => "category_3",
+            Field::Category4 => "category_4",
+            Field::PriorityId => "priority_id",
+            Field::TicketTypeId => "tickettype_id",
+            Field::StatusId => "status_id",
+            Field::Impact => "impact",
+            Field::Urgency => "urgency",
+        }
+    }
+
+    pub fn kind(self) -> Kind {
+        match self {
+            Field::Team
+            | Field::Category1
+            | Field::Category2
+            | Field::Category3
+            | Field::Category4 => Kind::Text,
+            _ => Kind::Id,
+        }
+    }
+
+    /// The value the ticket has now; `None` when it has none (Halo's "" or 0).
+    pub fn current(self, ticket: &Ticket) -> Option<FieldValue> {
+        let text = |s: &str| {
+            let s = s.trim();
+            (!s.is_empty()).then(|| FieldValue::Text(s.to_string()))
+        };
+        let id = |v: Option<i64>| v.filter(|v| *v > 0).map(FieldValue::Id);
+        match self {
+            Field::Team => text(&ticket.team),
+            Field::AgentId => id(ticket.agent_id),
+            Field::Category1 => text(&ticket.category_1),
+            Field::Category2 => text(&ticket.category_2),
+            Field::Category3 => text(&ticket.category_3),
+            Field::Category4 => text(&ticket.category_4),
+            Field::PriorityId => id(ticket.priority_id),
+            Field::TicketTypeId => id(ticket.tickettype_id),
+            Field::StatusId => id(ticket.status_id),
+            Field::Impact => id(ticket.impact),
+            Field::Urgency => id(ticket.urgency),
+        }
+    }
+}
+
+impl fmt::Display for Field {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+/// A field's value: a name or display value, or an id.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(untagged)]
+pub enum FieldValue {
+    Id(i64),
+    Text(String),
+}
+
+impl FieldValue {
+    /// Same value for Halo: text compares case-insensitively, ids exactly.
+    pub fn same_as(&self, other: &FieldValue) -> bool {
+        match (self, other) {
+            (FieldValue::Text(a), FieldValue::Text(b)) => a.trim().eq_ignore_ascii_case(b.trim()),
+            (FieldValue::Id(a), FieldValue::Id(b)) => a == b,
+            _ => false,
+        }
+    }
+
+    pub fn as_id(&self) -> Option<i64> {
+        match self {
+            FieldValue::Id(id) => Some(*id),
+            FieldValue::Text(_) => None,
+        }
+    }
+
+    pub fn as_text(&self) -> Option<&str> {
+        match self {
+            FieldValue::Text(text) => Some(text),
+            FieldValue::Id(_) => None,
+        }
+    }
+}
+
+impl fmt::Display for FieldValue {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            FieldValue::Id(id) => write!(f, "{id}"),
+            FieldValue::Text(text) => f.write_str(text),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_are_the_serialized_names() {
+        for field in Field::ALL {
+            assert_eq!(serde_json::to_value(field).unwrap(), field.name());
+        }
+    }
+
+    #[test]
+    fn current_values_treat_empty_and_zero_as_none() {
+        let ticket = Ticket {
+            team: " ".into(),
+            agent_id: Some(0),
+            priority_id: Some(3),
+            category_1: "Email".into(),
+            ..Ticket::default()
+        };
+        assert_eq!(Field::Team.current(&ticket), None);
+        assert_eq!(Field::AgentId.current(&ticket), None);
+        assert_eq!(Field::PriorityId.current(&ticket), Some(FieldValue::Id(3)));
+        assert!(Field::Category1
+            .current(&ticket)
+            .unwrap()
+            .same_as(&FieldValue::Text("EMAIL".into())));
+    }
+}

@@ -1,0 +1,134 @@
+//! Step 5, live mode only: the writes to Halo, each exactly once per ticket. Every write is
+//! preceded by a lease renewal, so a job whose lease another worker has taken over stops
+//! before writing a second time; the acknowledgement and the private note carry markers
+//! that a retried job looks for before posting again.
+
+use std::time::Duration;
+
+use super::plan::{self, AckPlan, Plan};
+use super::JobError;
+use crate::config::{AckSettings, ActSettings};
+use crate::halo::model::{id_of, Action, NewAction, Ticket};
+use crate::halo::{HaloClient, HaloError};
+use crate::store::{AckStatus, Job, Store};
+use crate::triage::{AckTemplates, Decision};
+
+/// What the writes need besides the job.
+pub struct Writer<'a> {
+    pub store: &'a Store,
+    pub halo: &'a HaloClient,
+    pub lease: Duration,
+    pub act: &'a ActSettings,
+    pub ack: &'a AckSettings,
+}
+
+impl Writer<'_> {
+    /// The ticket update, then the acknowledgement, then the rules' private note; `notes`
+    /// gains what happened. Halo refusing the update is returned after the customer has
+    /// still been acknowledged (naming the team the ticket has).
+    pub async fn write(
+        &self,
+        job: &Job,
+        ticket: &Ticket,
+        decision: &Decision,
+        plan: Plan,
+        templates: &AckTemplates,
+        notes: &mut Vec<String>,
+    ) -> Result<Option<HaloError>, JobError> {
+        let mut refusal = None;
+        if !plan.update.is_empty() {
+            self.keep_lease(job).await?;
+            match self.halo.update_ticket(&plan.update).await {
+                Ok(_) => {}
+                // Halo refused the routing (e.g. an approval ticket type): the customer is
+                // still acknowledged, and the job ends dead with Halo's message.
+                Err(error) if !error.is_retryable() => {
+                    notes.push(format!("ticket update refused: {error}"));
+                    refusal = Some(error);
+                }
+                Err(error) => return Err(error.into()),
+            }
+        }
+        let ack = match &refusal {
+            None => plan.ack,
+            Some(_) => plan::acknowledgement(ticket, &ticket.team, self.ack, templates),
+        };
+        if let AckPlan::Send(action) = &ack {
+            self.keep_lease(job).await?;
+            notes.push(self.acknowledge(action).await?);
+        }
+        if self.act.note_outcome_id > 0 && !decision.notes.is_empty() {
+            self.keep_lease(job).await?;
+            notes.push(self.post_note(job, &decision.notes).await?);
+        }
+        Ok(refusal)
+    }
+
+    /// Renews the lease before a write; stops the job if another worker took it over.
+    async fn keep_lease(&self, job: &Job) -> Result<(), JobError> {
+        if self.store.extend_lease(job, self.lease).await? {
+            Ok(())
+        } else {
+            Err(JobError::LeaseLost)
+        }
+    }
+
+    /// Posts the rules' private note once: a retried job first looks for its marker.
+    /// Halo refusing it is recorded, not fatal: the routing and acknowledgement stand.
+    async fn post_note(&self, job: &Job, lines: &[String]) -> Result<String, JobError> {
+        if job.attempts > 1 {
+            let marker = plan::note_marker(job.ticket_id);
+            let actions = self.halo.actions(job.ticket_id).await?;
+            if actions.iter().any(|a| a.contains(&marker)) {
+                return Ok("private note already on the ticket: not posted again".into());
+            }
+        }
+        let note = plan::private_note(job.ticket_id, lines, self.act.note_outcome_id);
+        match self.halo.post_action(&note).await {
+            Ok(_) => Ok("private note posted".into()),
+            Err(error) if !error.is_retryable() => Ok(format!("private note not posted: {error}")),
+            Err(error) => Err(error.into()),
+        }
+    }
+
+    /// Posts the acknowledgement exactly once per ticket: 'sending' is recorded before the
+    /// POST and 'sent' after; after a crash in between, the ticket's actions are searched
+    /// for our marker before anything is sent again.
+    async fn acknowledge(&self, action: &NewAction) -> Result<String, JobError> {
+        let store = self.store;
+        let ticket_id = action.ticket_id;
+        match store.ack_status(ticket_id).await? {
+            Some(AckStatus::Sent) => {
+                return Ok("acknowledgement already sent earlier: not sent again".into())
+            }
+            Some(AckStatus::Sending) => {
+                let marker = crate::triage::ack_templates::marker(ticket_id);
+                let actions = self.halo.actions(ticket_id).await?;
+                let ours = |a: &&Action| {
+                    a.contains(&marker) || a.emailsubject.as_deref() == Some(&action.emailsubject)
+                };
+                if let Some(found) = actions.iter().find(ours) {
+                    store
+                        .set_ack_status(ticket_id, AckStatus::Sent, Some(found.id))
+                        .await?;
+                    return Ok(format!(
+                        "acknowledgement found on the ticket as action {}: not sent again",
+                        found.id
+                    ));
+                }
+            }
+            None => {
+                store
+                    .set_ack_status(ticket_id, AckStatus::Sending, None)
+                    .await?
+            }
+        }
+        let answer = self.halo.post_action(action).await?;
+        let action_id = answer.get("id").and_then(id_of);
+        store
+            .set_ack_status(ticket_id, AckStatus::Sent, action_id)
+            .await?;
+        tracing::info!(action_id, "acknowledgement sent");
+        Ok(format!("acknowledgement sent to {}", action.emailto))
+    }
+}

@@ -1,0 +1,177 @@
+//! The reconciler: Halo's webhooks can be lost or auto-disabled, so every
+//! `reconcile.interval_secs` the tickets opened since the last pass are listed and those no
+//! webhook brought are queued like a delivery. A ticket that has a job is never queued twice.
+
+use std::sync::Arc;
+
+use serde_json::json;
+use tokio::sync::{watch, Notify};
+
+use crate::clock::now_ms;
+use crate::config::ReconcileSettings;
+use crate::halo::{HaloClient, HaloError};
+use crate::store::{DeliveryOutcome, NewJob, Store, StoreError};
+
+/// The watermark's name in the store: the start of the last successful pass.
+const WATERMARK: &str = "reconcile";
+/// The start of the first pass ever: no pass looks further back, so a newly installed
+/// service never acknowledges tickets opened before it ran.
+const FLOOR: &str = "reconcile_floor";
+/// The event name of the jobs the reconciler queues.
+pub const EVENT: &str = "reconciled";
+
+#[derive(Debug, thiserror::Error)]
+pub enum ReconcileError {
+    #[error("listing recent tickets failed: {0}")]
+    Halo(#[from] HaloError),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+/// What one pass found.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PassReport {
+    /// Halo's date string the pass listed tickets from.
+    pub since: String,
+    /// Tickets Halo listed.
+    pub listed: usize,
+    /// Tickets queued because no webhook had brought them.
+    pub queued: Vec<i64>,
+    /// False when `reconcile.max_pages` cut the listing short.
+    pub complete: bool,
+}
+
+#[derive(Clone)]
+pub struct Reconciler {
+    store: Store,
+    halo: HaloClient,
+    settings: ReconcileSettings,
+    /// Wakes idle workers when a pass queues work.
+    wake: Arc<Notify>,
+}
+
+impl Reconciler {
+    pub fn new(
+        store: Store,
+        halo: HaloClient,
+        settings: ReconcileSettings,
+        wake: Arc<Notify>,
+    ) -> Reconciler {
+        Reconciler {
+            store,
+            halo,
+            settings,
+            wake,
+        }
+    }
+
+    /// A pass at once, then one every interval, until `stop` turns true (a pass in
+    /// progress is abandoned: its watermark is not moved, so the next start repeats it).
+    pub async fn run(self, mut stop: watch::Receiver<bool>) {
+        let interval = self.settings.interval;
+        if interval.is_zero() {
+            return;
+        }
+        loop {
+            tokio::select! {
+                result = self.pass() => match result {
+                    Ok(report) if !report.queued.is_empty() => tracing::warn!(
+                        queued = ?report.queued, since = %report.since,
+                        "reconciler queued tickets no webhook brought"
+                    ),
+                    Ok(report) => tracing::debug!(listed = report.listed, "reconciler: nothing missed"),
+                    Err(error) => tracing::warn!(%error, "reconciler pass failed; the next pass covers its period"),
+                },
+                _ = stop.wait_for(|stopped| *stopped) => return,
+            }
+            tokio::select! {
+                _ = tokio::time::sleep(interval) => {}
+                _ = stop.wait_for(|stopped| *stopped) => return,
+            }
+        }
+    }
+
+    /// Lists the tickets opened since the watermark (less the overlap, but never before
+    /// the first pass), queues the ones without a job, then moves the watermark to this
+    /// pass's start.
+    pub async fn pass(&self) -> Result<PassReport, ReconcileError> {
+        let started = now_ms();
+        let overlap = self.settings.overlap.as_millis() as i64;
+        let floor = match self.store.watermark(FLOOR).await? {
+            Some(floor) => floor,
+            None => {
+                self.store.set_watermark(FLOOR, started).await?;
+                started
+            }
+        };
+        let watermark = self.store.watermark(WATERMARK).await?.unwrap_or(started);
+        let from = (watermark - overlap).max(floor);
+        let since = halo_date(from);
+        let settings = &self.settings;
+        let (listed, complete) = self
+            .halo
+            .tickets_opened_since(
+                &since,
+                settings.page_size,
+                settings.open_only,
+                settings.max_pages,
+            )
+            .await?;
+        let queued = self.store.tickets_without_jobs(&listed).await?;
+        if !queued.is_empty() {
+            let jobs: Vec<NewJob> = queued
+                .iter()
+                .map(|id| NewJob {
+                    halo_delivery_id: None,
+                    ticket_id: *id,
+                    event: EVENT.into(),
+                    // No ticket object: the worker reads the ticket from Halo.
+                    payload: json!({ "event": EVENT, "object_id": id }).to_string(),
+                })
+                .collect();
+            let body = json!({ "source": "reconciler", "since": since, "tickets": queued });
+            self.store
+                .record_delivery(
+                    body.to_string().as_bytes(),
+                    DeliveryOutcome::Accepted,
+                    None,
+                    &jobs,
+                )
+                .await?;
+            self.wake.notify_waiters();
+        }
+        crate::telemetry::metrics::reconciled(queued.len());
+        if complete {
+            self.store.set_watermark(WATERMARK, started).await?;
+        } else {
+            // The watermark stays, so no ticket beyond the last page read is given up;
+            // passes repeat the period until one reads every page.
+            tracing::error!(
+                max_pages = settings.max_pages,
+                "more tickets than reconcile.max_pages pages since the watermark: raise reconcile.max_pages, or tickets past the last page are not reconciled"
+            );
+        }
+        Ok(PassReport {
+            since,
+            listed: listed.len(),
+            queued,
+            complete,
+        })
+    }
+}
+
+/// The date string Halo's `startdate` takes: UTC, `YYYY-MM-DDTHH:MM:SS`.
+fn halo_date(at_ms: i64) -> String {
+    jiff::Timestamp::from_millisecond(at_ms)
+        .unwrap_or(jiff::Timestamp::UNIX_EPOCH)
+        .strftime("%Y-%m-%dT%H:%M:%S")
+        .to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn dates_are_sent_in_utc_without_fractions() {
+        assert_eq!(super::halo_date(1_764_320_043_217), "2025-11-28T08:54:03");
+    }
+}

@@ -1,0 +1,441 @@
+//! Test harness: the real app on port 0 with its own temporary SQLite file, and a wiremock
+//! server standing in for Halo with its wire formats (see tests/fixtures).
+
+use std::io::{BufRead, BufReader};
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::process::{Command, Stdio};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use halo_triage::config::Settings;
+use halo_triage::App;
+use halo_triage::Reconciler;
+use halo_triage::RulesHandle;
+use halo_triage::Store;
+use halo_triage::Worker;
+use serde_json::{json, Value};
+use sqlx::Row;
+use tempfile::TempDir;
+use wiremock::matchers::{method, path};
+use wiremock::{Mock, MockServer, Request, ResponseTemplate};
+
+pub const TOKEN: &str = "test-webhook-token";
+pub const OUTCOME_ID: i64 = 21;
+
+pub fn fixture(name: &str) -> String {
+    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures")
+        .join(name);
+    std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+}
+
+pub fn fixture_json(name: &str) -> Value {
+    serde_json::from_str(&fixture(name)).unwrap()
+}
+
+pub fn shipped(path: &str) -> String {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join(path)
+        .display()
+        .to_string()
+}
+
+/// A running app and what a test needs to drive and inspect it.
+pub struct TestApp {
+    pub addr: SocketAddr,
+    pub store: Store,
+    pub worker: Worker,
+    pub rules: Arc<RulesHandle>,
+    /// Present in live mode (Halo credentials configured).
+    pub reconciler: Option<Reconciler>,
+    pub http: reqwest::Client,
+    pub db_path: PathBuf,
+    _dir: TempDir,
+}
+
+/// Settings for a test app: shadow mode without Halo, live mode against `halo`.
+pub fn test_env(dir: &TempDir, halo: Option<&MockServer>) -> Vec<(String, String)> {
+    let mut env = vec![
+        ("WEBHOOK__TOKEN", TOKEN.to_string()),
+        (
+            "STORE__PATH",
+            dir.path().join("test.db").display().to_string(),
+        ),
+        ("SERVER__LISTEN", "127.0.0.1:0".to_string()),
+        // Tests drive the step function themselves: no background worker.
+        ("WORKER__CONCURRENCY", "0".to_string()),
+        ("RULES__PATH", shipped("config/rules.toml")),
+        ("ACK__OUTCOME_ID", OUTCOME_ID.to_string()),
+        ("HALO__RETRY_BASE_MS", "10".to_string()),
+        ("HALO__TIMEOUT_SECS", "2".to_string()),
+        // Tests run reconciler passes themselves.
+        ("RECONCILE__INTERVAL_SECS", "0".to_string()),
+    ];
+    if let Some(halo) = halo {
+        env.extend([
+            ("MODE", "live".to_string()),
+            ("HALO__BASE_URL", halo.uri()),
+            ("HALO__AUTH_URL", format!("{}/auth", halo.uri())),
+            ("HALO__CLIENT_ID", "triage-client".to_string()),
+            ("HALO__CLIENT_SECRET", "triage-secret".to_string()),
+        ]);
+    }
+    env.into_iter()
+        .map(|(k, v)| (format!("HALO_TRIAGE__{k}"), v))
+        .collect()
+}
+
+pub async fn spawn(halo: Option<&MockServer>) -> TestApp {
+    spawn_with(halo, &[]).await
+}
+
+/// Starts the app; `overrides` are extra `SECTION__KEY` = value pairs.
+pub async fn spawn_with(halo: Option<&MockServer>, overrides: &[(&str, &str)]) -> TestApp {
+    let (test_app, app) = build(halo, overrides).await;
+    tokio::spawn(app.run_until(std::future::pending()));
+    test_app
+}
+
+/// A running app with its own workers, stopped (gracefully) by sending on `stop`.
+pub struct RunningApp {
+    pub app: TestApp,
+    pub stop: tokio::sync::oneshot::Sender<()>,
+    pub stopped: tokio::task::JoinHandle<Result<(), halo_triage::AppError>>,
+}
+
+/// Starts the app with background workers (`overrides` should set WORKER__CONCURRENCY).
+pub async fn spawn_running(halo: Option<&MockServer>, overrides: &[(&str, &str)]) -> RunningApp {
+    let (test_app, app) = build(halo, overrides).await;
+    let (stop, stop_signal) = tokio::sync::oneshot::channel::<()>();
+    let stopped = tokio::spawn(app.run_until(async move {
+        let _ = stop_signal.await;
+    }));
+    RunningApp {
+        app: test_app,
+        stop,
+        stopped,
+    }
+}
+
+async fn build(halo: Option<&MockServer>, overrides: &[(&str, &str)]) -> (TestApp, App) {
+    let dir = tempfile::tempdir().unwrap();
+    let mut env = test_env(&dir, halo);
+    env.extend(
+        overrides
+            .iter()
+            .map(|(k, v)| (format!("HALO_TRIAGE__{k}"), v.to_string())),
+    );
+    let settings = Settings::load_with_env(None, env).expect("test settings are valid");
+    let app = App::build(settings).await.expect("the app starts");
+    let test_app = TestApp {
+        addr: app.local_addr(),
+        store: app.store().clone(),
+        worker: app.worker().clone(),
+        rules: app.rules().clone(),
+        reconciler: app.reconciler().cloned(),
+        http: reqwest::Client::new(),
+        db_path: dir.path().join("test.db"),
+        _dir: dir,
+    };
+    (test_app, app)
+}
+
+impl TestApp {
+    pub fn url(&self, path: &str) -> String {
+        format!("http://{}{path}", self.addr)
+    }
+
+    /// Posts a delivery with the right token.
+    pub async fn deliver(&self, body: impl Into<reqwest::Body>) -> reqwest::Response {
+        self.http
+            .post(self.url("/hooks/halo"))
+            .bearer_auth(TOKEN)
+            .header("content-type", "application/json")
+            .body(body)
+            .send()
+            .await
+            .unwrap()
+    }
+
+    /// Runs jobs until none is due.
+    pub async fn drain(&self) -> Vec<halo_triage::JobReport> {
+        let mut reports = Vec::new();
+        while let Some(report) = self.worker.run_one().await.unwrap() {
+            reports.push(report);
+        }
+        reports
+    }
+
+    pub async fn count(&self, sql: &str) -> i64 {
+        sqlx::query_scalar(sql)
+            .fetch_one(self.store.pool())
+            .await
+            .unwrap()
+    }
+
+    pub async fn job_row(&self, job_id: i64) -> (String, i64, Option<String>, i64) {
+        let row = sqlx::query(
+            "SELECT status, attempts, last_error, next_attempt_at FROM jobs WHERE id = ?",
+        )
+        .bind(job_id)
+        .fetch_one(self.store.pool())
+        .await
+        .unwrap();
+        (row.get(0), row.get(1), row.get(2), row.get(3))
+    }
+
+    /// The latest decision row of a ticket: (mode, decision, ticket_update, notes, applied).
+    pub async fn decision(&self, ticket_id: i64) -> (String, Value, Value, Vec<String>, bool) {
+        let row = sqlx::query(
+            "SELECT mode, decision, ticket_update, notes, applied FROM decisions
+             WHERE ticket_id = ? ORDER BY id DESC LIMIT 1",
+        )
+        .bind(ticket_id)
+        .fetch_one(self.store.pool())
+        .await
+        .unwrap();
+        let json = |i: usize| serde_json::from_str::<Value>(&row.get::<String, _>(i)).unwrap();
+        (
+            row.get(0),
+            json(1),
+            json(2),
+            serde_json::from_value(json(3)).unwrap(),
+            row.get(4),
+        )
+    }
+}
+
+/// Halo's answers for a healthy instance: token, lookups, ticket, update and actions.
+pub async fn mount_halo(server: &MockServer) {
+    Mock::given(method("POST"))
+        .and(path("/auth/token"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(fixture_json("token-response.json")))
+        .mount(server)
+        .await;
+    for (route, file) in [
+        ("/api/Team", "team-list.json"),
+        ("/api/Priority", "priority-list.json"),
+        ("/api/Outcome", "outcome-list.json"),
+        ("/api/Tickets/41234", "ticket.json"),
+    ] {
+        Mock::given(method("GET"))
+            .and(path(route))
+            .respond_with(ResponseTemplate::new(200).set_body_json(fixture_json(file)))
+            .mount(server)
+            .await;
+    }
+    Mock::given(method("GET"))
+        .and(path("/api/Actions"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(serde_json::json!({"actions": []})))
+        .mount(server)
+        .await;
+    Mock::given(method("POST"))
+        .and(path("/api/Tickets"))
+        .respond_with(|request: &Request| {
+            let body: Value = serde_json::from_slice(&request.body).unwrap();
+            ResponseTemplate::new(200).set_body_json(&body[0])
+        })
+        .mount(server)
+        .await;
+    Mock::given(method("POST"))
+        .and(path("/api/Actions"))
+        .respond_with(ResponseTemplate::new(201).set_body_json(serde_json::json!({"id": 555})))
+        .mount(server)
+        .await;
+}
+
+/// The JSON bodies Halo received on `method path`, in order.
+pub async fn received(server: &MockServer, verb: &str, route: &str) -> Vec<Value> {
+    server
+        .received_requests()
+        .await
+        .unwrap_or_default()
+        .iter()
+        .filter(|r| r.method.as_str() == verb && r.url.path() == route)
+        .map(|r| serde_json::from_slice(&r.body).unwrap_or(Value::Null))
+        .collect()
+}
+
+/// How many requests Halo received that change something.
+pub async fn writes(server: &MockServer) -> usize {
+    server
+        .received_requests()
+        .await
+        .unwrap_or_default()
+        .iter()
+        .filter(|r| r.method.as_str() != "GET" && r.url.path().starts_with("/api/"))
+        .count()
+}
+
+/// A Halo that keeps the actions posted to it, answering `GET /api/Actions` with them, as
+/// the real one does. `first_post` is the answer to the first POST; `stored` says whether
+/// that first POST was nevertheless kept (a 5xx after processing).
+pub struct ActionsLog {
+    pub posted: Arc<Mutex<Vec<Value>>>,
+}
+
+impl ActionsLog {
+    pub async fn mount(
+        server: &MockServer,
+        first_post: ResponseTemplate,
+        stored: bool,
+    ) -> ActionsLog {
+        let posted: Arc<Mutex<Vec<Value>>> = Arc::default();
+        let first = Arc::new(Mutex::new(Some(first_post)));
+        let log = posted.clone();
+        Mock::given(method("POST"))
+            .and(path("/api/Actions"))
+            .respond_with(move |request: &Request| {
+                let body: Value = serde_json::from_slice(&request.body).unwrap();
+                let mut action = body[0].clone();
+                let mut log = log.lock().unwrap();
+                action["id"] = json!(900 + log.len());
+                match first.lock().unwrap().take() {
+                    Some(answer) => {
+                        if stored {
+                            log.push(action);
+                        }
+                        answer
+                    }
+                    None => {
+                        log.push(action.clone());
+                        ResponseTemplate::new(201).set_body_json(action)
+                    }
+                }
+            })
+            .with_priority(1)
+            .mount(server)
+            .await;
+        let log = posted.clone();
+        Mock::given(method("GET"))
+            .and(path("/api/Actions"))
+            .respond_with(move |_: &Request| {
+                ResponseTemplate::new(200).set_body_json(json!({"actions": *log.lock().unwrap()}))
+            })
+            .with_priority(1)
+            .mount(server)
+            .await;
+        ActionsLog { posted }
+    }
+
+    pub fn count(&self) -> usize {
+        self.posted.lock().unwrap().len()
+    }
+}
+
+/// A stand-in Halo answering like a healthy instance, and the app in live mode against it.
+pub async fn live(overrides: &[(&str, &str)]) -> (MockServer, TestApp) {
+    let halo = MockServer::start().await;
+    mount_halo(&halo).await;
+    let app = spawn_with(Some(&halo), overrides).await;
+    (halo, app)
+}
+
+impl TestApp {
+    /// The `/metrics` text.
+    pub async fn metrics(&self) -> String {
+        let response = self.http.get(self.url("/metrics")).send().await.unwrap();
+        response.text().await.unwrap()
+    }
+
+    /// Acknowledgements recorded as sent with Halo's action id.
+    pub async fn acks_sent(&self, action_id: i64) -> i64 {
+        sqlx::query_scalar(
+            "SELECT COUNT(*) FROM acknowledgements WHERE status = 'sent' AND action_id = ?",
+        )
+        .bind(action_id)
+        .fetch_one(self.store.pool())
+        .await
+        .unwrap()
+    }
+}
+
+/// The real binary, run from the crate's folder with no HALO_TRIAGE_* variable inherited.
+pub fn binary() -> Command {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_halo-triage"));
+    command.current_dir(env!("CARGO_MANIFEST_DIR"));
+    for (key, _) in std::env::vars().filter(|(k, _)| k.starts_with("HALO_TRIAGE")) {
+        command.env_remove(key);
+    }
+    command
+}
+
+/// The real binary serving; its JSON logs are collected.
+pub struct Served {
+    child: std::process::Child,
+    pub addr: String,
+    logs: std::thread::JoinHandle<Vec<String>>,
+}
+
+impl Served {
+    pub fn start(command: &mut Command) -> Served {
+        let mut child = command.arg("serve").stderr(Stdio::piped()).spawn().unwrap();
+        let stderr = BufReader::new(child.stderr.take().unwrap());
+        let (addr_tx, addr_rx) = std::sync::mpsc::channel();
+        let logs = std::thread::spawn(move || {
+            let mut lines = Vec::new();
+            for line in stderr.lines().map_while(Result::ok) {
+                if let Ok(entry) = serde_json::from_str::<Value>(&line) {
+                    if let Some(addr) = entry["fields"]["addr"].as_str() {
+                        let _ = addr_tx.send(addr.to_string());
+                    }
+                }
+                lines.push(line);
+            }
+            lines
+        });
+        let addr = addr_rx
+            .recv_timeout(Duration::from_secs(30))
+            .expect("the service starts");
+        Served { child, addr, logs }
+    }
+
+    pub async fn deliver(&self, body: String) -> reqwest::Response {
+        reqwest::Client::new()
+            .post(format!("http://{}/hooks/halo", self.addr))
+            .bearer_auth(TOKEN)
+            .body(body)
+            .send()
+            .await
+            .unwrap()
+    }
+
+    /// SIGKILL, as a crash or an OOM kill would: nothing is cleaned up.
+    pub fn kill(mut self) {
+        self.child.kill().unwrap();
+        self.child.wait().unwrap();
+    }
+
+    /// SIGTERM; the service must exit with success. Returns its logs.
+    pub async fn stop(mut self) -> String {
+        let pid = self.child.id().to_string();
+        assert!(Command::new("kill")
+            .args(["-TERM", &pid])
+            .status()
+            .unwrap()
+            .success());
+        let status = tokio::task::spawn_blocking(move || self.child.wait())
+            .await
+            .unwrap()
+            .unwrap();
+        assert!(status.success(), "exit status {status}");
+        self.logs.join().unwrap().join("\n")
+    }
+}
+
+/// The settings that point the real binary at `halo` in live-mode-ready form: webhook
+/// token, Halo credentials, no Halo retries, the acknowledgement outcome.
+pub fn halo_env(command: &mut Command, halo: &MockServer) {
+    command
+        .env("HALO_TRIAGE__WEBHOOK__TOKEN", TOKEN)
+        .env("HALO_TRIAGE__HALO__BASE_URL", halo.uri())
+        .env(
+            "HALO_TRIAGE__HALO__AUTH_URL",
+            format!("{}/auth", halo.uri()),
+        )
+        .env("HALO_TRIAGE__HALO__CLIENT_ID", "triage-client")
+        .env("HALO_TRIAGE__HALO__CLIENT_SECRET", "triage-secret")
+        .env("HALO_TRIAGE__HALO__MAX_RETRIES", "0")
+        .env("HALO_TRIAGE__ACK__OUTCOME_ID", "21");
+}

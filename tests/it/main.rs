@@ -1,0 +1,22 @@
+//! The integration tests, one binary (one link of tokio, sqlx, reqwest and wiremock): the
+//! real app on port 0 with its own temporary store, stand-ins for Halo and the LLM that
+//! speak their wire formats, and the real binary where a test needs a process.
+//!
+//! `tests/metrics.rs` is a binary of its own: the Prometheus recorder is process-wide, so
+//! its counters would add up the work of every test that runs beside it here.
+
+mod common;
+
+mod admin;
+mod cli;
+mod crash;
+mod halo_failures;
+mod ingest;
+mod llm;
+mod outage;
+mod pipeline;
+mod prompt_size;
+mod reconcile;
+mod rules;
+mod shutdown;
+mod webhook_fuzz;
