@@ -125,7 +125,9 @@ impl App {
             stale_after: worker_settings.lease + worker_settings.poll_interval * 2,
             outage,
         };
-        let router = crate::http::router(&settings, store.clone(), wake.clone(), health);
+        let router = crate::ingest::router(&settings.webhook, store.clone(), wake.clone()).merge(
+            crate::http::router(&settings, store.clone(), wake.clone(), health),
+        );
         let addr = settings.listen_addr()?;
         let listener = TcpListener::bind(addr)
             .await

@@ -15,8 +15,10 @@
 //! | `triage`    | pure decisions: rules, sentiment, ack templates, the LLM stage      |
 //! | `store`     | SQLite: deliveries, jobs, decisions, ack ledger, caches             |
 //! | `halo`      | the Halo adapter: client, wire types, fields, lookups, webhooks     |
-//! | `config`    | typed settings; `telemetry` logs and metrics; `text`, `clock` leaves |
+//! | `config`    | typed settings, validated per section; builds the Halo client      |
+//! | leaves      | `telemetry` (logs, metrics), `ack_templates`, `text`, `clock`       |
 
+mod ack_templates;
 mod app;
 pub mod cli;
 mod clock;

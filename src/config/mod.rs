@@ -13,13 +13,13 @@ use secrecy::ExposeSecret;
 use serde::Deserialize;
 use url::Url;
 
+use crate::ack_templates::{AckTemplates, TemplateError};
 use crate::halo::{HaloClient, HaloClientOptions, HaloCredentials, HaloError};
-use crate::triage::{AckTemplates, TemplateError};
 
 pub use sections::{
-    AckSettings, ActSettings, AdminSettings, HaloSettings, LlmProvider, LlmSettings, LogFormat,
-    LogSettings, Mode, ReconcileSettings, RedactSettings, RulesSettings, ServerSettings,
-    StoreSettings, StructuredOutput, Threshold, WebhookSettings, WorkerSettings,
+    AckSettings, ActSettings, AdminSettings, HaloSettings, LlmProvider, LlmSettings, LogSettings,
+    Mode, ReconcileSettings, RedactSettings, RulesSettings, ServerSettings, StoreSettings,
+    StructuredOutput, Threshold, WebhookSettings, WorkerSettings,
 };
 
 const DEFAULTS: &str = include_str!("../../config/default.toml");

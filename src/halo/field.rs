@@ -1,12 +1,11 @@
-//! The ticket fields triage can decide: one table of names, kinds and current values, used
-//! by the rules, the decision, the ticket update and the explanations alike.
+//! The ticket fields triage can decide: one table of names and kinds, used by the rules,
+//! the decision, the ticket update and the explanations alike (a ticket's current value
+//! of each is `Ticket::current`).
 
 use std::fmt;
 
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
-
-use super::model::Ticket;
 
 /// A decidable ticket field. The serialized names are Halo's (`Faults`) field names, so a
 /// rule's `set` table, the decision record and the update sent to Halo use the same words.
@@ -95,28 +94,6 @@ impl Field {
             _ => Kind::Id,
         }
     }
-
-    /// The value the ticket has now; `None` when it has none (Halo's "" or 0).
-    pub fn current(self, ticket: &Ticket) -> Option<FieldValue> {
-        let text = |s: &str| {
-            let s = s.trim();
-            (!s.is_empty()).then(|| FieldValue::Text(s.to_string()))
-        };
-        let id = |v: Option<i64>| v.filter(|v| *v > 0).map(FieldValue::Id);
-        match self {
-            Field::Team => text(&ticket.team),
-            Field::AgentId => id(ticket.agent_id),
-            Field::Category1 => text(&ticket.category_1),
-            Field::Category2 => text(&ticket.category_2),
-            Field::Category3 => text(&ticket.category_3),
-            Field::Category4 => text(&ticket.category_4),
-            Field::PriorityId => id(ticket.priority_id),
-            Field::TicketTypeId => id(ticket.tickettype_id),
-            Field::StatusId => id(ticket.status_id),
-            Field::Impact => id(ticket.impact),
-            Field::Urgency => id(ticket.urgency),
-        }
-    }
 }
 
 impl fmt::Display for Field {
@@ -176,23 +153,5 @@ mod tests {
         for field in Field::ALL {
             assert_eq!(serde_json::to_value(field).unwrap(), field.name());
         }
-    }
-
-    #[test]
-    fn current_values_treat_empty_and_zero_as_none() {
-        let ticket = Ticket {
-            team: " ".into(),
-            agent_id: Some(0),
-            priority_id: Some(3),
-            category_1: "Email".into(),
-            ..Ticket::default()
-        };
-        assert_eq!(Field::Team.current(&ticket), None);
-        assert_eq!(Field::AgentId.current(&ticket), None);
-        assert_eq!(Field::PriorityId.current(&ticket), Some(FieldValue::Id(3)));
-        assert!(Field::Category1
-            .current(&ticket)
-            .unwrap()
-            .same_as(&FieldValue::Text("EMAIL".into())));
     }
 }

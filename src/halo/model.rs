@@ -96,6 +96,28 @@ impl Ticket {
         !self.team.trim().is_empty() || self.team_id.is_some_and(|id| id > 0)
     }
 
+    /// The value the ticket has for `field` now; `None` when it has none (Halo's "" or 0).
+    pub fn current(&self, field: Field) -> Option<FieldValue> {
+        let text = |s: &str| {
+            let s = s.trim();
+            (!s.is_empty()).then(|| FieldValue::Text(s.to_string()))
+        };
+        let id = |v: Option<i64>| v.filter(|v| *v > 0).map(FieldValue::Id);
+        match field {
+            Field::Team => text(&self.team),
+            Field::AgentId => id(self.agent_id),
+            Field::Category1 => text(&self.category_1),
+            Field::Category2 => text(&self.category_2),
+            Field::Category3 => text(&self.category_3),
+            Field::Category4 => text(&self.category_4),
+            Field::PriorityId => id(self.priority_id),
+            Field::TicketTypeId => id(self.tickettype_id),
+            Field::StatusId => id(self.status_id),
+            Field::Impact => id(self.impact),
+            Field::Urgency => id(self.urgency),
+        }
+    }
+
     /// The details as plain text: the plain `details`, else `details_html` stripped.
     pub fn plain_details(&self) -> Cow<'_, str> {
         match (&self.details, &self.details_html) {
@@ -321,5 +343,23 @@ mod tests {
             r#"{"id":5,"team":"Network","priority_id":2,"customfields":[{"id":187,"value":"auto"}]}"#
         );
         assert!(!update.is_empty());
+    }
+
+    #[test]
+    fn current_values_treat_empty_and_zero_as_none() {
+        let ticket = Ticket {
+            team: " ".into(),
+            agent_id: Some(0),
+            priority_id: Some(3),
+            category_1: "Email".into(),
+            ..Ticket::default()
+        };
+        assert_eq!(ticket.current(Field::Team), None);
+        assert_eq!(ticket.current(Field::AgentId), None);
+        assert_eq!(ticket.current(Field::PriorityId), Some(FieldValue::Id(3)));
+        assert!(ticket
+            .current(Field::Category1)
+            .unwrap()
+            .same_as(&FieldValue::Text("EMAIL".into())));
     }
 }

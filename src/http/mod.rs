@@ -1,6 +1,6 @@
-//! The whole HTTP surface on one listener: the webhook (its handler is `ingest/`), health
-//! and metrics, and the admin API when `admin.token` is set. Authentication helpers and
-//! the JSON error shape are shared by all of them.
+//! The HTTP surface besides the webhook (whose handler is `ingest/`, merged in by `app`):
+//! health and metrics, and the admin API when `admin.token` is set. The authentication
+//! helpers and the JSON error shape here serve the webhook too.
 
 mod admin;
 pub(crate) mod auth;
@@ -17,12 +17,11 @@ use crate::store::Store;
 
 pub use health::Health;
 
-/// Every route the service serves.
+/// Health, metrics and (with `admin.token`) the admin API.
 pub fn router(settings: &Settings, store: Store, wake: Arc<Notify>, health: Health) -> Router {
-    let mut router = crate::ingest::router(&settings.webhook, store.clone(), wake.clone())
-        .merge(health::router(health));
-    if let Some(token) = settings.admin.token.clone() {
-        router = router.merge(admin::router(token, store, wake));
+    let router = health::router(health);
+    match settings.admin.token.clone() {
+        Some(token) => router.merge(admin::router(token, store, wake)),
+        None => router,
     }
-    router
 }

@@ -12,13 +12,14 @@ mod write;
 use std::sync::Arc;
 use std::time::Duration;
 
+use crate::ack_templates::AckTemplates;
 use crate::config::{AckSettings, ActSettings, Mode};
 use crate::halo::{HaloClient, HaloError, Lookups};
 use crate::store::{DecisionRecord, Job, Store, StoreError};
 use crate::tasks::rules_watch::RulesHandle;
 use crate::telemetry::metrics;
 use crate::triage::llm::Llm;
-use crate::triage::{AckTemplates, Decision};
+use crate::triage::Decision;
 use plan::{AckPlan, Plan};
 use write::Writer;
 

@@ -3,10 +3,10 @@
 
 use serde_json::Value;
 
+use crate::ack_templates::{marker, AckContext, AckTemplates};
 use crate::config::{AckSettings, ActSettings};
 use crate::halo::model::{CustomFieldValue, NewAction, PrivateNote, Ticket, TicketUpdate};
 use crate::halo::{Field, FieldValue};
-use crate::triage::ack_templates::{marker, AckContext, AckTemplates};
 use crate::triage::{Decision, RuleSet};
 
 /// What to write to Halo for one ticket.
@@ -51,7 +51,7 @@ pub fn plan(
     let mut notes = Vec::new();
     let mut update = TicketUpdate::new(ticket.id);
     for (field, decided) in &decision.fields {
-        let current = field.current(ticket);
+        let current = ticket.current(*field);
         let protected = match field {
             Field::Team => is_routed(ticket, act) && !act.overwrite_team,
             Field::AgentId => current.is_some() && !act.overwrite_agent,

@@ -7,11 +7,12 @@ use std::time::Duration;
 
 use super::plan::{self, AckPlan, Plan};
 use super::JobError;
+use crate::ack_templates::AckTemplates;
 use crate::config::{AckSettings, ActSettings};
 use crate::halo::model::{id_of, Action, NewAction, Ticket};
 use crate::halo::{HaloClient, HaloError};
 use crate::store::{AckStatus, Job, Store};
-use crate::triage::{AckTemplates, Decision};
+use crate::triage::Decision;
 
 /// What the writes need besides the job.
 pub struct Writer<'a> {
@@ -102,7 +103,7 @@ impl Writer<'_> {
                 return Ok("acknowledgement already sent earlier: not sent again".into())
             }
             Some(AckStatus::Sending) => {
-                let marker = crate::triage::ack_templates::marker(ticket_id);
+                let marker = crate::ack_templates::marker(ticket_id);
                 let actions = self.halo.actions(ticket_id).await?;
                 let ours = |a: &&Action| {
                     a.contains(&marker) || a.emailsubject.as_deref() == Some(&action.emailsubject)

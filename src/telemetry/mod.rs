@@ -2,9 +2,16 @@
 
 pub mod metrics;
 
+use serde::Deserialize;
 use tracing_subscriber::EnvFilter;
 
-use crate::config::LogFormat;
+/// How log lines are written (`log.format`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum LogFormat {
+    Json,
+    Pretty,
+}
 
 /// Installs the global subscriber; `RUST_LOG` filters (default: info).
 pub fn init(format: LogFormat) {

@@ -101,7 +101,7 @@ pub struct Decision {
     pub needs_review: Vec<Field>,
     /// The LLM call behind this decision, if one was made.
     #[serde(default)]
-    pub llm_call: Option<crate::triage::llm::record::LlmRecord>,
+    pub llm_call: Option<LlmRecord>,
     /// Rules whose conditions matched, in evaluation order.
     pub matched_rules: Vec<String>,
     pub trace: Vec<RuleTrace>,
@@ -122,4 +122,23 @@ impl Decision {
     pub fn value(&self, field: Field) -> Option<&FieldValue> {
         self.fields.get(&field).map(|d| &d.value)
     }
+}
+
+/// What the decision record keeps of the call.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct LlmRecord {
+    pub model: String,
+    pub prompt_version: String,
+    pub latency_ms: u64,
+    pub prompt_tokens: u32,
+    pub completion_tokens: u32,
+    /// The answer as received, cut to 2,000 characters.
+    pub raw: String,
+    /// The answer was reused from an identical ticket text (no call, no tokens).
+    pub cached: bool,
+    pub language: Option<String>,
+    pub rationale: Option<String>,
+    /// Why no usable answer came back.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
 }

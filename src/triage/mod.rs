@@ -1,8 +1,7 @@
 //! Deciding a ticket's fields: a ticket goes in, a decision with reasons comes out. The
-//! rules, the sentiment lexicon and the acknowledgement templates are pure; the LLM stage
-//! (`llm/`) holds the one client here that talks to a network (`llm/client.rs`).
+//! rules and the sentiment lexicon are pure; the LLM stage (`llm/`) holds the one client
+//! here that talks to a network (`llm/client.rs`).
 
-pub(crate) mod ack_templates;
 pub(crate) mod decision;
 pub mod llm;
 pub mod rules;
@@ -13,7 +12,6 @@ use jiff::Timestamp;
 use crate::halo::model::Ticket;
 
 pub use crate::halo::{Field, FieldValue, Kind};
-pub use ack_templates::{AckTemplates, TemplateError};
 pub use decision::{Decided, Decision, LlmMode, RuleTrace, Source};
 pub use rules::{RuleSet, RulesError};
 

@@ -20,10 +20,11 @@ use super::answer::{parse, Answer, Malformed};
 use super::offer::Offer;
 use super::policy::apply;
 use super::prompt::{self, PROMPT_VERSION};
-use super::record::{record, LlmRecord};
+use super::record::{record, Reply};
 use crate::config::{LlmProvider, LlmSettings, StructuredOutput};
 use crate::halo::model::Ticket;
 use crate::triage::decision::Decision;
+use crate::triage::decision::LlmRecord;
 
 /// Why no usable answer came back; triage goes on with the rules alone.
 #[derive(Debug, thiserror::Error)]
@@ -46,14 +47,6 @@ pub struct Consultation {
     pub tokens: u64,
     /// The usable answer as received, to cache.
     pub answer: Option<String>,
-}
-
-/// One completed exchange.
-pub struct Reply {
-    pub content: String,
-    pub prompt_tokens: u32,
-    pub completion_tokens: u32,
-    pub latency: Duration,
 }
 
 enum Backend {

@@ -14,7 +14,7 @@ pub use answer::parse;
 pub use client::{Consultation, Llm, LlmError};
 pub use offer::{id_choices, text_choices, Catalogue, Offer, OfferedField};
 pub use policy::apply;
-pub use record::{record, LlmRecord};
+pub use record::record;
 
 use crate::config::LlmSettings;
 

@@ -3,11 +3,10 @@
 //! (much higher) overwrite threshold. Everything else is a "needs review" note.
 
 use super::answer::Answer;
-use super::record::LlmRecord;
 use crate::config::LlmSettings;
 use crate::halo::model::Ticket;
 use crate::halo::Field;
-use crate::triage::decision::{Decided, Decision, LlmMode, Source};
+use crate::triage::decision::{Decided, Decision, LlmMode, LlmRecord, Source};
 
 fn thresholds(settings: &LlmSettings, field: Field) -> (f64, f64) {
     let specific = settings.thresholds.get(field.name());
@@ -43,7 +42,7 @@ pub fn apply(
             continue;
         }
         let (fill, overwrite) = thresholds(settings, field);
-        let on_ticket = field.current(ticket);
+        let on_ticket = ticket.current(field);
         let (needed, verb) = match &on_ticket {
             Some(current) if current.same_as(&suggestion.choice.value) => continue,
             Some(_) => (overwrite, "replace the value on the ticket"),

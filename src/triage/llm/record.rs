@@ -1,28 +1,17 @@
-//! What the decision record keeps of an LLM call.
+//! One exchange with the LLM, and what the decision record keeps of it.
 
-use serde::{Deserialize, Serialize};
+use std::time::Duration;
 
-use super::client::Reply;
 use super::prompt::PROMPT_VERSION;
 use crate::config::LlmSettings;
+use crate::triage::decision::LlmRecord;
 
-/// What the decision record keeps of the call.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-pub struct LlmRecord {
-    pub model: String,
-    pub prompt_version: String,
-    pub latency_ms: u64,
+/// One completed exchange.
+pub struct Reply {
+    pub content: String,
     pub prompt_tokens: u32,
     pub completion_tokens: u32,
-    /// The answer as received, cut to 2,000 characters.
-    pub raw: String,
-    /// The answer was reused from an identical ticket text (no call, no tokens).
-    pub cached: bool,
-    pub language: Option<String>,
-    pub rationale: Option<String>,
-    /// Why no usable answer came back.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub error: Option<String>,
+    pub latency: Duration,
 }
 
 /// What the decision keeps of a call; `reply` is `None` for an answer from the cache.

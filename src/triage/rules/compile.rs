@@ -14,10 +14,10 @@ use super::condition::{Cond, IndexBuilder, Op, Test};
 use super::facts::{FieldRef, FIELD_NAMES};
 use super::spec::{ConditionSpec, Labels, RuleSpec, RulesFile, Scalar};
 use super::{Rule, RulesError};
+use crate::ack_templates::AckTemplates;
 use crate::halo::Kind;
 use crate::halo::{Field, FieldValue};
 use crate::text::comparable;
-use crate::triage::ack_templates::AckTemplates;
 
 /// One rules file's text, for turning byte spans into line and column.
 pub struct SourceFile {

@@ -20,9 +20,9 @@ use condition::{Cond, Context, Gates, RegexIndex, Scan, WordIndex};
 use facts::Facts;
 
 use super::decision::{Decided, Decision, RuleTrace, Source};
+use crate::ack_templates::AckTemplates;
 use crate::halo::model::Ticket;
 use crate::halo::{Field, FieldValue};
-use crate::triage::ack_templates::AckTemplates;
 
 #[derive(Debug, thiserror::Error)]
 pub enum RulesError {

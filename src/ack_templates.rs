@@ -1,5 +1,6 @@
 //! Acknowledgement templates: the subject and body of the email action sent to the user.
-//! The defaults come from `ack.*`; rules files may name more (`[ack_templates]`).
+//! The defaults come from `ack.*`; rules files may name more (`[ack_templates]`). A leaf:
+//! the settings, the rules and the pipeline all use it.
 
 use minijinja::Environment;
 use serde::Serialize;
