@@ -6,7 +6,7 @@ use std::hint::black_box;
 use std::path::Path;
 
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion};
-use halo_triage::triage::RuleSet;
+use halo_triage::RuleSet;
 use halo_triage::Ticket;
 use regex::{Regex, RegexBuilder};
 

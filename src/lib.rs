@@ -22,22 +22,32 @@ mod ack_templates;
 mod app;
 pub mod cli;
 mod clock;
-pub mod config;
+mod config;
 mod halo;
 mod http;
 mod ingest;
 mod pipeline;
 mod store;
 mod tasks;
-pub mod telemetry;
+mod telemetry;
 mod text;
-pub mod triage;
+mod triage;
 mod worker;
 
 pub use app::{App, AppError};
 pub use clock::now_ms;
+pub use config::Settings;
 pub use halo::model::Ticket;
 pub use store::{JobStatus, Store};
 pub use tasks::reconcile::Reconciler;
 pub use tasks::rules_watch::RulesHandle;
+pub use telemetry::init as init_logging;
+pub use triage::rules::schema_json;
+pub use triage::RuleSet;
 pub use worker::{JobOutcome, JobReport, Worker};
+
+/// The LLM request exactly as the service builds it, for measuring what a prompt costs.
+pub mod llm_prompt {
+    pub use crate::halo::Field;
+    pub use crate::triage::llm::{id_choices, text_choices, ticket_message, Llm, Offer, OfferedField};
+}

@@ -9,9 +9,9 @@ use anyhow::Context;
 use clap::{Parser, Subcommand};
 use halo_triage::cli::jobs::{self, ReplayTarget};
 use halo_triage::cli::{check, classify};
-use halo_triage::config::Settings;
-use halo_triage::triage::{rules::schema_json, RuleSet};
-use halo_triage::{telemetry, App, JobStatus};
+use halo_triage::Settings;
+use halo_triage::{schema_json, RuleSet};
+use halo_triage::{init_logging, App, JobStatus};
 
 const DEFAULT_CONFIG: &str = "config/default.toml";
 
@@ -135,7 +135,7 @@ fn exit_code(success: bool) -> ExitCode {
 
 async fn serve(config: Option<&Path>) -> anyhow::Result<ExitCode> {
     let settings = Settings::load(config)?;
-    telemetry::init(settings.log.format);
+    init_logging(settings.log.format);
     let app = App::build(settings).await?;
     app.run_until_stopped().await?;
     Ok(ExitCode::SUCCESS)

@@ -13,16 +13,16 @@ use crate::triage::RuleSet;
 
 /// How one step came out; `Skip` is a step that could not be run (and is no failure).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Verdict {
+enum Verdict {
     Pass,
     Fail,
     Skip,
 }
 
 pub struct CheckLine {
-    pub verdict: Verdict,
-    pub what: String,
-    pub detail: String,
+    verdict: Verdict,
+    what: String,
+    detail: String,
 }
 
 impl CheckLine {

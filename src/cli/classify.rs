@@ -32,16 +32,16 @@ pub enum ClassifyError {
 
 /// A decision with what it would write, and how every rule fared.
 pub struct Classification {
-    pub ticket: Ticket,
-    pub decision: Decision,
-    pub plan: Plan,
-    pub evaluations: Vec<Evaluation>,
+    ticket: Ticket,
+    decision: Decision,
+    plan: Plan,
+    evaluations: Vec<Evaluation>,
     /// Also list the rules that did not match (`rules explain`).
     pub show_all_rules: bool,
 }
 
 /// Reads `input`: a ticket as Halo's API returns it, or a webhook delivery carrying one.
-pub fn read_ticket(input: &str) -> Result<Ticket, ClassifyError> {
+fn read_ticket(input: &str) -> Result<Ticket, ClassifyError> {
     let value: Value =
         serde_json::from_str(input).map_err(|e| ClassifyError::Input(format!("not JSON: {e}")))?;
     if value.get("ticket").is_some() {

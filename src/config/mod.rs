@@ -19,7 +19,7 @@ use crate::halo::{HaloClient, HaloClientOptions, HaloCredentials, HaloError};
 pub use sections::{
     AckSettings, ActSettings, AdminSettings, HaloSettings, LlmProvider, LlmSettings, LogSettings,
     Mode, ReconcileSettings, RedactSettings, RulesSettings, ServerSettings, StoreSettings,
-    StructuredOutput, Threshold, WebhookSettings, WorkerSettings,
+    StructuredOutput, WebhookSettings, WorkerSettings,
 };
 
 const DEFAULTS: &str = include_str!("../../config/default.toml");

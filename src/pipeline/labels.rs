@@ -165,7 +165,7 @@ fn drop_unknown_labels(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::triage::{Decided, Source};
+    use crate::triage::decision::{Decided, Source};
 
     fn decided(value: FieldValue) -> Decided {
         Decided {

@@ -186,7 +186,7 @@ fn escape_html(text: &str) -> String {
 mod tests {
     use super::*;
     use crate::halo::model::CustomField;
-    use crate::triage::{Decided, Source};
+    use crate::triage::decision::{Decided, Source};
 
     fn decided(value: FieldValue) -> Decided {
         Decided {

@@ -117,13 +117,6 @@ impl LlmMode {
     }
 }
 
-impl Decision {
-    /// The decided value of `field`, if any.
-    pub fn value(&self, field: Field) -> Option<&FieldValue> {
-        self.fields.get(&field).map(|d| &d.value)
-    }
-}
-
 /// What the decision record keeps of the call.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct LlmRecord {

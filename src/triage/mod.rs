@@ -11,8 +11,7 @@ use jiff::Timestamp;
 
 use crate::halo::model::Ticket;
 
-pub use crate::halo::{Field, FieldValue, Kind};
-pub use decision::{Decided, Decision, LlmMode, RuleTrace, Source};
+pub use decision::{Decision, LlmMode};
 pub use rules::{RuleSet, RulesError};
 
 /// Everything triage decides without an LLM: the rules, then the offline sentiment.

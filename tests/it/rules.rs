@@ -5,8 +5,8 @@ use std::path::Path;
 use std::process::Command;
 
 use crate::common::{fixture_json, shipped, spawn_with};
-use halo_triage::triage::rules::schema_json;
-use halo_triage::triage::RuleSet;
+use halo_triage::schema_json;
+use halo_triage::RuleSet;
 use serde_json::{json, Value};
 
 fn binary() -> Command {

@@ -11,7 +11,7 @@ pub(crate) mod record;
 pub(crate) mod redact;
 
 pub use answer::parse;
-pub use client::{Consultation, Llm, LlmError};
+pub use client::{Llm, LlmError};
 pub use offer::{id_choices, text_choices, Catalogue, Offer, OfferedField};
 pub use policy::apply;
 pub use record::record;

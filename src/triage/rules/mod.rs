@@ -14,7 +14,6 @@ use std::path::{Path, PathBuf};
 use jiff::tz::TimeZone;
 use jiff::Timestamp;
 
-pub use cases::{CaseFailure, CaseReport};
 use compile::{source_files, Compiled};
 use condition::{Cond, Context, Gates, RegexIndex, Scan, WordIndex};
 use facts::Facts;

@@ -10,6 +10,11 @@ use crate::halo::model::{CustomField, Ticket};
 use crate::halo::{Field, FieldValue};
 use crate::triage::decision::{LlmMode, Source};
 
+/// The team the decision set, if any.
+fn team_of(decision: &Decision) -> Option<&FieldValue> {
+    decision.fields.get(&Field::Team).map(|d| &d.value)
+}
+
 fn rules(text: &str) -> RuleSet {
     RuleSet::parse(text, Path::new("test.toml")).unwrap_or_else(|e| panic!("{e}"))
 }
@@ -239,7 +244,7 @@ fn precedence_override_lock_and_stop() {
     let decision = rules(PRECEDENCE).decide_at(&t, noon());
     assert_eq!(decision.matched_rules, ["vip", "printer", "outage"]);
     assert_eq!(
-        decision.value(Field::Team),
+        team_of(&decision),
         Some(&FieldValue::Text("Network".into()))
     );
     let priority = &decision.fields[&Field::PriorityId];
@@ -478,14 +483,14 @@ fn overlays_add_client_scoped_rules_and_may_not_set_defaults() {
     assert_eq!(set.files().len(), 2);
     let decision = set.decide_at(&ticket("printer"), noon());
     assert_eq!(
-        decision.value(Field::Team),
+        team_of(&decision),
         Some(&FieldValue::Text("Globex Onsite".into()))
     );
     let mut other = ticket("printer");
     other.client_name = "Initech".into();
     let decision = set.decide_at(&other, noon());
     assert_eq!(
-        decision.value(Field::Team),
+        team_of(&decision),
         Some(&FieldValue::Text("Service Desk".into()))
     );
 

@@ -8,7 +8,7 @@ use std::process::{Command, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use halo_triage::config::Settings;
+use halo_triage::Settings;
 use halo_triage::App;
 use halo_triage::Reconciler;
 use halo_triage::RulesHandle;
