@@ -49,5 +49,7 @@ pub use worker::{JobOutcome, JobReport, Worker};
 /// The LLM request exactly as the service builds it, for measuring what a prompt costs.
 pub mod llm_prompt {
     pub use crate::halo::Field;
-    pub use crate::triage::llm::{id_choices, text_choices, ticket_message, Llm, Offer, OfferedField};
+    pub use crate::triage::llm::{
+        id_choices, text_choices, ticket_message, Llm, Offer, OfferedField,
+    };
 }

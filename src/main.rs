@@ -10,8 +10,8 @@ use clap::{Parser, Subcommand};
 use halo_triage::cli::jobs::{self, ReplayTarget};
 use halo_triage::cli::{check, classify};
 use halo_triage::Settings;
-use halo_triage::{schema_json, RuleSet};
 use halo_triage::{init_logging, App, JobStatus};
+use halo_triage::{schema_json, RuleSet};
 
 const DEFAULT_CONFIG: &str = "config/default.toml";
 

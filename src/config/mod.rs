@@ -197,6 +197,7 @@ fn parse_url(key: &'static str, value: &str) -> Result<Url, ConfigError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::time::Duration;
 
     fn env(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
         pairs
@@ -332,11 +333,46 @@ mod tests {
                 &[TOKEN, ("HALO_TRIAGE__WORKER__LEASE_SECS", "100")],
                 "worker.lease_secs",
             ),
+            (
+                &[TOKEN, ("HALO_TRIAGE__ACK__SUBJECT", "{{ oops")],
+                "ack.subject",
+            ),
+            (
+                &[
+                    TOKEN,
+                    ("HALO_TRIAGE__LLM__ENABLED", "true"),
+                    ("HALO_TRIAGE__LLM__MAX_CONCURRENCY", "0"),
+                ],
+                "llm.max_concurrency",
+            ),
+            (
+                &[
+                    TOKEN,
+                    ("HALO_TRIAGE__LLM__ENABLED", "true"),
+                    ("HALO_TRIAGE__LLM__MAX_INPUT_CHARS", "0"),
+                ],
+                "llm.max_input_chars",
+            ),
         ];
         for (pairs, key) in cases {
             let err = load(pairs).unwrap_err().to_string();
             assert!(err.contains(key), "expected {key} in: {err}");
         }
+    }
+
+    #[test]
+    fn durations_keep_the_unit_their_key_names() {
+        let settings = load(&[
+            TOKEN,
+            ("HALO_TRIAGE__WORKER__POLL_INTERVAL_MS", "250"),
+            ("HALO_TRIAGE__WORKER__LEASE_SECS", "900"),
+            ("HALO_TRIAGE__STORE__RETENTION_DAYS", "2"),
+        ])
+        .unwrap();
+        assert_eq!(settings.worker.poll_interval, Duration::from_millis(250));
+        assert_eq!(settings.worker.lease, Duration::from_secs(900));
+        assert_eq!(settings.store.retention, Duration::from_secs(2 * 86_400));
+        assert_eq!(settings.halo.retry_base, Duration::from_millis(500));
     }
 
     #[test]

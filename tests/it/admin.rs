@@ -1,26 +1,17 @@
 //! Operating the service: dead letters and their replay, over the admin API and the
 //! `jobs` command, the recent decisions (behind `admin.token`), and retention.
 
-use std::process::Command;
-
-use crate::common::{fixture, mount_halo, received, spawn_with, TestApp};
+use crate::common::{fixture, halo_with, mount_halo, received, spawn_with, JobRow, TestApp};
 use reqwest::Method;
 use serde_json::Value;
-use wiremock::matchers::{method, path};
-use wiremock::{Mock, MockServer, ResponseTemplate};
+use wiremock::{MockServer, ResponseTemplate};
 
 const ADMIN_TOKEN: &str = "admin-secret-for-tests";
 
 /// Halo refusing every ticket update with a 500; the app gives up after one attempt.
 async fn app_with_a_dead_job() -> (MockServer, TestApp) {
-    let halo = MockServer::start().await;
-    Mock::given(method("POST"))
-        .and(path("/api/Tickets"))
-        .respond_with(ResponseTemplate::new(500).set_body_string("Database unavailable"))
-        .with_priority(1)
-        .mount(&halo)
-        .await;
-    mount_halo(&halo).await;
+    let refused = ResponseTemplate::new(500).set_body_string("Database unavailable");
+    let halo = halo_with(&[("POST", "/api/Tickets", refused)]).await;
     let app = spawn_with(
         Some(&halo),
         &[
@@ -32,7 +23,7 @@ async fn app_with_a_dead_job() -> (MockServer, TestApp) {
     .await;
     app.deliver(fixture("webhook-new-ticket-full.json")).await;
     app.drain().await;
-    assert_eq!(app.job_row(1).await.0, "dead");
+    assert_eq!(app.job_row(1).await.status, "dead");
     (halo, app)
 }
 
@@ -78,7 +69,9 @@ async fn a_dead_job_is_listed_replayed_and_then_done_exactly_once() {
         1,
         "a replayed job has a fresh budget of attempts"
     );
-    let (status, attempts, _, _) = app.job_row(1).await;
+    let JobRow {
+        status, attempts, ..
+    } = app.job_row(1).await;
     assert_eq!((status.as_str(), attempts), ("done", 2));
     assert_eq!(received(&halo, "POST", "/api/Tickets").await.len(), 1);
     assert_eq!(received(&halo, "POST", "/api/Actions").await.len(), 1);
@@ -145,7 +138,7 @@ async fn the_admin_api_wants_its_token_and_checks_its_queries() {
         let (status, _) = admin(&app, Method::POST, "/admin/jobs/retry-dead", token).await;
         assert_eq!(status, 401, "{token:?}");
     }
-    assert_eq!(app.job_row(1).await.0, "dead", "nothing replayed");
+    assert_eq!(app.job_row(1).await.status, "dead", "nothing replayed");
     let (status, _) = admin(
         &app,
         Method::GET,
@@ -167,8 +160,7 @@ async fn without_an_admin_token_there_is_no_admin_api() {
 async fn the_jobs_command_lists_and_replays_dead_letters() {
     let (halo, app) = app_with_a_dead_job().await;
     let jobs = |args: &[&str]| {
-        let output = Command::new(env!("CARGO_BIN_EXE_halo-triage"))
-            .current_dir(env!("CARGO_MANIFEST_DIR"))
+        let output = crate::common::binary()
             .env("HALO_TRIAGE__STORE__PATH", &app.db_path)
             .arg("jobs")
             .args(args)
@@ -193,11 +185,11 @@ async fn the_jobs_command_lists_and_replays_dead_letters() {
         jobs(&["retry", "1"]),
         (true, "job 1 queued again\n".to_string())
     );
-    assert_eq!(app.job_row(1).await.0, "queued");
+    assert_eq!(app.job_row(1).await.status, "queued");
     halo.reset().await;
     mount_halo(&halo).await;
     app.drain().await;
-    assert_eq!(app.job_row(1).await.0, "done");
+    assert_eq!(app.job_row(1).await.status, "done");
     assert_eq!(
         jobs(&["retry", "--all-dead"]),
         (true, "0 dead job(s) queued again\n".to_string())
@@ -216,7 +208,7 @@ async fn retention_prunes_old_finished_work_and_keeps_dead_letters_and_the_ack_l
     done["ticket"]["id"] = serde_json::json!(41235);
     app.deliver(done.to_string()).await;
     app.drain().await;
-    assert_eq!(app.job_row(2).await.0, "done");
+    assert_eq!(app.job_row(2).await.status, "done");
     // And one delivery that never made work (an ignored event).
     app.deliver(r#"{"event":"Ticket Updated","object_id":9}"#)
         .await;

@@ -91,6 +91,20 @@ fn check_without_credentials_validates_config_and_rules() {
 }
 
 #[test]
+fn check_fails_when_live_mode_has_no_credentials() {
+    let (ok, stdout, _) = run(binary()
+        .arg("check")
+        .env("HALO_TRIAGE__WEBHOOK__TOKEN", TOKEN)
+        .env("HALO_TRIAGE__MODE", "live"));
+    assert!(!ok, "{stdout}");
+    assert!(
+        stdout.contains("FAIL mode: mode = \"live\" but the Halo credentials"),
+        "{stdout}"
+    );
+    assert!(stdout.contains("SKIP halo: no credentials set"), "{stdout}");
+}
+
+#[test]
 fn check_fails_without_webhook_auth_or_with_broken_rules() {
     let (ok, stdout, _) = run(binary().arg("check"));
     assert!(!ok);

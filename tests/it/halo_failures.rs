@@ -3,7 +3,7 @@
 
 use std::time::{Duration, Instant};
 
-use crate::common::{fixture, mount_halo, received, spawn_with};
+use crate::common::{fixture, halo_with, mount_halo, received, spawn_with, DecisionRow, JobRow};
 use halo_triage::now_ms;
 use halo_triage::JobOutcome;
 use serde_json::json;
@@ -26,15 +26,7 @@ async fn halo_failing_once(first: ResponseTemplate) -> MockServer {
 
 /// A Halo whose ticket update always answers `answer`.
 async fn halo_failing_always(answer: ResponseTemplate) -> MockServer {
-    let halo = MockServer::start().await;
-    Mock::given(method("POST"))
-        .and(path("/api/Tickets"))
-        .respond_with(answer)
-        .with_priority(1)
-        .mount(&halo)
-        .await;
-    mount_halo(&halo).await;
-    halo
+    halo_with(&[("POST", "/api/Tickets", answer)]).await
 }
 
 #[tokio::test]
@@ -135,7 +127,12 @@ async fn a_retry_after_longer_than_the_client_waits_reschedules_the_job() {
         panic!("expected a retry")
     };
     assert!(error.contains("429"), "{error}");
-    let (status, attempts, _, next_attempt_at) = app.job_row(1).await;
+    let JobRow {
+        status,
+        attempts,
+        next_attempt_at,
+        ..
+    } = app.job_row(1).await;
     assert_eq!((status.as_str(), attempts), ("queued", 1));
     assert!(
         next_attempt_at >= now_ms() + 590_000,
@@ -174,7 +171,11 @@ async fn persistent_500s_retry_the_job_later_then_park_it_as_dead() {
         error.contains("POST /api/Tickets: Halo answered 500: Database unavailable"),
         "{error}"
     );
-    let (status, _, _, next_attempt_at) = app.job_row(1).await;
+    let JobRow {
+        status,
+        next_attempt_at,
+        ..
+    } = app.job_row(1).await;
     assert_eq!(status, "queued");
     assert!(
         next_attempt_at > now_ms(),
@@ -190,7 +191,12 @@ async fn persistent_500s_retry_the_job_later_then_park_it_as_dead() {
         app.drain().await[0].outcome,
         JobOutcome::Dead { .. }
     ));
-    let (status, attempts, last_error, _) = app.job_row(1).await;
+    let JobRow {
+        status,
+        attempts,
+        last_error,
+        ..
+    } = app.job_row(1).await;
     assert_eq!((status.as_str(), attempts), ("dead", 2));
     assert!(last_error.unwrap().contains("Database unavailable"));
     assert_eq!(
@@ -236,7 +242,7 @@ async fn refusals_400_403_404_park_the_job_as_dead_with_halos_message() {
             1,
             "{status} is not retried"
         );
-        assert_eq!(app.job_row(1).await.0, "dead");
+        assert_eq!(app.job_row(1).await.status, "dead");
         // The customer is still acknowledged, naming the team the ticket really has.
         let acks = received(&halo, "POST", "/api/Actions").await;
         assert_eq!(acks.len(), 1);
@@ -244,7 +250,7 @@ async fn refusals_400_403_404_park_the_job_as_dead_with_halos_message() {
             .as_str()
             .unwrap()
             .contains("passed to our"));
-        let (_, _, _, notes, applied) = app.decision(41234).await;
+        let DecisionRow { notes, applied, .. } = app.decision(41234).await;
         assert!(!applied);
         assert!(
             notes
@@ -257,14 +263,8 @@ async fn refusals_400_403_404_park_the_job_as_dead_with_halos_message() {
 
 #[tokio::test]
 async fn a_missing_ticket_is_dead_with_the_endpoint_named() {
-    let halo = MockServer::start().await;
-    Mock::given(method("GET"))
-        .and(path("/api/Tickets/41234"))
-        .respond_with(ResponseTemplate::new(404).set_body_string("Not found"))
-        .with_priority(1)
-        .mount(&halo)
-        .await;
-    mount_halo(&halo).await;
+    let missing = ResponseTemplate::new(404).set_body_string("Not found");
+    let halo = halo_with(&[("GET", "/api/Tickets/41234", missing)]).await;
     let app = spawn_with(Some(&halo), &[]).await;
     app.deliver(fixture("webhook-event-only.json")).await;
     let JobOutcome::Dead { error } = &app.drain().await[0].outcome else {
@@ -293,7 +293,7 @@ async fn a_timeout_is_retried_later() {
         error.contains("POST /api/Tickets: request failed"),
         "{error}"
     );
-    assert_eq!(app.job_row(1).await.0, "queued");
+    assert_eq!(app.job_row(1).await.status, "queued");
     assert!(received(&halo, "POST", "/api/Actions").await.is_empty());
 }
 

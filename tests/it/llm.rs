@@ -2,7 +2,7 @@
 
 use std::time::Duration;
 
-use crate::common::{fixture_json, received, spawn_with, TestApp};
+use crate::common::{fixture_json, received, spawn_with, DecisionRow, TestApp};
 use halo_triage::JobOutcome;
 use serde_json::{json, Value};
 use wiremock::matchers::{method, path};
@@ -166,7 +166,9 @@ async fn happy_path_offers_only_real_labels_redacts_and_writes_confident_answers
         received(&halo, "POST", "/api/Tickets").await,
         [json!([{"id": 41234, "team": "Network", "category_1": "Facilities"}])]
     );
-    let (_, decision, _, notes, _) = app.decision(41234).await;
+    let DecisionRow {
+        decision, notes, ..
+    } = app.decision(41234).await;
     assert_eq!(decision["fields"]["team"]["source"], json!({"kind": "llm"}));
     assert_eq!(decision["fields"]["team"]["confidence"], 0.92);
     assert_eq!(decision["needs_review"], json!(["priority_id"]));
@@ -202,7 +204,9 @@ async fn an_invented_label_is_rejected_and_the_rules_stand() {
         &[],
     )
     .await;
-    let (_, decision, _, notes, _) = app.decision(41234).await;
+    let DecisionRow {
+        decision, notes, ..
+    } = app.decision(41234).await;
     assert_eq!(decision["fields"]["team"]["value"], "Service Desk");
     assert_eq!(
         decision["fields"]["team"]["source"],
@@ -230,7 +234,9 @@ async fn an_invented_label_is_rejected_and_the_rules_stand() {
 async fn a_malformed_answer_is_asked_again_once_then_the_rules_decide() {
     let (_halo, llm, app) = triaged(ok("Sure! The team should be Network."), "Desks", &[]).await;
     assert_eq!(llm_requests(&llm).await.len(), 2);
-    let (_, decision, _, notes, _) = app.decision(41234).await;
+    let DecisionRow {
+        decision, notes, ..
+    } = app.decision(41234).await;
     assert_eq!(
         decision["fields"]["team"]["source"],
         json!({"kind": "default"})
@@ -258,7 +264,7 @@ async fn triaged_after_a_bad_first_answer(first: ResponseTemplate) -> MockServer
     let app = app(&halo, &llm, &[]).await;
     app.deliver(office_move("a", 41234, "Desks")).await;
     app.drain().await;
-    let (_, decision, ..) = app.decision(41234).await;
+    let DecisionRow { decision, .. } = app.decision(41234).await;
     assert_eq!(decision["fields"]["team"]["value"], "Network");
     llm
 }
@@ -277,7 +283,7 @@ async fn a_timeout_is_retried_then_the_rules_decide() {
     )
     .await;
     assert_eq!(llm_requests(&llm).await.len(), 2);
-    let (_, _, _, notes, _) = app.decision(41234).await;
+    let DecisionRow { notes, .. } = app.decision(41234).await;
     assert!(
         notes.contains(
             &"LLM unavailable, rules only: the LLM did not answer in time (2 attempts)".to_string()
@@ -310,7 +316,9 @@ async fn a_server_that_keeps_failing_leaves_the_rules_decision() {
     )
     .await;
     assert!(llm_requests(&llm).await.len() > 1, "retried with backoff");
-    let (_, decision, _, notes, _) = app.decision(41234).await;
+    let DecisionRow {
+        decision, notes, ..
+    } = app.decision(41234).await;
     assert_eq!(decision["fields"]["team"]["value"], "Service Desk");
     assert!(
         notes
@@ -328,7 +336,9 @@ async fn a_server_that_keeps_failing_leaves_the_rules_decision() {
 #[tokio::test]
 async fn low_confidence_leaves_the_field_for_review() {
     let (_halo, _llm, app) = triaged(ok(&answer("Network", 0.55)), "Desks", &[]).await;
-    let (_, decision, _, notes, _) = app.decision(41234).await;
+    let DecisionRow {
+        decision, notes, ..
+    } = app.decision(41234).await;
     assert_eq!(decision["fields"]["team"]["value"], "Service Desk");
     assert_eq!(decision["needs_review"], json!(["team", "priority_id"]));
     assert!(notes.iter().any(|n| n.starts_with("needs review: the LLM suggested team 'Network' with confidence 0.55, below the 0.70 needed to fill the field")), "{notes:?}");
@@ -353,7 +363,7 @@ async fn over_the_daily_budget_the_rules_decide_alone() {
         1,
         "the first call used up the budget"
     );
-    let (_, _, _, notes, _) = app.decision(2).await;
+    let DecisionRow { notes, .. } = app.decision(2).await;
     assert!(
         notes.contains(
             &"LLM not asked: the daily budget of 100 tokens is used up (rules only)".to_string()
@@ -381,7 +391,7 @@ async fn identical_text_within_the_window_reuses_the_answer() {
     app.deliver(office_move("b", 2, "Same alert text")).await;
     app.drain().await;
     assert_eq!(llm_requests(&llm).await.len(), 1);
-    let (_, decision, ..) = app.decision(2).await;
+    let DecisionRow { decision, .. } = app.decision(2).await;
     assert_eq!(decision["llm_call"]["cached"], true);
     assert_eq!(decision["fields"]["team"]["value"], "Network");
 }
@@ -401,7 +411,7 @@ async fn json_mode_lists_the_labels_and_checks_the_answer() {
         system.contains("- team: Service Desk | Network"),
         "{system}"
     );
-    let (_, decision, ..) = app.decision(41234).await;
+    let DecisionRow { decision, .. } = app.decision(41234).await;
     assert_eq!(decision["fields"]["team"]["value"], "Network");
 }
 
@@ -435,7 +445,7 @@ async fn a_ticket_the_rules_fully_decided_costs_no_call() {
     )
     .await;
     assert!(llm_requests(&llm).await.is_empty());
-    let (_, decision, ..) = app.decision(41234).await;
+    let DecisionRow { decision, .. } = app.decision(41234).await;
     assert_eq!(decision["llm_call"], Value::Null);
 }
 
@@ -454,9 +464,8 @@ async fn classify_shows_the_llm_call_and_its_confidence() {
     let mut body = fixture_json("ticket.json");
     body["summary"] = json!("Question about the office move");
     std::fs::write(&ticket, body.to_string()).unwrap();
-    let mut command = std::process::Command::new(env!("CARGO_BIN_EXE_halo-triage"));
+    let mut command = crate::common::binary();
     command
-        .current_dir(env!("CARGO_MANIFEST_DIR"))
         .arg("classify")
         .arg(&ticket)
         .env("HALO_TRIAGE__RULES__PATH", &rules)
@@ -508,7 +517,7 @@ async fn azure_openai_is_called_on_its_deployment_with_its_key_header() {
     .await;
     app.deliver(office_move("a", 41234, "Desks")).await;
     app.drain().await;
-    let (_, decision, ..) = app.decision(41234).await;
+    let DecisionRow { decision, .. } = app.decision(41234).await;
     assert_eq!(decision["fields"]["team"]["value"], "Network");
 }
 
@@ -545,7 +554,7 @@ async fn per_field_thresholds_and_rule_locks_are_honoured() {
         offered["category_1"].is_null(),
         "a locked field is not offered"
     );
-    let (_, decision, ..) = app.decision(41234).await;
+    let DecisionRow { decision, .. } = app.decision(41234).await;
     assert_eq!(decision["fields"]["team"]["value"], "Service Desk");
     assert_eq!(decision["fields"]["category_1"]["value"], "Hardware");
     assert!(decision["needs_review"]
@@ -566,7 +575,9 @@ async fn a_hint_rule_records_the_llm_without_writing_it() {
     app.deliver(delivery.to_string()).await;
     app.drain().await;
     assert_eq!(llm_requests(&llm).await.len(), 1);
-    let (_, decision, _, notes, _) = app.decision(41234).await;
+    let DecisionRow {
+        decision, notes, ..
+    } = app.decision(41234).await;
     assert_eq!(decision["matched_rules"], json!(["billing"]));
     assert_eq!(decision["llm"], "hint");
     assert!(
@@ -586,7 +597,7 @@ async fn a_hint_rule_records_the_llm_without_writing_it() {
 async fn tokens_of_unusable_answers_count_and_the_failed_call_is_recorded() {
     let (_halo, _llm, app) = triaged(ok("no JSON here"), "Desks", &[]).await;
     assert_eq!(app.count("SELECT tokens FROM llm_usage").await, 2 * 876);
-    let (_, decision, ..) = app.decision(41234).await;
+    let DecisionRow { decision, .. } = app.decision(41234).await;
     assert!(decision["llm_call"]["error"]
         .as_str()
         .unwrap()
@@ -607,7 +618,7 @@ async fn a_slow_llm_is_cut_short_by_the_total_limit() {
     let started = std::time::Instant::now();
     assert_eq!(app.drain().await[0].outcome, JobOutcome::Done);
     assert!(started.elapsed() < Duration::from_secs(4));
-    let (_, _, _, notes, _) = app.decision(41234).await;
+    let DecisionRow { notes, .. } = app.decision(41234).await;
     assert!(
         notes.contains(
             &"LLM unavailable, rules only: the LLM took longer than llm.max_total_secs (1 s)"
@@ -631,7 +642,7 @@ async fn lookups_that_fail_skip_the_llm_without_failing_the_job() {
     app.deliver(office_move("a", 41234, "Desks")).await;
     assert_eq!(app.drain().await[0].outcome, JobOutcome::Done);
     assert!(llm_requests(&llm).await.is_empty());
-    let (_, _, _, notes, _) = app.decision(41234).await;
+    let DecisionRow { notes, .. } = app.decision(41234).await;
     assert!(notes.iter().any(|n| n.starts_with("LLM not asked: the labels could not be read from Halo: GET /api/Category: Halo answered 403")), "{notes:?}");
 }
 

@@ -12,6 +12,7 @@ mod cli;
 mod crash;
 mod halo_failures;
 mod ingest;
+mod labels;
 mod llm;
 mod outage;
 mod pipeline;

@@ -3,7 +3,7 @@
 
 use std::time::Duration;
 
-use crate::common::{fixture_json, mount_halo, spawn_running, TestApp};
+use crate::common::{fixture_json, halo_with, mount_halo, spawn_running, TestApp};
 use serde_json::{json, Value};
 use wiremock::matchers::{method, path};
 use wiremock::{Mock, MockServer, ResponseTemplate};
@@ -48,14 +48,8 @@ async fn wait_for(app: &TestApp, sql: &str, expected: i64) {
 
 #[tokio::test]
 async fn workers_pause_while_halo_is_down_and_resume_when_it_answers() {
-    let halo = MockServer::start().await;
-    Mock::given(method("POST"))
-        .and(path("/api/Tickets"))
-        .respond_with(ResponseTemplate::new(503).set_body_string("Service Unavailable"))
-        .with_priority(1)
-        .mount(&halo)
-        .await;
-    mount_halo(&halo).await;
+    let down = ResponseTemplate::new(503).set_body_string("Service Unavailable");
+    let halo = halo_with(&[("POST", "/api/Tickets", down)]).await;
     mount_tickets(&halo).await;
     let running = spawn_running(
         Some(&halo),

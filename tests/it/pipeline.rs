@@ -1,7 +1,8 @@
 //! Webhook to Halo end to end: the worker's step function against a wiremock Halo.
 
 use crate::common::{
-    fixture, fixture_json, mount_halo, received, spawn, spawn_with, writes, OUTCOME_ID,
+    fixture, fixture_json, mount_halo, received, spawn, spawn_with, writes, DecisionRow, JobRow,
+    OUTCOME_ID,
 };
 use halo_triage::JobOutcome;
 use serde_json::{json, Value};
@@ -74,7 +75,13 @@ async fn happy_path_updates_the_ticket_and_acknowledges_once() {
         assert!(form.contains(field), "{form}");
     }
 
-    let (mode, decision, update, notes, applied) = app.decision(41234).await;
+    let DecisionRow {
+        mode,
+        decision,
+        ticket_update: update,
+        notes,
+        applied,
+    } = app.decision(41234).await;
     assert_eq!(mode, "live");
     assert!(applied);
     assert_eq!(update, expected_update()[0]);
@@ -93,7 +100,9 @@ async fn happy_path_updates_the_ticket_and_acknowledges_once() {
     assert_eq!(notes, ["acknowledgement sent to jane.doe@globex.example"]);
     assert_eq!(decision["sentiment"]["mood"], "neutral");
     assert_eq!(decision["sentiment"]["source"], "lexicon");
-    let (status, attempts, _, _) = app.job_row(1).await;
+    let JobRow {
+        status, attempts, ..
+    } = app.job_row(1).await;
     assert_eq!((status.as_str(), attempts), ("done", 1));
     assert_eq!(app.acks_sent(555).await, 1);
 }
@@ -142,7 +151,13 @@ async fn shadow_mode_with_credentials_records_the_decision_and_writes_nothing() 
     app.deliver(fixture("webhook-event-only.json")).await;
     assert_eq!(app.drain().await[0].outcome, JobOutcome::Done);
     assert_eq!(writes(&halo).await, 0);
-    let (mode, _, update, notes, applied) = app.decision(41234).await;
+    let DecisionRow {
+        mode,
+        ticket_update: update,
+        notes,
+        applied,
+        ..
+    } = app.decision(41234).await;
     assert_eq!((mode.as_str(), applied), ("shadow", false));
     assert_eq!(update, expected_update()[0]);
     assert!(
@@ -159,7 +174,13 @@ async fn without_credentials_a_full_object_delivery_is_decided_from_the_payload(
     let app = spawn(None).await;
     app.deliver(fixture("webhook-new-ticket-full.json")).await;
     assert_eq!(app.drain().await[0].outcome, JobOutcome::Done);
-    let (mode, decision, update, notes, _) = app.decision(41234).await;
+    let DecisionRow {
+        mode,
+        decision,
+        ticket_update: update,
+        notes,
+        ..
+    } = app.decision(41234).await;
     assert_eq!(mode, "shadow");
     assert_eq!(decision["fields"]["team"]["value"], "Service Desk");
     assert_eq!(update, expected_update()[0]);
@@ -174,7 +195,9 @@ async fn without_credentials_an_event_only_delivery_is_dead_with_the_reason() {
         panic!("expected a dead job")
     };
     assert!(error.contains("no Halo credentials"), "{error}");
-    let (status, _, last_error, _) = app.job_row(1).await;
+    let JobRow {
+        status, last_error, ..
+    } = app.job_row(1).await;
     assert_eq!(status, "dead");
     assert_eq!(last_error.as_deref(), Some(error.as_str()));
 }
@@ -193,9 +216,9 @@ async fn an_expired_lease_is_reclaimed_without_a_second_acknowledgement() {
     let reports = app.drain().await;
     assert_eq!(reports.len(), 1, "the job is claimed again");
     assert_eq!(reports[0].outcome, JobOutcome::Done);
-    assert_eq!(app.job_row(1).await.1, 2, "a second attempt");
+    assert_eq!(app.job_row(1).await.attempts, 2, "a second attempt");
     assert_eq!(received(&halo, "POST", "/api/Actions").await.len(), 1);
-    let (_, _, _, notes, _) = app.decision(41234).await;
+    let DecisionRow { notes, .. } = app.decision(41234).await;
     assert!(
         notes.contains(&"acknowledgement already sent earlier: not sent again".to_string()),
         "{notes:?}"
@@ -278,7 +301,7 @@ async fn a_team_already_set_by_a_person_is_kept() {
         .as_str()
         .unwrap()
         .contains("our Network team"));
-    let (_, _, _, notes, _) = app.decision(41234).await;
+    let DecisionRow { notes, .. } = app.decision(41234).await;
     assert!(notes[0].starts_with("kept team 'Network'"), "{notes:?}");
 }
 
@@ -304,7 +327,7 @@ async fn no_acknowledgement_without_an_email_or_when_disabled() {
     app.drain().await;
     assert!(received(&halo, "POST", "/api/Actions").await.is_empty());
     assert_eq!(received(&halo, "POST", "/api/Tickets").await.len(), 1);
-    let (_, _, _, notes, applied) = app.decision(41234).await;
+    let DecisionRow { notes, applied, .. } = app.decision(41234).await;
     assert!(applied);
     assert_eq!(
         notes,
@@ -336,7 +359,9 @@ async fn a_team_that_does_not_exist_in_halo_is_not_written() {
         received(&halo, "POST", "/api/Tickets").await,
         [json!([{"id": 41234, "category_1": "Accounts", "category_2": "Password / MFA"}])]
     );
-    let (_, decision, _, notes, _) = app.decision(41234).await;
+    let DecisionRow {
+        decision, notes, ..
+    } = app.decision(41234).await;
     assert!(decision["fields"]["team"].is_null());
     assert!(
         notes[0].contains("team 'Service Desk' does not exist (or is inactive) in Halo"),
@@ -428,7 +453,7 @@ async fn a_worker_whose_lease_was_taken_over_writes_nothing() {
     assert_eq!(running.await.unwrap().outcome, JobOutcome::LeaseLost);
     assert_eq!(writes(&halo).await, 0);
     assert_eq!(
-        app.job_row(1).await.0,
+        app.job_row(1).await.status,
         "running",
         "left to the worker that owns it"
     );
@@ -443,7 +468,9 @@ async fn a_job_whose_lease_keeps_expiring_is_buried() {
         .await
         .unwrap();
     assert!(app.drain().await.is_empty());
-    let (status, _, last_error, _) = app.job_row(1).await;
+    let JobRow {
+        status, last_error, ..
+    } = app.job_row(1).await;
     assert_eq!(status, "dead");
     assert!(last_error
         .unwrap()
@@ -509,7 +536,7 @@ async fn rule_notes_are_posted_once_as_a_private_note() {
         .unwrap();
     assert_eq!(app.drain().await[0].outcome, JobOutcome::Done);
     assert_eq!(actions.count(), 2);
-    let (_, _, _, notes, _) = app.decision(41234).await;
+    let DecisionRow { notes, .. } = app.decision(41234).await;
     assert!(
         notes.contains(&"private note already on the ticket: not posted again".to_string()),
         "{notes:?}"

@@ -2,8 +2,10 @@
 //! teams on offer, counted with OpenAI's o200k tokenizer (GPT-4o family). Recorded in
 //! docs/llm.md; the bound keeps the prompt lean as it evolves.
 
+use halo_triage::llm_prompt::{
+    self as llm, id_choices, text_choices, Field, Llm, Offer, OfferedField,
+};
 use halo_triage::Settings;
-use halo_triage::llm_prompt::{self as llm, id_choices, text_choices, Field, Llm, Offer, OfferedField};
 
 #[test]
 fn a_typical_ticket_with_30_categories_and_15_teams_stays_lean() {

@@ -4,16 +4,10 @@
 use std::path::Path;
 use std::process::Command;
 
-use crate::common::{fixture_json, shipped, spawn_with};
+use crate::common::{binary, fixture_json, shipped, spawn_with, DecisionRow};
 use halo_triage::schema_json;
 use halo_triage::RuleSet;
 use serde_json::{json, Value};
-
-fn binary() -> Command {
-    let mut command = Command::new(env!("CARGO_BIN_EXE_halo-triage"));
-    command.current_dir(env!("CARGO_MANIFEST_DIR"));
-    command
-}
 
 #[test]
 fn the_shipped_rules_pass_their_cases() {
@@ -177,7 +171,7 @@ async fn a_broken_rules_file_keeps_the_old_rules_and_a_good_one_takes_over() {
         1,
         "the queued job ran once, on the old rules"
     );
-    let (_, decision, ..) = app.decision(1).await;
+    let DecisionRow { decision, .. } = app.decision(1).await;
     assert_eq!(decision["fields"]["team"]["value"], "Field");
 
     std::fs::write(&rules_path, NEWER).unwrap();
@@ -185,7 +179,7 @@ async fn a_broken_rules_file_keeps_the_old_rules_and_a_good_one_takes_over() {
     assert_eq!(rules.status().error, None);
     app.deliver(printer_delivery("b", 2)).await;
     assert_eq!(app.drain().await.len(), 1);
-    let (_, decision, ..) = app.decision(2).await;
+    let DecisionRow { decision, .. } = app.decision(2).await;
     assert_eq!(decision["fields"]["team"]["value"], "Print Team");
     assert_eq!(
         app.count("SELECT COUNT(*) FROM jobs WHERE status = 'done'")

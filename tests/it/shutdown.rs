@@ -3,7 +3,7 @@
 
 use std::time::Duration;
 
-use crate::common::{fixture, mount_halo, received, spawn_running, RunningApp};
+use crate::common::{fixture, mount_halo, received, spawn_running, JobRow, RunningApp};
 use wiremock::matchers::{method, path};
 use wiremock::{Mock, MockServer, ResponseTemplate};
 
@@ -57,7 +57,9 @@ async fn a_job_in_flight_finishes_within_the_grace_period_and_nothing_more_is_ta
         .unwrap()
         .expect("a graceful stop is a clean exit");
 
-    let (status, attempts, _, _) = app.job_row(1).await;
+    let JobRow {
+        status, attempts, ..
+    } = app.job_row(1).await;
     assert_eq!((status.as_str(), attempts), ("done", 1));
     assert_eq!(received(&halo, "POST", "/api/Actions").await.len(), 1);
     assert_eq!(app.acks_sent(555).await, 1);
@@ -83,7 +85,12 @@ async fn a_job_still_running_after_the_grace_period_goes_back_to_the_queue() {
         .unwrap()
         .expect("a graceful stop is a clean exit");
 
-    let (status, attempts, last_error, _) = app.job_row(1).await;
+    let JobRow {
+        status,
+        attempts,
+        last_error,
+        ..
+    } = app.job_row(1).await;
     assert_eq!((status.as_str(), attempts), ("queued", 1));
     assert!(last_error
         .unwrap()

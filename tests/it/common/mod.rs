@@ -8,10 +8,10 @@ use std::process::{Command, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use halo_triage::Settings;
 use halo_triage::App;
 use halo_triage::Reconciler;
 use halo_triage::RulesHandle;
+use halo_triage::Settings;
 use halo_triage::Store;
 use halo_triage::Worker;
 use serde_json::{json, Value};
@@ -174,7 +174,7 @@ impl TestApp {
             .unwrap()
     }
 
-    pub async fn job_row(&self, job_id: i64) -> (String, i64, Option<String>, i64) {
+    pub async fn job_row(&self, job_id: i64) -> JobRow {
         let row = sqlx::query(
             "SELECT status, attempts, last_error, next_attempt_at FROM jobs WHERE id = ?",
         )
@@ -182,11 +182,16 @@ impl TestApp {
         .fetch_one(self.store.pool())
         .await
         .unwrap();
-        (row.get(0), row.get(1), row.get(2), row.get(3))
+        JobRow {
+            status: row.get(0),
+            attempts: row.get(1),
+            last_error: row.get(2),
+            next_attempt_at: row.get(3),
+        }
     }
 
-    /// The latest decision row of a ticket: (mode, decision, ticket_update, notes, applied).
-    pub async fn decision(&self, ticket_id: i64) -> (String, Value, Value, Vec<String>, bool) {
+    /// The latest decision row of a ticket.
+    pub async fn decision(&self, ticket_id: i64) -> DecisionRow {
         let row = sqlx::query(
             "SELECT mode, decision, ticket_update, notes, applied FROM decisions
              WHERE ticket_id = ? ORDER BY id DESC LIMIT 1",
@@ -196,14 +201,47 @@ impl TestApp {
         .await
         .unwrap();
         let json = |i: usize| serde_json::from_str::<Value>(&row.get::<String, _>(i)).unwrap();
-        (
-            row.get(0),
-            json(1),
-            json(2),
-            serde_json::from_value(json(3)).unwrap(),
-            row.get(4),
-        )
+        DecisionRow {
+            mode: row.get(0),
+            decision: json(1),
+            ticket_update: json(2),
+            notes: serde_json::from_value(json(3)).unwrap(),
+            applied: row.get(4),
+        }
     }
+}
+
+/// A job as the `jobs` table holds it.
+pub struct JobRow {
+    pub status: String,
+    pub attempts: i64,
+    pub last_error: Option<String>,
+    pub next_attempt_at: i64,
+}
+
+/// A decision as the `decisions` table holds it, its JSON columns parsed.
+pub struct DecisionRow {
+    pub mode: String,
+    pub decision: Value,
+    pub ticket_update: Value,
+    pub notes: Vec<String>,
+    pub applied: bool,
+}
+
+/// A Halo whose `failing` endpoints (verb, path, answer) answer as given, every time, and
+/// whose other endpoints are healthy.
+pub async fn halo_with(failing: &[(&str, &str, ResponseTemplate)]) -> MockServer {
+    let halo = MockServer::start().await;
+    for (verb, route, answer) in failing {
+        Mock::given(method(*verb))
+            .and(path(*route))
+            .respond_with(answer.clone())
+            .with_priority(1)
+            .mount(&halo)
+            .await;
+    }
+    mount_halo(&halo).await;
+    halo
 }
 
 /// Halo's answers for a healthy instance: token, lookups, ticket, update and actions.
