@@ -8,9 +8,12 @@ mod error;
 mod field;
 mod lookups;
 pub(crate) mod model;
+mod token;
+mod transport;
 pub(crate) mod webhook;
 
-pub use client::{HaloClient, HaloClientOptions, HaloCredentials};
+pub use client::{HaloClient, HaloClientOptions};
 pub use error::HaloError;
 pub use field::{Field, FieldValue, Kind};
 pub use lookups::Lookups;
+pub use token::HaloCredentials;

@@ -1,0 +1,218 @@
+//! Requests on the wire: the shared rate budget (Halo counts requests per rolling five
+//! minutes), the metrics of every request, reading Halo's JSON answers, and the backoff
+//! between retries. Knows nothing of tokens or endpoints.
+
+use std::collections::VecDeque;
+use std::num::NonZeroU32;
+use std::time::{Duration, Instant};
+
+use backon::BackoffBuilder;
+use governor::{DefaultDirectRateLimiter, Quota, RateLimiter};
+use reqwest::{RequestBuilder, StatusCode};
+use serde_json::Value;
+
+use super::error::{error_message, HaloError};
+
+const RATE_WINDOW: Duration = Duration::from_secs(300);
+
+/// How often and how long a failed request is retried.
+#[derive(Debug, Clone)]
+pub(super) struct RetryPolicy {
+    pub max_retries: u32,
+    pub retry_base: Duration,
+    pub max_retry_wait: Duration,
+}
+
+pub(super) struct Transport {
+    pub http: reqwest::Client,
+    budget: DefaultDirectRateLimiter,
+    requests_per_5min: u32,
+    /// When each request of the last five minutes went out, for the budget-left gauge.
+    sent: std::sync::Mutex<VecDeque<Instant>>,
+    retry: RetryPolicy,
+}
+
+impl Transport {
+    pub fn new(
+        timeout: Duration,
+        requests_per_5min: u32,
+        retry: RetryPolicy,
+    ) -> Result<Transport, HaloError> {
+        let http = reqwest::Client::builder()
+            .timeout(timeout)
+            .user_agent(concat!("halo-triage/", env!("CARGO_PKG_VERSION")))
+            .build()
+            .map_err(|source| HaloError::Transport {
+                endpoint: "client setup".into(),
+                source,
+            })?;
+        Ok(Transport {
+            http,
+            budget: RateLimiter::direct(rate_quota(requests_per_5min)),
+            requests_per_5min,
+            sent: Default::default(),
+            retry,
+        })
+    }
+
+    /// Spends one unit of the rate budget, sends, and reads the JSON answer.
+    pub(super) async fn send(
+        &self,
+        request: RequestBuilder,
+        endpoint: &str,
+    ) -> Result<Value, HaloError> {
+        self.budget.until_ready().await;
+        self.count_sent();
+        let sent = request.send().await;
+        let status = match &sent {
+            Ok(response) => response.status().as_str().to_string(),
+            Err(_) => "error".to_string(),
+        };
+        crate::telemetry::metrics::halo_request(endpoint_label(endpoint), status);
+        let response = sent.map_err(|source| HaloError::Transport {
+            endpoint: endpoint.to_string(),
+            source,
+        })?;
+        read_json(response, endpoint).await
+    }
+
+    /// Records one request in the rolling window Halo counts, and publishes what is left.
+    fn count_sent(&self) {
+        let now = Instant::now();
+        let mut sent = self.sent.lock().unwrap_or_else(|e| e.into_inner());
+        sent.push_back(now);
+        while sent
+            .front()
+            .is_some_and(|at| now.duration_since(*at) > RATE_WINDOW)
+        {
+            sent.pop_front();
+        }
+        let budget = self.requests_per_5min as usize;
+        crate::telemetry::metrics::halo_budget_left(budget.saturating_sub(sent.len()));
+    }
+
+    pub(super) fn backoff(&self) -> impl Iterator<Item = Duration> {
+        let options = &self.retry;
+        backon::ExponentialBuilder::default()
+            .with_min_delay(options.retry_base)
+            .with_max_delay(options.max_retry_wait.max(options.retry_base))
+            .with_max_times(options.max_retries as usize)
+            .with_jitter()
+            .build()
+    }
+
+    /// Sleeps before the next try, or gives the error back when it is final here.
+    pub(super) async fn wait_before_retry(
+        &self,
+        delays: &mut impl Iterator<Item = Duration>,
+        error: HaloError,
+        endpoint: &str,
+    ) -> Result<(), HaloError> {
+        if !error.is_retryable() {
+            return Err(error);
+        }
+        let Some(backoff) = delays.next() else {
+            return Err(error);
+        };
+        let wait = match error.retry_after() {
+            Some(wait) if wait > self.retry.max_retry_wait => return Err(error),
+            Some(wait) => wait,
+            None => backoff,
+        };
+        tracing::warn!(%endpoint, %error, wait_ms = wait.as_millis() as u64, "retrying Halo request");
+        tokio::time::sleep(wait).await;
+        Ok(())
+    }
+}
+
+/// An endpoint as a metric label: numeric path segments become `{id}`, so one label covers
+/// every ticket.
+fn endpoint_label(endpoint: &str) -> String {
+    endpoint
+        .split('/')
+        .map(|segment| {
+            if !segment.is_empty() && segment.bytes().all(|b| b.is_ascii_digit()) {
+                "{id}"
+            } else {
+                segment
+            }
+        })
+        .collect::<Vec<_>>()
+        .join("/")
+}
+
+/// Spread the budget: a burst of a tenth, the rest evenly over the window, so no rolling
+/// five minutes ever sees more than `per_5min` requests.
+fn rate_quota(per_5min: u32) -> Quota {
+    let per_5min = per_5min.max(1);
+    let burst = (per_5min / 10).max(1);
+    let steady = (per_5min - burst).max(1);
+    Quota::with_period(RATE_WINDOW / steady)
+        .expect("the period is never zero")
+        .allow_burst(NonZeroU32::new(burst).expect("burst is at least 1"))
+}
+
+async fn read_json(response: reqwest::Response, endpoint: &str) -> Result<Value, HaloError> {
+    let status = response.status();
+    let retry_after = retry_after(&response);
+    let text = response
+        .text()
+        .await
+        .map_err(|source| HaloError::Transport {
+            endpoint: endpoint.to_string(),
+            source,
+        })?;
+    if !status.is_success() {
+        return Err(HaloError::Status {
+            endpoint: endpoint.to_string(),
+            status: status.as_u16(),
+            message: error_message(&text),
+            retry_after,
+        });
+    }
+    if text.trim().is_empty() || status == StatusCode::NO_CONTENT {
+        return Ok(Value::Null);
+    }
+    let value: Value = serde_json::from_str(&text).map_err(|e| HaloError::Decode {
+        endpoint: endpoint.to_string(),
+        message: format!("not JSON: {e}"),
+    })?;
+    if let Some(warning) = value.get("_warning").and_then(Value::as_str) {
+        tracing::warn!(%endpoint, warning, "Halo returned a warning");
+    }
+    Ok(value)
+}
+
+/// `Retry-After` in seconds (the HTTP-date form is not used by Halo's API).
+fn retry_after(response: &reqwest::Response) -> Option<Duration> {
+    let value = response.headers().get(reqwest::header::RETRY_AFTER)?;
+    let seconds: u64 = value.to_str().ok()?.trim().parse().ok()?;
+    Some(Duration::from_secs(seconds))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn endpoint_labels_do_not_carry_ids() {
+        assert_eq!(
+            endpoint_label("GET /api/Tickets/41234"),
+            "GET /api/Tickets/{id}"
+        );
+        assert_eq!(endpoint_label("POST /api/Actions"), "POST /api/Actions");
+    }
+
+    #[test]
+    fn the_rate_quota_never_exceeds_the_window_budget() {
+        for per_5min in [1, 10, 250, 300] {
+            let quota = rate_quota(per_5min);
+            let burst = quota.burst_size().get();
+            let steady = RATE_WINDOW.as_secs_f64() / quota.replenish_interval().as_secs_f64();
+            assert!(
+                f64::from(burst) + steady <= f64::from(per_5min) + 1.0,
+                "{per_5min}: burst {burst} + steady {steady}"
+            );
+        }
+    }
+}
