@@ -55,16 +55,9 @@ pub async fn replay(
             let replayed = store.replay_all_dead().await?;
             (true, format!("{replayed} dead job(s) queued again"))
         }
-        ReplayTarget::One(id) => match store.replay_job(id).await? {
-            Replay::Queued => (true, format!("job {id} queued again")),
-            Replay::NotFound => (false, format!("no job {id}")),
-            Replay::NotDead(status) => (
-                false,
-                format!(
-                    "job {id} is {}: only dead jobs are replayed",
-                    status.as_str()
-                ),
-            ),
-        },
+        ReplayTarget::One(id) => {
+            let replay = store.replay_job(id).await?;
+            (replay == Replay::Queued, replay.describe(id))
+        }
     })
 }

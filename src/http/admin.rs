@@ -89,14 +89,8 @@ async fn replay_job(State(state): State<Arc<AdminState>>, Path(id): Path<i64>) -
             tracing::info!(job_id = id, "dead job replayed through the admin API");
             Json(json!({ "job_id": id, "status": "queued" })).into_response()
         }
-        Ok(Replay::NotFound) => error(StatusCode::NOT_FOUND, format!("no job {id}")),
-        Ok(Replay::NotDead(status)) => error(
-            StatusCode::CONFLICT,
-            format!(
-                "job {id} is {}: only dead jobs are replayed",
-                status.as_str()
-            ),
-        ),
+        Ok(refused @ Replay::NotFound) => error(StatusCode::NOT_FOUND, refused.describe(id)),
+        Ok(refused @ Replay::NotDead(_)) => error(StatusCode::CONFLICT, refused.describe(id)),
         Err(e) => store_error(e),
     }
 }

@@ -164,36 +164,14 @@ fn drop_unknown_labels(
 
 #[cfg(test)]
 mod tests {
+    use super::super::test_decisions::{decided, decision};
     use super::*;
-    use crate::triage::decision::{Decided, Source};
-
-    fn decided(value: FieldValue) -> Decided {
-        Decided {
-            value,
-            source: Source::Rule("r".into()),
-            reason: "test".into(),
-            confidence: None,
-        }
-    }
 
     fn ticket() -> Ticket {
         Ticket {
             id: 9,
             ..Ticket::default()
         }
-    }
-
-    fn decision() -> Decision {
-        let mut decision = Decision::default();
-        for (field, value) in [
-            (Field::Team, FieldValue::Text("Network".into())),
-            (Field::AgentId, FieldValue::Id(4)),
-            (Field::Category1, FieldValue::Text("Connectivity".into())),
-            (Field::PriorityId, FieldValue::Id(3)),
-        ] {
-            decision.fields.insert(field, decided(value));
-        }
-        decision
     }
 
     #[test]

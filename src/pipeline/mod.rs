@@ -6,6 +6,8 @@ mod catalogue;
 pub(crate) mod labels;
 pub(crate) mod llm;
 pub(crate) mod plan;
+#[cfg(test)]
+mod test_decisions;
 mod ticket;
 mod write;
 

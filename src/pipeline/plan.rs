@@ -184,18 +184,10 @@ fn escape_html(text: &str) -> String {
 
 #[cfg(test)]
 mod tests {
+    use super::super::test_decisions::{decided, decision};
+    use crate::triage::decision::{Decided, Source};
     use super::*;
     use crate::halo::model::CustomField;
-    use crate::triage::decision::{Decided, Source};
-
-    fn decided(value: FieldValue) -> Decided {
-        Decided {
-            value,
-            source: Source::Rule("r".into()),
-            reason: "test".into(),
-            confidence: None,
-        }
-    }
 
     fn ack_settings(enabled: bool) -> AckSettings {
         AckSettings {
@@ -228,19 +220,6 @@ mod tests {
             }],
             ..Ticket::default()
         }
-    }
-
-    fn decision() -> Decision {
-        let mut decision = Decision::default();
-        for (field, value) in [
-            (Field::Team, FieldValue::Text("Network".into())),
-            (Field::AgentId, FieldValue::Id(4)),
-            (Field::Category1, FieldValue::Text("Connectivity".into())),
-            (Field::PriorityId, FieldValue::Id(3)),
-        ] {
-            decision.fields.insert(field, decided(value));
-        }
-        decision
     }
 
     fn run(ticket: &Ticket, decision: &Decision, act: &ActSettings, ack: &AckSettings) -> Plan {

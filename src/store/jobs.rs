@@ -101,6 +101,20 @@ pub enum Replay {
     NotDead(JobStatus),
 }
 
+impl Replay {
+    /// What asking to replay job `id` did, in words (for the CLI and the admin API).
+    pub fn describe(&self, id: i64) -> String {
+        match self {
+            Replay::Queued => format!("job {id} queued again"),
+            Replay::NotFound => format!("no job {id}"),
+            Replay::NotDead(status) => format!(
+                "job {id} is {}: only dead jobs are replayed",
+                status.as_str()
+            ),
+        }
+    }
+}
+
 impl Store {
     /// Which of `ticket_ids` have no job yet, in one query.
     pub async fn tickets_without_jobs(&self, ticket_ids: &[i64]) -> Result<Vec<i64>, StoreError> {

@@ -1,8 +1,10 @@
 //! Live rules: the rule set in force, reloaded on SIGHUP and when its files change. An
 //! invalid new version is refused and the old one stays in force; jobs hold the version
-//! they started with, so a reload never drops or repeats work.
+//! they started with, so a reload never drops or repeats work. A lock poisoned by a panic
+//! elsewhere is used as it is, as everywhere in the service: the data it guards is always
+//! whole (each write is one assignment).
 
-use std::sync::{Arc, Mutex, RwLock};
+use std::sync::{Arc, Mutex, PoisonError, RwLock};
 use std::time::Duration;
 
 use serde::Serialize;
@@ -46,11 +48,17 @@ impl RulesHandle {
 
     /// The rules in force.
     pub fn current(&self) -> Arc<RuleSet> {
-        self.current.read().expect("not poisoned").clone()
+        self.current
+            .read()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone()
     }
 
     pub fn status(&self) -> RulesStatus {
-        self.status.lock().expect("not poisoned").clone()
+        self.status
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone()
     }
 
     /// Loads the files again; on error the rules in force stay and the error is kept.
@@ -64,12 +72,15 @@ impl RulesHandle {
                 RuleSet::digest_on_disk(&self.settings.path, Some(&self.settings.overlay_dir))
                     .unwrap_or_default()
             });
-        *self.last_attempt.lock().expect("not poisoned") = digest;
+        *self
+            .last_attempt
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner) = digest;
         match loaded {
             Ok(rules) => {
                 let count = rules.len();
-                *self.current.write().expect("not poisoned") = Arc::new(rules);
-                *self.status.lock().expect("not poisoned") = RulesStatus {
+                *self.current.write().unwrap_or_else(PoisonError::into_inner) = Arc::new(rules);
+                *self.status.lock().unwrap_or_else(PoisonError::into_inner) = RulesStatus {
                     rules: count,
                     loaded_at_ms: now_ms(),
                     error: None,
@@ -79,7 +90,10 @@ impl RulesHandle {
             }
             Err(error) => {
                 tracing::error!(%error, "rules not reloaded: the previous rules stay in force");
-                self.status.lock().expect("not poisoned").error = Some(error.to_string());
+                self.status
+                    .lock()
+                    .unwrap_or_else(PoisonError::into_inner)
+                    .error = Some(error.to_string());
                 Err(error)
             }
         }
@@ -90,7 +104,12 @@ impl RulesHandle {
     pub fn reload_if_changed(&self) {
         let on_disk =
             RuleSet::digest_on_disk(&self.settings.path, Some(&self.settings.overlay_dir));
-        let changed = on_disk.is_none_or(|d| d != *self.last_attempt.lock().expect("not poisoned"));
+        let changed = on_disk.is_none_or(|d| {
+            d != *self
+                .last_attempt
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner)
+        });
         if changed {
             let _ = self.reload();
         }
