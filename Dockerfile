@@ -29,7 +29,9 @@ RUN apt-get update && apt-get install -y --no-install-recommends ca-certificates
     && mkdir -p /data && chown triage /data
 WORKDIR /app
 COPY --from=build /src/target/release/halo-triage /usr/local/bin/halo-triage
-COPY config config
+# The shipped rules and the documented defaults, but not the example per-client overlay
+# (config/rules.d/globex.toml): mount your own overlays at /app/config/rules.d.
+COPY config/default.toml config/rules.toml config/rules.schema.json config/
 ENV HALO_TRIAGE__SERVER__LISTEN=0.0.0.0:8080 \
     HALO_TRIAGE__STORE__PATH=/data/halo-triage.db \
     HALO_TRIAGE__RULES__PATH=/app/config/rules.toml

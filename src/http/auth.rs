@@ -1,4 +1,5 @@
-//! Delivery authentication: Basic auth and/or a token, compared in constant time.
+//! Request authentication, compared in constant time: the webhook's Basic auth and/or token
+//! ([`WebhookAuth`]), and the bearer token of the admin API ([`bearer_matches`]).
 
 use axum::http::{header, HeaderMap, HeaderName};
 use base64::Engine;

@@ -164,8 +164,8 @@ fn drop_unknown_labels(
 
 #[cfg(test)]
 mod tests {
-    use super::super::test_decisions::{decided, decision};
     use super::*;
+    use crate::pipeline::test_decisions::{decided, decision};
 
     fn ticket() -> Ticket {
         Ticket {

@@ -184,10 +184,10 @@ fn escape_html(text: &str) -> String {
 
 #[cfg(test)]
 mod tests {
-    use super::super::test_decisions::{decided, decision};
-    use crate::triage::decision::{Decided, Source};
     use super::*;
     use crate::halo::model::CustomField;
+    use crate::pipeline::test_decisions::{decided, decision};
+    use crate::triage::decision::{Decided, Source};
 
     fn ack_settings(enabled: bool) -> AckSettings {
         AckSettings {
