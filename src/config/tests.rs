@@ -1,0 +1,215 @@
+//! Loading and validating settings: defaults, env overrides, errors that name the key, secrets.
+
+use super::*;
+use std::time::Duration;
+
+fn env(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
+    pairs
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect()
+}
+
+fn load(pairs: &[(&str, &str)]) -> Result<Settings, ConfigError> {
+    Settings::load_with_env(None, env(pairs))
+}
+
+const TOKEN: (&str, &str) = ("HALO_TRIAGE__WEBHOOK__TOKEN", "s3cret-token-value");
+
+#[test]
+fn defaults_refuse_to_serve_without_webhook_auth() {
+    let settings = load(&[]).unwrap();
+    let err = settings.validate_webhook_auth().unwrap_err().to_string();
+    assert!(err.contains("webhook.allow_unauthenticated"), "{err}");
+    let open = load(&[("HALO_TRIAGE__WEBHOOK__ALLOW_UNAUTHENTICATED", "true")]).unwrap();
+    assert!(open.validate_webhook_auth().is_ok());
+    assert!(load(&[TOKEN]).unwrap().validate_webhook_auth().is_ok());
+}
+
+#[test]
+fn env_overrides_nested_keys_and_lists() {
+    let settings = load(&[
+        TOKEN,
+        ("HALO_TRIAGE__WEBHOOK__MAX_BODY_BYTES", "2048"),
+        (
+            "HALO_TRIAGE__WEBHOOK__EVENTS",
+            "New Ticket Logged,Ticket Updated",
+        ),
+        ("HALO_TRIAGE__SERVER__LISTEN", "0.0.0.0:9000"),
+    ])
+    .unwrap();
+    assert_eq!(settings.webhook.max_body_bytes, 2048);
+    assert_eq!(
+        settings.webhook.events,
+        vec!["New Ticket Logged", "Ticket Updated"]
+    );
+    assert_eq!(settings.listen_addr().unwrap().port(), 9000);
+}
+
+#[test]
+fn without_credentials_live_mode_falls_back_to_shadow() {
+    let settings = load(&[TOKEN, ("HALO_TRIAGE__MODE", "live")]).unwrap();
+    assert_eq!(settings.mode, Mode::Live);
+    assert_eq!(settings.effective_mode(), Mode::Shadow);
+}
+
+#[test]
+fn live_mode_with_ack_requires_an_outcome() {
+    let err = load(&[
+        TOKEN,
+        ("HALO_TRIAGE__MODE", "live"),
+        ("HALO_TRIAGE__HALO__BASE_URL", "https://acme.halopsa.com"),
+        ("HALO_TRIAGE__HALO__CLIENT_ID", "id"),
+        ("HALO_TRIAGE__HALO__CLIENT_SECRET", "secret"),
+    ])
+    .unwrap_err()
+    .to_string();
+    assert!(err.contains("ack.outcome_id"), "{err}");
+}
+
+#[test]
+fn errors_name_the_key() {
+    let cases: &[(&[(&str, &str)], &str)] = &[
+        (
+            &[TOKEN, ("HALO_TRIAGE__SERVER__LISTEN", "nowhere")],
+            "server.listen",
+        ),
+        (
+            &[TOKEN, ("HALO_TRIAGE__WEBHOOK__PATH", "hooks")],
+            "webhook.path",
+        ),
+        (
+            &[TOKEN, ("HALO_TRIAGE__WEBHOOK__USERNAME", "halo")],
+            "webhook.password",
+        ),
+        (
+            &[TOKEN, ("HALO_TRIAGE__HALO__CLIENT_ID", "id")],
+            "halo.client_secret",
+        ),
+        (
+            &[
+                TOKEN,
+                ("HALO_TRIAGE__HALO__BASE_URL", "acme"),
+                ("HALO_TRIAGE__HALO__CLIENT_ID", "id"),
+                ("HALO_TRIAGE__HALO__CLIENT_SECRET", "x"),
+            ],
+            "halo.base_url",
+        ),
+        (
+            &[TOKEN, ("HALO_TRIAGE__ACK__BODY", "no marker")],
+            "ack.body",
+        ),
+        (
+            &[
+                TOKEN,
+                ("HALO_TRIAGE__STORE__RETENTION_DAYS", "999999999999"),
+            ],
+            "store.retention_days",
+        ),
+        (
+            &[
+                TOKEN,
+                ("HALO_TRIAGE__RECONCILE__OVERLAP_SECS", "99999999999"),
+            ],
+            "reconcile.overlap_secs",
+        ),
+        (
+            &[TOKEN, ("HALO_TRIAGE__RECONCILE__PAGE_SIZE", "500")],
+            "reconcile.page_size",
+        ),
+        (
+            &[TOKEN, ("HALO_TRIAGE__WORKER__OUTAGE_PAUSE_SECS", "0")],
+            "worker.outage_pause_secs",
+        ),
+        (
+            &[TOKEN, ("HALO_TRIAGE__WORKER__OUTAGE_MAX_PAUSE_SECS", "5")],
+            "worker.outage_max_pause_secs",
+        ),
+        (
+            &[TOKEN, ("HALO_TRIAGE__WEBHOOK__IGNORE_AGENT_IDS", "7, api")],
+            "ignore_agent_ids",
+        ),
+        (
+            &[TOKEN, ("HALO_TRIAGE__WORKER__MAX_ATTEMPTS", "0")],
+            "worker.max_attempts",
+        ),
+        (
+            &[TOKEN, ("HALO_TRIAGE__WORKER__LEASE_SECS", "100")],
+            "worker.lease_secs",
+        ),
+        (
+            &[TOKEN, ("HALO_TRIAGE__ACK__SUBJECT", "{{ oops")],
+            "ack.subject",
+        ),
+        (
+            &[
+                TOKEN,
+                ("HALO_TRIAGE__LLM__ENABLED", "true"),
+                ("HALO_TRIAGE__LLM__MAX_CONCURRENCY", "0"),
+            ],
+            "llm.max_concurrency",
+        ),
+        (
+            &[
+                TOKEN,
+                ("HALO_TRIAGE__LLM__ENABLED", "true"),
+                ("HALO_TRIAGE__LLM__MAX_INPUT_CHARS", "0"),
+            ],
+            "llm.max_input_chars",
+        ),
+    ];
+    for (pairs, key) in cases {
+        let err = load(pairs).unwrap_err().to_string();
+        assert!(err.contains(key), "expected {key} in: {err}");
+    }
+}
+
+#[test]
+fn durations_keep_the_unit_their_key_names() {
+    let settings = load(&[
+        TOKEN,
+        ("HALO_TRIAGE__WORKER__POLL_INTERVAL_MS", "250"),
+        ("HALO_TRIAGE__WORKER__LEASE_SECS", "900"),
+        ("HALO_TRIAGE__STORE__RETENTION_DAYS", "2"),
+    ])
+    .unwrap();
+    assert_eq!(settings.worker.poll_interval, Duration::from_millis(250));
+    assert_eq!(settings.worker.lease, Duration::from_secs(900));
+    assert_eq!(settings.store.retention, Duration::from_secs(2 * 86_400));
+    assert_eq!(settings.halo.retry_base, Duration::from_millis(500));
+}
+
+#[test]
+fn numeric_and_boolean_looking_secrets_stay_text() {
+    let settings = load(&[
+        ("HALO_TRIAGE__WEBHOOK__USERNAME", "1234"),
+        ("HALO_TRIAGE__WEBHOOK__PASSWORD", "000123"),
+        ("HALO_TRIAGE__WEBHOOK__TOKEN", "true"),
+    ])
+    .unwrap();
+    assert_eq!(settings.webhook.username.as_deref(), Some("1234"));
+    let password = settings.webhook.password.unwrap();
+    assert_eq!(password.expose_secret(), "000123");
+    assert_eq!(settings.webhook.token.unwrap().expose_secret(), "true");
+}
+
+#[test]
+fn secrets_never_show_in_debug_output() {
+    let settings = load(&[
+        ("HALO_TRIAGE__WEBHOOK__USERNAME", "halo"),
+        ("HALO_TRIAGE__WEBHOOK__PASSWORD", "hunter2-webhook"),
+        TOKEN,
+        ("HALO_TRIAGE__HALO__BASE_URL", "https://acme.halopsa.com"),
+        ("HALO_TRIAGE__HALO__CLIENT_ID", "id"),
+        ("HALO_TRIAGE__HALO__CLIENT_SECRET", "client-secret-value"),
+    ])
+    .unwrap();
+    let debug = format!("{settings:?} {:?}", settings.halo_credentials().unwrap());
+    for secret in [
+        "hunter2-webhook",
+        "s3cret-token-value",
+        "client-secret-value",
+    ] {
+        assert!(!debug.contains(secret), "secret {secret} leaked: {debug}");
+    }
+}
