@@ -472,6 +472,7 @@ fn start_service(args: &Args, halo: &MockServer, db: &Path, dir: &Path) -> (Stri
         // The admin API (/admin/jobs) can be watched while the load runs.
         ("ADMIN__TOKEN", ADMIN_TOKEN.to_string()),
         ("HALO__BASE_URL", halo.uri()),
+        ("HALO__ALLOW_INSECURE_HTTP", "true".to_string()),
         ("HALO__AUTH_URL", format!("{}/auth", halo.uri())),
         ("HALO__CLIENT_ID", "load-client".to_string()),
         ("HALO__CLIENT_SECRET", "load-secret".to_string()),

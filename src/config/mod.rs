@@ -127,11 +127,11 @@ impl Settings {
             }
             return Ok(None);
         };
-        let base_url = parse_url("halo.base_url", base_url)?;
+        let base_url = halo.parse_url("halo.base_url", base_url)?;
         let auth_url = halo
             .auth_url
             .as_deref()
-            .map(|url| parse_url("halo.auth_url", url))
+            .map(|url| halo.parse_url("halo.auth_url", url))
             .transpose()?;
         if client_secret.expose_secret().trim().is_empty() {
             return Err(invalid("halo.client_secret", "is blank"));
@@ -186,12 +186,48 @@ impl AckSettings {
     }
 }
 
+impl HaloSettings {
+    /// A Halo URL: https (http only with `halo.allow_insecure_http`), no user info. The
+    /// client secret and the tokens travel to it, so nothing else will do.
+    fn parse_url(&self, key: &'static str, value: &str) -> Result<Url, ConfigError> {
+        let url = parse_url(key, value)?;
+        if url.scheme() == "http" && !self.allow_insecure_http {
+            return Err(invalid(
+                key,
+                "uses http://, which would send the client secret and tokens in clear; use \
+                 https, or set halo.allow_insecure_http = true for a test instance",
+            ));
+        }
+        Ok(url)
+    }
+}
+
+/// An http(s) URL without user info; errors never repeat a password the value may hold.
 fn parse_url(key: &'static str, value: &str) -> Result<Url, ConfigError> {
-    let url = Url::parse(value).map_err(|e| invalid(key, format!("'{value}': {e}")))?;
+    let url = Url::parse(value).map_err(|e| invalid(key, format!("'{}': {e}", masked(value))))?;
     if !matches!(url.scheme(), "http" | "https") {
-        return Err(invalid(key, format!("'{value}': must be an http(s) URL")));
+        return Err(invalid(
+            key,
+            format!("'{}': must be an http(s) URL", masked(value)),
+        ));
+    }
+    if !url.username().is_empty() || url.password().is_some() {
+        return Err(invalid(
+            key,
+            "must not carry a user or password (credentials go in their own settings)",
+        ));
     }
     Ok(url)
+}
+
+/// `value` with anything between `://` and an `@` hidden.
+fn masked(value: &str) -> String {
+    match (value.find("://"), value.rfind('@')) {
+        (Some(scheme_end), Some(at)) if at > scheme_end => {
+            format!("{}://***{}", &value[..scheme_end], &value[at..])
+        }
+        _ => value.to_string(),
+    }
 }
 
 #[cfg(test)]

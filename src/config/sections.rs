@@ -180,6 +180,8 @@ pub struct HaloSettings {
     #[serde(deserialize_with = "de::non_empty_secret")]
     pub client_secret: Option<SecretString>,
     pub scope: String,
+    /// Accept `http://` Halo URLs (a test instance on a private network, a stand-in).
+    pub allow_insecure_http: bool,
     pub requests_per_5min: u32,
     #[serde(rename = "timeout_secs", deserialize_with = "de::secs")]
     pub timeout: Duration,

@@ -213,3 +213,58 @@ fn secrets_never_show_in_debug_output() {
         assert!(!debug.contains(secret), "secret {secret} leaked: {debug}");
     }
 }
+
+const HALO: [(&str, &str); 3] = [
+    ("HALO_TRIAGE__HALO__BASE_URL", "https://acme.halopsa.com"),
+    ("HALO_TRIAGE__HALO__CLIENT_ID", "id"),
+    ("HALO_TRIAGE__HALO__CLIENT_SECRET", "client-secret-value"),
+];
+
+#[test]
+fn halo_urls_must_be_https_unless_allowed() {
+    let mut pairs = vec![TOKEN];
+    pairs.extend(HALO);
+    pairs.push(("HALO_TRIAGE__HALO__BASE_URL", "http://acme.example"));
+    let err = load(&pairs).unwrap_err().to_string();
+    assert!(
+        err.contains("halo.base_url") && err.contains("http://"),
+        "{err}"
+    );
+    pairs.push(("HALO_TRIAGE__HALO__AUTH_URL", "http://acme.example/auth"));
+    pairs.push(("HALO_TRIAGE__HALO__ALLOW_INSECURE_HTTP", "true"));
+    assert!(load(&pairs).unwrap().halo_credentials().unwrap().is_some());
+
+    let mut pairs = vec![TOKEN];
+    pairs.extend(HALO);
+    pairs.push(("HALO_TRIAGE__HALO__AUTH_URL", "http://acme.example/auth"));
+    let err = load(&pairs).unwrap_err().to_string();
+    assert!(err.contains("halo.auth_url"), "{err}");
+}
+
+#[test]
+fn halo_urls_carry_no_credentials_and_errors_do_not_repeat_them() {
+    for url in [
+        "https://admin:hunter2-in-url@acme.halopsa.com",
+        "https://admin:hunter2-in-url@[not a host",
+    ] {
+        let mut pairs = vec![TOKEN];
+        pairs.extend(HALO);
+        pairs.push(("HALO_TRIAGE__HALO__BASE_URL", url));
+        let err = load(&pairs).unwrap_err().to_string();
+        assert!(err.contains("halo.base_url"), "{err}");
+        assert!(
+            !err.contains("hunter2-in-url"),
+            "the password leaked: {err}"
+        );
+    }
+}
+
+#[test]
+fn halo_credentials_debug_shows_no_secret() {
+    let mut pairs = vec![TOKEN];
+    pairs.extend(HALO);
+    let credentials = load(&pairs).unwrap().halo_credentials().unwrap().unwrap();
+    let debug = format!("{credentials:?}");
+    assert!(!debug.contains("client-secret-value"), "{debug}");
+    assert!(debug.contains("https://acme.halopsa.com"), "{debug}");
+}

@@ -16,14 +16,33 @@ use super::transport::Transport;
 /// Renew a token this long before Halo says it expires.
 const TOKEN_MARGIN: Duration = Duration::from_secs(60);
 
-/// Everything needed to talk to one Halo instance.
-#[derive(Debug, Clone)]
+/// Everything needed to talk to one Halo instance. Its `Debug` shows no secret and no URL
+/// user info.
+#[derive(Clone)]
 pub struct HaloCredentials {
     pub base_url: Url,
     pub auth_url: Option<Url>,
     pub tenant: Option<String>,
     pub client_id: String,
     pub client_secret: SecretString,
+}
+
+impl std::fmt::Debug for HaloCredentials {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("HaloCredentials")
+            .field("base_url", &self.base_url.origin().ascii_serialization())
+            .field(
+                "auth_url",
+                &self
+                    .auth_url
+                    .as_ref()
+                    .map(|u| u.origin().ascii_serialization()),
+            )
+            .field("tenant", &self.tenant)
+            .field("client_id", &self.client_id)
+            .field("client_secret", &"[redacted]")
+            .finish()
+    }
 }
 
 /// The token in use and where tokens come from.
@@ -127,8 +146,22 @@ impl Tokens {
                         })?;
                 let url = Url::parse(&url).map_err(|e| HaloError::Decode {
                     endpoint: label.into(),
-                    message: format!("auth_url '{url}': {e}"),
+                    message: format!("auth_url is not a URL: {e}"),
                 })?;
+                // The client secret goes to this server: only to Halo's own origin, unless
+                // the operator names another one in halo.auth_url.
+                if url.origin() != credentials.base_url.origin() {
+                    return Err(HaloError::Decode {
+                        endpoint: label.into(),
+                        message: format!(
+                            "auth_url {} is not on halo.base_url's origin ({}): the client \
+                             secret is not sent there; set halo.auth_url if this is your \
+                             authorisation server",
+                            url.origin().ascii_serialization(),
+                            credentials.base_url.origin().ascii_serialization()
+                        ),
+                    });
+                }
                 (url, info.tenant_id.filter(|t| !t.is_empty()))
             }
         };

@@ -40,6 +40,9 @@ impl Transport {
     ) -> Result<Transport, HaloError> {
         let http = reqwest::Client::builder()
             .timeout(timeout)
+            // A redirect would carry the client secret (a form body) or the token to
+            // wherever it points: Halo's API never redirects, so a 3xx is an error.
+            .redirect(reqwest::redirect::Policy::none())
             .user_agent(concat!("halo-triage/", env!("CARGO_PKG_VERSION")))
             .build()
             .map_err(|source| HaloError::Transport {

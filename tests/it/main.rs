@@ -10,6 +10,7 @@ mod common;
 mod admin;
 mod cli;
 mod crash;
+mod halo_credentials;
 mod halo_failures;
 mod ingest;
 mod labels;

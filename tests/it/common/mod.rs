@@ -76,6 +76,8 @@ pub fn test_env(dir: &TempDir, halo: Option<&MockServer>) -> Vec<(String, String
         env.extend([
             ("MODE", "live".to_string()),
             ("HALO__BASE_URL", halo.uri()),
+            // The stand-in Halo serves plain http on loopback.
+            ("HALO__ALLOW_INSECURE_HTTP", "true".to_string()),
             ("HALO__AUTH_URL", format!("{}/auth", halo.uri())),
             ("HALO__CLIENT_ID", "triage-client".to_string()),
             ("HALO__CLIENT_SECRET", "triage-secret".to_string()),
@@ -468,6 +470,7 @@ pub fn halo_env(command: &mut Command, halo: &MockServer) {
     command
         .env("HALO_TRIAGE__WEBHOOK__TOKEN", TOKEN)
         .env("HALO_TRIAGE__HALO__BASE_URL", halo.uri())
+        .env("HALO_TRIAGE__HALO__ALLOW_INSECURE_HTTP", "true")
         .env(
             "HALO_TRIAGE__HALO__AUTH_URL",
             format!("{}/auth", halo.uri()),
