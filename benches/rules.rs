@@ -146,13 +146,12 @@ fn ticket() -> Ticket {
         details.push_str(filler);
     }
     details.push_str("The printer also shows error-42123 and the phrase 7 beta appears.");
-    Ticket {
-        id: 1,
-        summary: "Slow shared drive and printer error".into(),
-        details: Some(details),
-        client_name: "Globex".into(),
-        ..Ticket::default()
-    }
+    let mut ticket = Ticket::default();
+    ticket.id = 1;
+    ticket.summary = "Slow shared drive and printer error".into();
+    ticket.details = Some(details);
+    ticket.client_name = "Globex".into();
+    ticket
 }
 
 fn bench(c: &mut Criterion) {

@@ -3,7 +3,7 @@
 
 /// Strips tags (and the content of `<style>` and `<script>`, and comments), decodes
 /// entities, and puts a line break for block tags so words on either side never run
-/// together.
+/// together. Linear in the input: every search consumes what it scans, or ends the text.
 pub fn html_to_text(html: &str) -> String {
     let mut text = String::with_capacity(html.len());
     let mut rest = html;
@@ -24,10 +24,7 @@ pub fn html_to_text(html: &str) -> String {
             .unwrap_or("");
         rest = &rest[close + 1..];
         if matches!(name, "style" | "script") && !rest.is_empty() {
-            let end_tag = format!("</{name}");
-            let lower = rest.to_ascii_lowercase();
-            rest = lower
-                .find(&end_tag)
+            rest = find_ignoring_case(rest, &format!("</{name}"))
                 .and_then(|end| rest[end..].find('>').map(|gt| &rest[end + gt + 1..]))
                 .unwrap_or("");
             continue;
@@ -43,6 +40,19 @@ pub fn html_to_text(html: &str) -> String {
     decode_entities(&text)
 }
 
+/// Where `needle` (ASCII, lower case) first occurs in `haystack`, ASCII case ignored,
+/// without copying the haystack.
+fn find_ignoring_case(haystack: &str, needle: &str) -> Option<usize> {
+    let needle = needle.as_bytes();
+    haystack
+        .as_bytes()
+        .windows(needle.len())
+        .position(|window| window.eq_ignore_ascii_case(needle))
+}
+
+/// The longest entity looked for after `&`, `;` included (`&#x1F600;`).
+const LONGEST_ENTITY: usize = 10;
+
 /// Named entities Halo's editor produces, and numeric ones (`&#160;`, `&#x2019;`).
 fn decode_entities(text: &str) -> String {
     let mut decoded = String::with_capacity(text.len());
@@ -50,9 +60,10 @@ fn decode_entities(text: &str) -> String {
     while let Some(amp) = rest.find('&') {
         decoded.push_str(&rest[..amp]);
         rest = &rest[amp..];
-        let entity = rest
-            .find(';')
-            .filter(|end| *end <= 10)
+        // Only the next few bytes are searched: a `&` with no `;` near it costs nothing.
+        let entity = rest.as_bytes()[..rest.len().min(LONGEST_ENTITY + 1)]
+            .iter()
+            .position(|b| *b == b';')
             .map(|end| &rest[1..end]);
         let plain = entity.and_then(|name| match name {
             "nbsp" => Some(' '),

@@ -4,7 +4,6 @@
 //! Reading is lenient: unknown fields are ignored, missing ones take defaults, and ids may
 //! arrive as numbers or numeric strings (webhooks can be set to send display values).
 
-use std::borrow::Cow;
 use std::collections::BTreeMap;
 
 use serde::{Deserialize, Deserializer, Serialize};
@@ -57,7 +56,31 @@ pub struct Ticket {
     /// When the ticket was logged (ISO 8601).
     pub dateoccurred: Option<String>,
     pub customfields: Vec<CustomField>,
+    /// The details as plain text, worked out once (the rules, the sentiment and the LLM
+    /// all read them).
+    #[serde(skip)]
+    pub(crate) plain: PlainDetails,
 }
+
+/// A cache of [`Ticket::plain_details`]; not part of what a ticket is (equal, not shown).
+#[derive(Clone, Default)]
+pub(crate) struct PlainDetails(std::sync::OnceLock<String>);
+
+impl PartialEq for PlainDetails {
+    fn eq(&self, _: &PlainDetails) -> bool {
+        true
+    }
+}
+
+impl std::fmt::Debug for PlainDetails {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("..")
+    }
+}
+
+/// HTML beyond this many bytes is not converted: a ticket's words are near its start, and
+/// the conversion of a hostile body stays cheap.
+pub const MAX_DETAILS_HTML: usize = 128 * 1024;
 
 /// A custom field on a ticket (`CustomField`).
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
@@ -118,12 +141,16 @@ impl Ticket {
         }
     }
 
-    /// The details as plain text: the plain `details`, else `details_html` stripped.
-    pub fn plain_details(&self) -> Cow<'_, str> {
+    /// The details as plain text: the plain `details`, else `details_html` stripped (its
+    /// first [`MAX_DETAILS_HTML`] bytes). Worked out on the first call.
+    pub fn plain_details(&self) -> &str {
         match (&self.details, &self.details_html) {
-            (Some(plain), _) if !plain.trim().is_empty() => Cow::Borrowed(plain),
-            (_, Some(html)) => Cow::Owned(html_to_text(html)),
-            _ => Cow::Borrowed(""),
+            (Some(plain), _) if !plain.trim().is_empty() => plain,
+            (_, Some(html)) => self
+                .plain
+                .0
+                .get_or_init(|| html_to_text(cut(html, MAX_DETAILS_HTML))),
+            _ => "",
         }
     }
 }
@@ -307,6 +334,18 @@ fn lenient_bool<'de, D: Deserializer<'de>>(deserializer: D) -> Result<bool, D::E
 
 pub(crate) fn lenient_id<'de, D: Deserializer<'de>>(deserializer: D) -> Result<i64, D::Error> {
     Ok(lenient_opt_id(deserializer)?.unwrap_or_default())
+}
+
+/// At most `max` bytes of `text`, cut at a character boundary.
+fn cut(text: &str, max: usize) -> &str {
+    if text.len() <= max {
+        return text;
+    }
+    let mut end = max;
+    while !text.is_char_boundary(end) {
+        end -= 1;
+    }
+    &text[..end]
 }
 
 #[cfg(test)]

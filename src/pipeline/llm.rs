@@ -40,7 +40,7 @@ pub async fn consult(
         return Ok(Vec::new());
     }
     let details = ticket.plain_details();
-    let message = llm::ticket_message(settings, &ticket.summary, &ticket.client_name, &details);
+    let message = llm::ticket_message(settings, &ticket.summary, &ticket.client_name, details);
     let Some(store) = cache else {
         return Ok(llm.consult(decision, ticket, &offer, &message).await.notes);
     };

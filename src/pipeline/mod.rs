@@ -16,12 +16,13 @@ use std::time::Duration;
 
 use crate::ack_templates::AckTemplates;
 use crate::config::{AckSettings, ActSettings, Mode};
+use crate::halo::model::Ticket;
 use crate::halo::{HaloClient, HaloError, Lookups};
 use crate::store::{DecisionRecord, Job, Store, StoreError};
 use crate::tasks::rules_watch::RulesHandle;
 use crate::telemetry::metrics;
 use crate::triage::llm::Llm;
-use crate::triage::Decision;
+use crate::triage::{Decision, RuleSet};
 use plan::{AckPlan, Plan};
 use write::Writer;
 
@@ -96,7 +97,7 @@ impl Pipeline {
         // A ticket without `dateoccurred` arrived when its delivery did, however late the job runs.
         let received = jiff::Timestamp::from_millisecond(job.created_at)
             .unwrap_or_else(|_| jiff::Timestamp::now());
-        let mut decision = crate::triage::decide(&rules, &ticket, received);
+        let (ticket, mut decision) = decide_off_the_runtime(rules.clone(), ticket, received).await;
         let mut notes = labels::drop_unknown(lookups, &mut decision, &ticket).await?;
         if let Some(llm) = &self.llm {
             let store = Some(&self.store);
@@ -175,6 +176,22 @@ impl Pipeline {
         );
         Ok(())
     }
+}
+
+/// Step 2 on a blocking thread: the rules and the sentiment scan the whole ticket, and a
+/// large one must not hold up the async threads that answer webhooks and `/healthz`.
+async fn decide_off_the_runtime(
+    rules: Arc<RuleSet>,
+    ticket: Ticket,
+    received: jiff::Timestamp,
+) -> (Ticket, Decision) {
+    let decided = tokio::task::spawn_blocking(move || {
+        let decision = crate::triage::decide(&rules, &ticket, received);
+        (ticket, decision)
+    })
+    .await;
+    // A panic while deciding fails the job like any other (see `worker::isolate`).
+    decided.unwrap_or_else(|error| std::panic::resume_unwind(error.into_panic()))
 }
 
 fn json_list(notes: &[String]) -> String {

@@ -12,6 +12,7 @@ mod cli;
 mod crash;
 mod halo_credentials;
 mod halo_failures;
+mod hostile_html;
 mod ingest;
 mod labels;
 mod llm;
