@@ -131,6 +131,7 @@ pub struct WebhookSettings {
     pub token_header: String,
     pub allow_unauthenticated: bool,
     pub max_body_bytes: usize,
+    pub max_batch: usize,
     #[serde(deserialize_with = "de::list_or_comma_separated")]
     pub events: Vec<String>,
     /// Deliveries caused by these agents (our own API agent) create no work.

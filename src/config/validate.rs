@@ -88,6 +88,9 @@ impl WebhookSettings {
         if self.max_body_bytes == 0 {
             return Err(invalid("webhook.max_body_bytes", "must be greater than 0"));
         }
+        if !(1..=10_000).contains(&self.max_batch) {
+            return Err(invalid("webhook.max_batch", "must be between 1 and 10000"));
+        }
         if self.events.iter().all(|event| event.trim().is_empty()) {
             return Err(invalid("webhook.events", "must name at least one event"));
         }

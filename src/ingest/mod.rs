@@ -18,7 +18,7 @@ use axum::{Json, Router};
 use serde_json::{json, Value};
 use tokio::sync::Notify;
 
-use parse::{parse, Item};
+use parse::{parse, Accept, Item, Refusal};
 
 use crate::config::WebhookSettings;
 use crate::http::auth::WebhookAuth;
@@ -31,6 +31,7 @@ struct IngestState {
     events: Vec<String>,
     /// Agents whose events are our own doing (the loop guard).
     ignore_agent_ids: Vec<i64>,
+    max_batch: usize,
     /// Wakes idle workers when new work is stored.
     wake: Arc<Notify>,
 }
@@ -47,6 +48,7 @@ pub fn router(settings: &WebhookSettings, store: Store, wake: Arc<Notify>) -> Ro
             .filter(|e| !e.is_empty())
             .collect(),
         ignore_agent_ids: settings.ignore_agent_ids.clone(),
+        max_batch: settings.max_batch,
         wake,
     });
     Router::new()
@@ -90,9 +92,14 @@ async fn receive(
             return error(rejection.status(), rejection.body_text());
         }
     };
-    let parsed = match parse(&body, &state.events, &state.ignore_agent_ids) {
+    let accept = Accept {
+        events: &state.events,
+        ignored_agents: &state.ignore_agent_ids,
+        max_batch: state.max_batch,
+    };
+    let parsed = match parse(&body, &accept) {
         Ok(parsed) => parsed,
-        Err(message) => return quarantine(&state, &body, message).await,
+        Err(refusal) => return quarantine(&state, &body, refusal).await,
     };
 
     let mut jobs = Vec::new();
@@ -106,9 +113,9 @@ async fn receive(
         }
     }
     let (outcome, note) = if !problems.is_empty() {
-        (DeliveryOutcome::Quarantined, Some(problems.join("; ")))
+        (DeliveryOutcome::Quarantined, Some(summary(&problems)))
     } else if jobs.is_empty() {
-        (DeliveryOutcome::Ignored, Some(ignored.join("; ")))
+        (DeliveryOutcome::Ignored, Some(summary(&ignored)))
     } else {
         (DeliveryOutcome::Accepted, None)
     };
@@ -141,7 +148,9 @@ async fn receive(
             Item::Invalid(message) => json!({ "error": message }),
         })
         .collect();
-    let status = if problems.is_empty() {
+    // 202 as soon as any element became work: Halo must not retry (or disable the
+    // webhook for) a batch whose good elements were taken; the results say which were not.
+    let status = if problems.is_empty() || !jobs.is_empty() {
         StatusCode::ACCEPTED
     } else {
         StatusCode::BAD_REQUEST
@@ -154,8 +163,10 @@ async fn receive(
     (status, Json(body)).into_response()
 }
 
-/// An authenticated body we cannot read is kept (to inspect and replay) and refused with 400.
-async fn quarantine(state: &IngestState, body: &[u8], message: String) -> Response {
+/// An authenticated body we cannot use is kept (to inspect and replay) and refused: 413
+/// for a batch over `webhook.max_batch`, else 400.
+async fn quarantine(state: &IngestState, body: &[u8], refusal: Refusal) -> Response {
+    let message = refusal.to_string();
     if let Err(e) = state
         .store
         .record_delivery(body, DeliveryOutcome::Quarantined, Some(&message), &[])
@@ -165,7 +176,24 @@ async fn quarantine(state: &IngestState, body: &[u8], message: String) -> Respon
     }
     crate::telemetry::metrics::delivery("invalid");
     tracing::warn!(error = %message, bytes = body.len(), "webhook delivery quarantined");
-    error(StatusCode::BAD_REQUEST, message)
+    let status = match refusal {
+        Refusal::TooManyElements { .. } => StatusCode::PAYLOAD_TOO_LARGE,
+        Refusal::Invalid(_) => StatusCode::BAD_REQUEST,
+    };
+    error(status, message)
+}
+
+/// How many problems are stored and logged by name; the rest are counted.
+const LISTED: usize = 5;
+
+/// "N elements: first; second; … (and M more)": bounded whatever the batch.
+fn summary(messages: &[String]) -> String {
+    let listed = messages[..messages.len().min(LISTED)].join("; ");
+    match messages.len() {
+        1 => listed,
+        n if n <= LISTED => format!("{n} elements: {listed}"),
+        n => format!("{n} elements: {listed} (and {} more)", n - LISTED),
+    }
 }
 
 /// 503 makes Halo retry; nothing was acknowledged, so nothing is lost.
@@ -193,10 +221,10 @@ fn log_delivery(
             "webhook delivery accepted"
         );
     }
-    for message in ignored {
-        tracing::info!(reason = %message, "webhook delivery ignored");
+    if !ignored.is_empty() {
+        tracing::info!(count = ignored.len(), reasons = %summary(ignored), "webhook delivery ignored");
     }
-    for message in problems {
-        tracing::warn!(error = %message, "webhook delivery element quarantined");
+    if !problems.is_empty() {
+        tracing::warn!(count = problems.len(), errors = %summary(problems), "webhook delivery elements quarantined");
     }
 }

@@ -1,5 +1,8 @@
 //! Turning a delivery body into work: one object or an array of them (Halo's batching).
 
+use std::fmt;
+
+use serde::de::{Deserializer, IgnoredAny, SeqAccess, Visitor};
 use serde_json::Value;
 
 use crate::halo::webhook;
@@ -21,21 +24,53 @@ pub struct Parsed {
     pub batch: bool,
 }
 
-/// Parses the body; `Err` names what makes the body as a whole unusable.
-/// `events` are the handled event names, lower-cased; events caused by one of
-/// `ignored_agents` (our own API agent) are ignored.
-pub fn parse(body: &[u8], events: &[String], ignored_agents: &[i64]) -> Result<Parsed, String> {
-    let value: Value =
-        serde_json::from_slice(body).map_err(|e| format!("body is not valid JSON: {e}"))?;
+/// Why a body as a whole is refused.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Refusal {
+    /// Not usable: the message names the problem.
+    Invalid(String),
+    /// An array of more than `webhook.max_batch` elements.
+    TooManyElements { max: usize },
+}
+
+impl fmt::Display for Refusal {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Refusal::Invalid(message) => f.write_str(message),
+            Refusal::TooManyElements { max } => write!(
+                f,
+                "the batch has more than {max} elements (webhook.max_batch); nothing of it was taken"
+            ),
+        }
+    }
+}
+
+/// What the caller allows: the handled event names (lower-cased), the agents whose events
+/// are our own doing (the loop guard), and the most elements a batch may have.
+pub struct Accept<'a> {
+    pub events: &'a [String],
+    pub ignored_agents: &'a [i64],
+    pub max_batch: usize,
+}
+
+/// Parses the body; `Err` says what makes the body as a whole unusable. The elements of a
+/// batch are counted before any of them is read, so a huge batch costs no memory.
+pub fn parse(body: &[u8], accept: &Accept) -> Result<Parsed, Refusal> {
+    check_batch_size(body, accept.max_batch)?;
+    let (events, ignored_agents) = (accept.events, accept.ignored_agents);
+    let value: Value = serde_json::from_slice(body)
+        .map_err(|e| Refusal::Invalid(format!("body is not valid JSON: {e}")))?;
     let (objects, batch) = match value {
-        Value::Array(items) if items.is_empty() => return Err("body is an empty array".into()),
+        Value::Array(items) if items.is_empty() => {
+            return Err(Refusal::Invalid("body is an empty array".into()))
+        }
         Value::Array(items) => (items, true),
         Value::Object(_) => (vec![value], false),
         other => {
-            return Err(format!(
+            return Err(Refusal::Invalid(format!(
                 "body must be a JSON object or an array of objects, not {}",
                 json_kind(&other)
-            ))
+            )))
         }
     };
     let items = objects
@@ -44,6 +79,39 @@ pub fn parse(body: &[u8], events: &[String], ignored_agents: &[i64]) -> Result<P
         .map(|(index, object)| item(index, object, events, ignored_agents, batch))
         .collect();
     Ok(Parsed { items, batch })
+}
+
+/// Refuses an array of more than `max` elements, reading no element (invalid JSON is left
+/// for the full parse to name).
+fn check_batch_size(body: &[u8], max: usize) -> Result<(), Refusal> {
+    struct Count(usize);
+    impl<'de> Visitor<'de> for Count {
+        type Value = ();
+        fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+            f.write_str("a JSON array")
+        }
+        fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<(), A::Error> {
+            let mut count = 0;
+            while seq.next_element::<IgnoredAny>()?.is_some() {
+                count += 1;
+                if count > self.0 {
+                    return Err(serde::de::Error::custom(TOO_MANY));
+                }
+            }
+            Ok(())
+        }
+    }
+    const TOO_MANY: &str = "too many elements";
+    let starts_an_array = body.iter().find(|b| !b.is_ascii_whitespace()) == Some(&b'[');
+    if !starts_an_array {
+        return Ok(());
+    }
+    match serde_json::Deserializer::from_slice(body).deserialize_seq(Count(max)) {
+        Err(error) if error.to_string().starts_with(TOO_MANY) => {
+            Err(Refusal::TooManyElements { max })
+        }
+        _ => Ok(()),
+    }
 }
 
 fn item(
@@ -112,10 +180,43 @@ mod tests {
         vec!["new ticket logged".into()]
     }
 
+    /// What the tests accept: the one handled event, a generous batch size.
+    fn accept(ignored_agents: &[i64]) -> Accept<'_> {
+        Accept {
+            events: events_static(),
+            ignored_agents,
+            max_batch: 10_000,
+        }
+    }
+
+    fn events_static() -> &'static [String] {
+        static EVENTS: std::sync::OnceLock<Vec<String>> = std::sync::OnceLock::new();
+        EVENTS.get_or_init(events)
+    }
+
+    #[test]
+    fn a_batch_over_the_cap_is_refused_before_its_elements_are_read() {
+        let small = Accept {
+            max_batch: 2,
+            ..accept(&[])
+        };
+        assert!(parse(b"[{}, {}]", &small).is_ok());
+        assert_eq!(
+            parse(b" [{}, {}, 7]", &small).unwrap_err(),
+            Refusal::TooManyElements { max: 2 }
+        );
+        // Counted before the rest is even read: a broken tail makes no difference.
+        assert_eq!(
+            parse(b"[1, 2, 3, {not json", &small).unwrap_err(),
+            Refusal::TooManyElements { max: 2 }
+        );
+        assert!(parse(b"{\"a\": [1, 2, 3]}", &small).is_ok());
+    }
+
     #[test]
     fn the_shipped_examples_parse() {
         let single = include_bytes!("../../tests/fixtures/webhook-new-ticket-full.json");
-        let parsed = parse(single, &events(), &[]).unwrap();
+        let parsed = parse(single, &accept(&[])).unwrap();
         assert!(!parsed.batch);
         let [Item::Work(job)] = parsed.items.as_slice() else {
             panic!("{:?}", parsed.items)
@@ -128,7 +229,7 @@ mod tests {
         );
 
         let batch = include_bytes!("../../tests/fixtures/webhook-batched.json");
-        let parsed = parse(batch, &events(), &[]).unwrap();
+        let parsed = parse(batch, &accept(&[])).unwrap();
         assert!(parsed.batch);
         assert_eq!(parsed.items.len(), 2);
     }
@@ -142,7 +243,7 @@ mod tests {
             (b"\"text\"", "not a string"),
         ];
         for (body, expected) in cases {
-            let err = parse(body, &events(), &[]).unwrap_err();
+            let err = parse(body, &accept(&[])).unwrap_err().to_string();
             assert!(err.contains(expected), "{expected}: {err}");
         }
     }
@@ -151,7 +252,7 @@ mod tests {
     fn items_are_work_ignored_or_invalid() {
         let body = br#"[{"event":"Ticket Updated","object_id":1},{"object_id":2},
                         {"event":"New Ticket Logged"},7]"#;
-        let parsed = parse(body, &events(), &[]).unwrap();
+        let parsed = parse(body, &accept(&[])).unwrap();
         let messages: Vec<String> = parsed
             .items
             .iter()
@@ -176,7 +277,7 @@ mod tests {
     fn events_caused_by_our_own_agent_make_no_work() {
         let body = br#"[{"event":"New Ticket Logged","object_id":1,"agent_id":7},
                         {"event":"New Ticket Logged","object_id":2,"agent_id":"8"}]"#;
-        let parsed = parse(body, &events(), &[7]).unwrap();
+        let parsed = parse(body, &accept(&[7])).unwrap();
         let [Item::Ignored(message), Item::Work(job)] = parsed.items.as_slice() else {
             panic!("{:?}", parsed.items)
         };
@@ -186,12 +287,12 @@ mod tests {
 
     /// `parse` as the property tests call it: the handled events above, and some agent ids
     /// to ignore (small ones, which the generated deliveries often carry).
-    fn parse_any(body: &[u8]) -> Result<Parsed, String> {
-        parse(body, &events(), &[0, 1, 7])
+    fn parse_any(body: &[u8]) -> Result<Parsed, Refusal> {
+        parse(body, &accept(&[0, 1, 7]))
     }
 
     /// What `parse` must say of a body that serde_json reads as `value`.
-    fn check_parsed(value: &Value, parsed: Result<Parsed, String>) -> Result<(), TestCaseError> {
+    fn check_parsed(value: &Value, parsed: Result<Parsed, Refusal>) -> Result<(), TestCaseError> {
         let elements = match value {
             Value::Array(items) if !items.is_empty() => items.as_slice(),
             Value::Object(_) => std::slice::from_ref(value),
@@ -226,7 +327,7 @@ mod tests {
             let parsed = parse_any(&body);
             match serde_json::from_slice::<Value>(&body) {
                 Ok(value) => check_parsed(&value, parsed)?,
-                Err(_) => prop_assert!(parsed.unwrap_err().contains("not valid JSON")),
+                Err(_) => prop_assert!(parsed.unwrap_err().to_string().contains("not valid JSON")),
             }
         }
 

@@ -181,12 +181,12 @@ async fn a_batch_creates_one_job_per_ticket_and_reports_each() {
 }
 
 #[tokio::test]
-async fn a_batch_with_a_bad_element_keeps_the_good_ones_and_answers_400() {
+async fn a_batch_with_a_bad_element_keeps_the_good_ones_and_answers_202() {
     let app = spawn(None).await;
     let body = r#"[{"id":"a","event":"New Ticket Logged","object_id":7},
                    {"id":"b","event":"New Ticket Logged"}]"#;
     let response = app.deliver(body).await;
-    assert_eq!(response.status(), 400);
+    assert_eq!(response.status(), 202, "the good element was taken");
     let answer: Value = response.json().await.unwrap();
     assert_eq!(
         answer["results"][0],
@@ -376,10 +376,65 @@ async fn a_batch_with_a_bad_element_and_a_repeat_stays_quarantined() {
     app.deliver(r#"{"id":"a","event":"New Ticket Logged","object_id":7}"#)
         .await;
     let body = r#"[{"id":"a","event":"New Ticket Logged","object_id":7},{"id":"b","event":"New Ticket Logged"}]"#;
-    assert_eq!(app.deliver(body).await.status(), 400);
+    assert_eq!(
+        app.deliver(body).await.status(),
+        202,
+        "the good element is a known one"
+    );
     assert_eq!(
         app.count("SELECT COUNT(*) FROM deliveries WHERE outcome = 'quarantined'")
             .await,
         1
     );
+}
+
+#[tokio::test]
+async fn a_batch_over_the_cap_is_413_and_kept_without_work() {
+    let app = spawn_with(None, &[("WEBHOOK__MAX_BATCH", "3")]).await;
+    let element =
+        |i: usize| json!({"id": format!("d{i}"), "event": "New Ticket Logged", "object_id": i + 1});
+    let body = Value::Array((0..4).map(element).collect()).to_string();
+    let response = app.deliver(body.clone()).await;
+    assert_eq!(response.status(), 413);
+    let answer: Value = response.json().await.unwrap();
+    assert!(
+        answer["error"]
+            .as_str()
+            .unwrap()
+            .contains("webhook.max_batch"),
+        "{answer}"
+    );
+    assert_eq!(app.count("SELECT COUNT(*) FROM jobs").await, 0);
+    let kept: Vec<u8> =
+        sqlx::query_scalar("SELECT body FROM deliveries WHERE outcome = 'quarantined'")
+            .fetch_one(app.store.pool())
+            .await
+            .unwrap();
+    assert_eq!(
+        kept,
+        body.as_bytes(),
+        "the refused batch is kept to inspect and replay"
+    );
+    let three = Value::Array((0..3).map(element).collect()).to_string();
+    assert_eq!(app.deliver(three).await.status(), 202);
+    assert_eq!(app.count("SELECT COUNT(*) FROM jobs").await, 3);
+}
+
+#[tokio::test]
+async fn the_note_of_a_bad_batch_names_a_few_problems_and_counts_the_rest() {
+    let app = spawn(None).await;
+    let bad = Value::Array((0..40).map(|_| json!(7)).collect()).to_string();
+    let response = app.deliver(bad).await;
+    assert_eq!(response.status(), 400, "no element was usable");
+    let answer: Value = response.json().await.unwrap();
+    assert_eq!(answer["results"].as_array().unwrap().len(), 40);
+    let note: String = sqlx::query_scalar("SELECT error FROM deliveries")
+        .fetch_one(app.store.pool())
+        .await
+        .unwrap();
+    assert!(
+        note.starts_with("40 elements: element 0: expected an object"),
+        "{note}"
+    );
+    assert!(note.ends_with("(and 35 more)"), "{note}");
 }

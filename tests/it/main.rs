@@ -8,6 +8,7 @@
 mod common;
 
 mod admin;
+mod batch_memory;
 mod cli;
 mod crash;
 mod halo_credentials;

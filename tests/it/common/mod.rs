@@ -405,7 +405,16 @@ pub fn binary() -> Command {
 pub struct Served {
     child: std::process::Child,
     pub addr: String,
-    logs: std::thread::JoinHandle<Vec<String>>,
+    logs: Option<std::thread::JoinHandle<Vec<String>>>,
+}
+
+/// A test that fails midway leaves no service running (it would hold the test's output
+/// open, and its port).
+impl Drop for Served {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
 }
 
 impl Served {
@@ -428,7 +437,11 @@ impl Served {
         let addr = addr_rx
             .recv_timeout(Duration::from_secs(30))
             .expect("the service starts");
-        Served { child, addr, logs }
+        Served {
+            child,
+            addr,
+            logs: Some(logs),
+        }
     }
 
     pub async fn deliver(&self, body: String) -> reqwest::Response {
@@ -439,6 +452,17 @@ impl Served {
             .send()
             .await
             .unwrap()
+    }
+
+    /// The most memory the process has held so far (VmHWM), in KiB; Linux only.
+    pub fn peak_rss_kib(&self) -> u64 {
+        let status = std::fs::read_to_string(format!("/proc/{}/status", self.child.id()))
+            .expect("/proc/PID/status (Linux)");
+        status
+            .lines()
+            .find_map(|line| line.strip_prefix("VmHWM:"))
+            .and_then(|value| value.trim().trim_end_matches("kB").trim().parse().ok())
+            .expect("a VmHWM line")
     }
 
     /// SIGKILL, as a crash or an OOM kill would: nothing is cleaned up.
@@ -455,12 +479,17 @@ impl Served {
             .status()
             .unwrap()
             .success());
-        let status = tokio::task::spawn_blocking(move || self.child.wait())
+        let status = loop {
+            if let Some(status) = self.child.try_wait().unwrap() {
+                break status;
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        };
+        assert!(status.success(), "exit status {status}");
+        let logs = self.logs.take().expect("the logs are read once");
+        tokio::task::spawn_blocking(move || logs.join().unwrap().join("\n"))
             .await
             .unwrap()
-            .unwrap();
-        assert!(status.success(), "exit status {status}");
-        self.logs.join().unwrap().join("\n")
     }
 }
 
