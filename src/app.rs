@@ -1,7 +1,7 @@
 //! The service: built from settings ([`App::build`]: store, rules, Halo, pipeline, workers,
 //! routes, listener), then run until a signal ([`App::run_until_stopped`]).
 
-use std::future::{Future, IntoFuture};
+use std::future::Future;
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
@@ -11,7 +11,7 @@ use tokio::net::TcpListener;
 use tokio::sync::{watch, Notify};
 use tokio::task::JoinSet;
 
-use crate::config::{ConfigError, Mode, Settings};
+use crate::config::{ConfigError, Mode, ServerSettings, Settings};
 use crate::halo::Lookups;
 use crate::http::Health;
 use crate::pipeline::{Halo, Pipeline};
@@ -47,6 +47,8 @@ pub enum AppError {
 /// The whole service, bound and ready to run.
 pub struct App {
     listener: TcpListener,
+    /// The connection limits and timeouts.
+    server: ServerSettings,
     router: Router,
     store: Store,
     worker: Worker,
@@ -125,15 +127,26 @@ impl App {
             stale_after: worker_settings.lease + worker_settings.poll_interval * 2,
             outage,
         };
-        let router = crate::ingest::router(&settings.webhook, store.clone(), wake.clone()).merge(
-            crate::http::router(&settings, store.clone(), wake.clone(), health),
-        );
+        let router = crate::ingest::router(
+            &settings.webhook,
+            settings.server.request_body_timeout,
+            store.clone(),
+            wake.clone(),
+        )
+        .merge(crate::http::router(
+            &settings,
+            store.clone(),
+            wake.clone(),
+            health,
+        ));
         let addr = settings.listen_addr()?;
+        crate::http::raise_open_file_limit();
         let listener = TcpListener::bind(addr)
             .await
             .map_err(|source| AppError::Bind { addr, source })?;
         Ok(App {
             listener,
+            server: settings.server.clone(),
             router,
             store,
             worker,
@@ -202,13 +215,14 @@ impl App {
         // The signal stops the HTTP server and the workers at the same moment, and the
         // grace period starts then for both: a slow client cannot hold the exit up.
         let mut server_stopped = stopped.clone();
-        let mut server = tokio::spawn(
-            axum::serve(self.listener, self.router)
-                .with_graceful_shutdown(async move {
-                    let _ = server_stopped.wait_for(|stopped| *stopped).await;
-                })
-                .into_future(),
-        );
+        let mut server = tokio::spawn(crate::http::serve(
+            self.listener,
+            self.router,
+            self.server,
+            async move {
+                let _ = server_stopped.wait_for(|stopped| *stopped).await;
+            },
+        ));
         let ended_early = tokio::select! {
             _ = shutdown => None,
             served = &mut server => Some(served),
@@ -225,7 +239,7 @@ impl App {
                     tracing::warn!(
                         "connections still open at the end of the grace period were closed"
                     );
-                    Ok(Ok(()))
+                    Ok(())
                 }
             },
         };
@@ -247,9 +261,7 @@ impl App {
             }
         }
         tracing::info!("halo-triage stopped");
-        served
-            .map_err(|panic| AppError::Serve(std::io::Error::other(panic)))?
-            .map_err(AppError::Serve)
+        served.map_err(|panic| AppError::Serve(std::io::Error::other(panic)))
     }
 }
 

@@ -117,6 +117,12 @@ pub struct RedactSettings {
 #[derive(Debug, Clone, Deserialize)]
 pub struct ServerSettings {
     pub listen: String,
+    /// For a request's headers, and for a kept-alive connection's next request.
+    #[serde(rename = "header_read_timeout_secs", deserialize_with = "de::secs")]
+    pub header_read_timeout: Duration,
+    #[serde(rename = "request_body_timeout_secs", deserialize_with = "de::secs")]
+    pub request_body_timeout: Duration,
+    pub max_connections: usize,
 }
 
 #[derive(Debug, Clone, Deserialize)]

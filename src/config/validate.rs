@@ -10,8 +10,8 @@
 use std::time::Duration;
 
 use super::sections::{
-    AckSettings, HaloSettings, LlmProvider, LlmSettings, ReconcileSettings, StoreSettings,
-    WebhookSettings, WorkerSettings,
+    AckSettings, HaloSettings, LlmProvider, LlmSettings, ReconcileSettings, ServerSettings,
+    StoreSettings, WebhookSettings, WorkerSettings,
 };
 use super::{invalid, parse_url, ConfigError, Mode, Settings};
 use crate::halo::Field;
@@ -40,6 +40,7 @@ impl Settings {
             ));
         }
         self.listen_addr()?;
+        self.server.validate()?;
         self.webhook.validate()?;
         self.reconcile.validate()?;
         self.store.validate()?;
@@ -63,6 +64,30 @@ impl HaloSettings {
         }
         if self.timeout.is_zero() {
             return Err(invalid("halo.timeout_secs", "must be at least 1"));
+        }
+        Ok(())
+    }
+}
+
+impl ServerSettings {
+    fn validate(&self) -> Result<(), ConfigError> {
+        if self.header_read_timeout.is_zero() || self.header_read_timeout > Duration::from_secs(600)
+        {
+            return Err(invalid(
+                "server.header_read_timeout_secs",
+                "must be between 1 and 600",
+            ));
+        }
+        if self.request_body_timeout.is_zero()
+            || self.request_body_timeout > Duration::from_secs(600)
+        {
+            return Err(invalid(
+                "server.request_body_timeout_secs",
+                "must be between 1 and 600",
+            ));
+        }
+        if self.max_connections == 0 {
+            return Err(invalid("server.max_connections", "must be at least 1"));
         }
         Ok(())
     }

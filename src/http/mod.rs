@@ -6,6 +6,7 @@ mod admin;
 pub(crate) mod auth;
 pub(crate) mod error;
 mod health;
+mod serve;
 
 use std::sync::Arc;
 
@@ -16,6 +17,7 @@ use crate::config::Settings;
 use crate::store::Store;
 
 pub use health::Health;
+pub use serve::{raise_open_file_limit, serve};
 
 /// Health, metrics and (with `admin.token`) the admin API.
 pub fn router(settings: &Settings, store: Store, wake: Arc<Notify>, health: Health) -> Router {

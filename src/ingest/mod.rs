@@ -6,10 +6,10 @@ mod halo_json;
 mod parse;
 
 use std::sync::Arc;
+use std::time::Duration;
 
 use axum::body::Bytes;
-use axum::extract::rejection::BytesRejection;
-use axum::extract::{DefaultBodyLimit, Request, State};
+use axum::extract::{DefaultBodyLimit, FromRequest, Request, State};
 use axum::http::StatusCode;
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
@@ -32,12 +32,19 @@ struct IngestState {
     /// Agents whose events are our own doing (the loop guard).
     ignore_agent_ids: Vec<i64>,
     max_batch: usize,
+    /// How long an authenticated sender may take to deliver the body.
+    body_timeout: Duration,
     /// Wakes idle workers when new work is stored.
     wake: Arc<Notify>,
 }
 
 /// The webhook route, with its authentication and body limit.
-pub fn router(settings: &WebhookSettings, store: Store, wake: Arc<Notify>) -> Router {
+pub fn router(
+    settings: &WebhookSettings,
+    body_timeout: Duration,
+    store: Store,
+    wake: Arc<Notify>,
+) -> Router {
     let state = Arc::new(IngestState {
         store,
         auth: WebhookAuth::from_settings(settings),
@@ -49,6 +56,7 @@ pub fn router(settings: &WebhookSettings, store: Store, wake: Arc<Notify>) -> Ro
             .collect(),
         ignore_agent_ids: settings.ignore_agent_ids.clone(),
         max_batch: settings.max_batch,
+        body_timeout,
         wake,
     });
     Router::new()
@@ -74,13 +82,20 @@ async fn require_auth(
     }
 }
 
-async fn receive(
-    State(state): State<Arc<IngestState>>,
-    body: Result<Bytes, BytesRejection>,
-) -> Response {
-    let body = match body {
-        Ok(body) => body,
-        Err(rejection) => {
+async fn receive(State(state): State<Arc<IngestState>>, request: Request) -> Response {
+    // Authenticated senders only get here; even they must deliver the body in time.
+    let read = tokio::time::timeout(state.body_timeout, Bytes::from_request(request, &())).await;
+    let body = match read {
+        Ok(Ok(body)) => body,
+        Err(_) => {
+            crate::telemetry::metrics::delivery("timeout");
+            tracing::warn!("webhook delivery refused: the body did not arrive in time");
+            return error(
+                StatusCode::REQUEST_TIMEOUT,
+                "the request body did not arrive within server.request_body_timeout_secs",
+            );
+        }
+        Ok(Err(rejection)) => {
             crate::telemetry::metrics::delivery(
                 if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
                     "too_large"

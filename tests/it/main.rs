@@ -10,6 +10,7 @@ mod common;
 mod admin;
 mod batch_memory;
 mod cli;
+mod connections;
 mod crash;
 mod halo_credentials;
 mod halo_failures;

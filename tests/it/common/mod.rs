@@ -454,6 +454,10 @@ impl Served {
             .unwrap()
     }
 
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
     /// The most memory the process has held so far (VmHWM), in KiB; Linux only.
     pub fn peak_rss_kib(&self) -> u64 {
         let status = std::fs::read_to_string(format!("/proc/{}/status", self.child.id()))
