@@ -60,6 +60,9 @@ pub struct Ticket {
     /// all read them).
     #[serde(skip)]
     pub(crate) plain: PlainDetails,
+    /// Read with `GET /api/Tickets/{id}`, not taken from a webhook's payload.
+    #[serde(skip)]
+    pub read_from_halo: bool,
 }
 
 /// A cache of [`Ticket::plain_details`]; not part of what a ticket is (equal, not shown).

@@ -128,8 +128,13 @@ pub fn acknowledgement(
         return AckPlan::Skip("ack.enabled = false".into());
     }
     let email = ticket.user_email.trim();
-    if email.is_empty() || !email.contains('@') {
+    if email.is_empty() {
         return AckPlan::Skip("the ticket's user has no email address".into());
+    }
+    if !is_one_address(email) {
+        return AckPlan::Skip(format!(
+            "the ticket's user email {email:?} is not one well-formed address"
+        ));
     }
     let context = AckContext {
         ticket_id: ticket.id,
@@ -145,13 +150,41 @@ pub fn acknowledgement(
             outcome_id: ack.outcome_id,
             sendemail: true,
             emailto: email.to_string(),
-            emailsubject: message.subject,
+            emailsubject: without_control_characters(&message.subject),
             note_html: message.body_html,
             hiddenfromuser: false,
             timetaken: 0.0,
         }),
         Err(error) => AckPlan::Skip(format!("the templates failed to render: {error}")),
     }
+}
+
+/// Exactly one plain address (`local@domain.tld`): no list, no display name, no white
+/// space or control character that could add a recipient or a header.
+pub fn is_one_address(email: &str) -> bool {
+    let Some((local, domain)) = email.split_once('@') else {
+        return false;
+    };
+    let plain = |part: &str| {
+        !part.is_empty()
+            && part
+                .chars()
+                .all(|c| !c.is_whitespace() && !c.is_control() && !",;<>()[]\\\"@:".contains(c))
+    };
+    email.len() <= 254
+        && plain(local)
+        && plain(domain)
+        && domain.contains('.')
+        && !domain.starts_with('.')
+        && !domain.ends_with('.')
+}
+
+/// The subject on one line: control characters (CR, LF, tabs) become spaces.
+fn without_control_characters(subject: &str) -> String {
+    subject
+        .chars()
+        .map(|c| if c.is_control() { ' ' } else { c })
+        .collect()
 }
 
 /// The marker that identifies our private note on a ticket, so it is posted once.
@@ -333,5 +366,45 @@ mod tests {
         );
         assert!(note.hiddenfromuser);
         assert_eq!(note.outcome_id, 7);
+    }
+
+    #[test]
+    fn the_acknowledgement_goes_to_one_well_formed_address_only() {
+        for hostile in [
+            "victim@example.com; attacker@evil.example",
+            "victim@example.com, third@evil.example",
+            "u@example.com\r\nBcc: attacker@evil.example",
+            "Jane <jane@example.com>",
+            "jane@localhost",
+            "jane@@example.com",
+            "jane example@example.com",
+        ] {
+            let mut t = ticket();
+            t.user_email = hostile.into();
+            let plan = run(&t, &decision(), &act(false), &ack_settings(true));
+            let AckPlan::Skip(reason) = &plan.ack else {
+                panic!("{hostile:?} got an acknowledgement")
+            };
+            assert!(reason.contains("not one well-formed address"), "{reason}");
+            assert!(!reason.contains('\n'), "the note is one line: {reason}");
+        }
+        let mut t = ticket();
+        t.user_email = " jane.doe+it@sub.example.co.uk ".into();
+        let plan = run(&t, &decision(), &act(false), &ack_settings(true));
+        assert!(matches!(plan.ack, AckPlan::Send(_)));
+    }
+
+    #[test]
+    fn the_subject_carries_no_control_characters() {
+        let mut t = ticket();
+        t.summary = "Hello\r\nBcc: attacker@evil.example\r\nX-Injected: 1\tend".into();
+        let plan = run(&t, &decision(), &act(false), &ack_settings(true));
+        let AckPlan::Send(action) = plan.ack else {
+            panic!("expected an acknowledgement")
+        };
+        assert_eq!(
+            action.emailsubject,
+            "Re: Hello  Bcc: attacker@evil.example  X-Injected: 1 end"
+        );
     }
 }

@@ -17,7 +17,9 @@ pub async fn fetch(job: &Job, halo: Option<&HaloClient>, live: bool) -> Result<T
         Some(ticket) => ticket,
         None => {
             let halo = halo.ok_or(JobError::NoTicketSource(job.ticket_id))?;
-            halo.ticket(job.ticket_id).await?
+            let mut ticket = halo.ticket(job.ticket_id).await?;
+            ticket.read_from_halo = true;
+            ticket
         }
     };
     ticket.id = job.ticket_id;

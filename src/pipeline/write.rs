@@ -55,14 +55,43 @@ impl Writer<'_> {
             Some(_) => plan::acknowledgement(ticket, &ticket.team, self.ack, templates),
         };
         if let AckPlan::Send(action) = &ack {
-            self.keep_lease(job).await?;
-            notes.push(self.acknowledge(action).await?);
+            match self.recipient_from_halo(ticket, action).await? {
+                Ok(action) => {
+                    self.keep_lease(job).await?;
+                    notes.push(self.acknowledge(&action).await?);
+                }
+                Err(reason) => notes.push(format!("acknowledgement not sent: {reason}")),
+            }
         }
         if self.act.note_outcome_id > 0 && !decision.notes.is_empty() {
             self.keep_lease(job).await?;
             notes.push(self.post_note(job, &decision.notes).await?);
         }
         Ok(refusal)
+    }
+
+    /// The acknowledgement addressed to the user Halo has for the ticket: a webhook's full
+    /// object could name anyone (the webhook credential is a shared secret), so when the
+    /// ticket came from the webhook, Halo is asked. `Err` says why nothing is sent.
+    async fn recipient_from_halo(
+        &self,
+        ticket: &Ticket,
+        action: &NewAction,
+    ) -> Result<Result<NewAction, String>, JobError> {
+        if ticket.read_from_halo {
+            return Ok(Ok(action.clone()));
+        }
+        let halo_ticket = self.halo.ticket(ticket.id).await?;
+        let email = halo_ticket.user_email.trim();
+        if !plan::is_one_address(email) {
+            return Ok(Err(format!(
+                "the user email Halo has for the ticket, {email:?}, is not one well-formed address"
+            )));
+        }
+        Ok(Ok(NewAction {
+            emailto: email.to_string(),
+            ..action.clone()
+        }))
     }
 
     /// Renews the lease before a write; stops the job if another worker took it over.

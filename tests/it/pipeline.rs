@@ -53,10 +53,9 @@ async fn happy_path_updates_the_ticket_and_acknowledges_once() {
         received(&halo, "POST", "/api/Actions").await,
         [expected_ack()]
     );
-    // A full-object webhook costs no read of the ticket.
-    assert!(received(&halo, "GET", "/api/Tickets/41234")
-        .await
-        .is_empty());
+    // A full-object webhook costs one read of the ticket: the acknowledgement goes to the
+    // user Halo has, not to whoever the webhook named.
+    assert_eq!(received(&halo, "GET", "/api/Tickets/41234").await.len(), 1);
     // The token request is form-encoded client credentials.
     let token = halo
         .received_requests()
@@ -417,8 +416,9 @@ async fn an_acknowledgement_halo_never_processed_is_sent_on_the_next_attempt() {
     assert_eq!(app.drain().await[0].outcome, JobOutcome::Done);
     assert_eq!(received(&halo, "POST", "/api/Actions").await.len(), 2);
     assert_eq!(actions.count(), 1, "one acknowledgement on the ticket");
-    // The retry re-read the ticket: a person may have changed it since the webhook.
-    assert_eq!(received(&halo, "GET", "/api/Tickets/41234").await.len(), 1);
+    // The retry re-read the ticket: a person may have changed it since the webhook. (The
+    // first attempt read the acknowledgement's recipient from Halo.)
+    assert_eq!(received(&halo, "GET", "/api/Tickets/41234").await.len(), 2);
 }
 
 #[tokio::test]
@@ -541,4 +541,22 @@ async fn rule_notes_are_posted_once_as_a_private_note() {
         notes.contains(&"private note already on the ticket: not posted again".to_string()),
         "{notes:?}"
     );
+}
+
+#[tokio::test]
+async fn in_live_mode_the_acknowledgement_goes_to_halos_address_not_the_webhooks() {
+    let (halo, app) = crate::common::live(&[]).await;
+    let mut delivery = crate::common::fixture_json("webhook-new-ticket-full.json");
+    delivery["ticket"]["user_email"] = json!("attacker@evil.example");
+    delivery["ticket"]["summary"] = json!("Hello\r\nBcc: attacker@evil.example");
+    app.deliver(delivery.to_string()).await;
+    assert_eq!(app.drain().await[0].outcome, JobOutcome::Done);
+    let acks = received(&halo, "POST", "/api/Actions").await;
+    assert_eq!(acks.len(), 1);
+    assert_eq!(
+        acks[0][0]["emailto"], "jane.doe@globex.example",
+        "Halo's, from GET /api/Tickets"
+    );
+    let subject = acks[0][0]["emailsubject"].as_str().unwrap();
+    assert!(!subject.contains(['\r', '\n']), "{subject}");
 }

@@ -17,7 +17,7 @@ use halo_triage::Worker;
 use serde_json::{json, Value};
 use sqlx::Row;
 use tempfile::TempDir;
-use wiremock::matchers::{method, path};
+use wiremock::matchers::{method, path, path_regex};
 use wiremock::{Mock, MockServer, Request, ResponseTemplate};
 
 pub const TOKEN: &str = "test-webhook-token";
@@ -257,7 +257,6 @@ pub async fn mount_halo(server: &MockServer) {
         ("/api/Team", "team-list.json"),
         ("/api/Priority", "priority-list.json"),
         ("/api/Outcome", "outcome-list.json"),
-        ("/api/Tickets/41234", "ticket.json"),
     ] {
         Mock::given(method("GET"))
             .and(path(route))
@@ -265,6 +264,17 @@ pub async fn mount_halo(server: &MockServer) {
             .mount(server)
             .await;
     }
+    // Any ticket: the example ticket, with the id asked for.
+    Mock::given(method("GET"))
+        .and(path_regex(r"^/api/Tickets/\d+$"))
+        .respond_with(|request: &Request| {
+            let id: i64 = request.url.path().rsplit('/').next().unwrap().parse().unwrap();
+            let mut ticket = fixture_json("ticket.json");
+            ticket["id"] = id.into();
+            ResponseTemplate::new(200).set_body_json(ticket)
+        })
+        .mount(server)
+        .await;
     Mock::given(method("GET"))
         .and(path("/api/Actions"))
         .respond_with(ResponseTemplate::new(200).set_body_json(serde_json::json!({"actions": []})))
