@@ -25,8 +25,8 @@ use sqlx::{Connection, SqliteConnection};
 use wiremock::matchers::{method, path, path_regex};
 use wiremock::{Mock, MockServer, Request, ResponseTemplate};
 
-const WEBHOOK_TOKEN: &str = "load-webhook-token";
-const ADMIN_TOKEN: &str = "load-admin-token";
+const WEBHOOK_TOKEN: &str = "load-webhook-token-0123456789";
+const ADMIN_TOKEN: &str = "load-admin-token-0123456789";
 /// The "Email User" outcome in outcome-list.json.
 const OUTCOME_ID: &str = "21";
 

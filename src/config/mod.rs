@@ -9,7 +9,7 @@ mod validate;
 use std::net::SocketAddr;
 use std::path::Path;
 
-use secrecy::ExposeSecret;
+use secrecy::{ExposeSecret, SecretString};
 use serde::Deserialize;
 use url::Url;
 
@@ -24,6 +24,9 @@ pub use sections::{
 
 const DEFAULTS: &str = include_str!("../../config/default.toml");
 const ENV_PREFIX: &str = "HALO_TRIAGE";
+
+/// The shortest webhook or admin token the service serves with.
+pub const MIN_TOKEN_CHARS: usize = 24;
 
 /// A configuration that could not be loaded or is not valid; names the key at fault.
 #[derive(Debug, thiserror::Error)]
@@ -91,10 +94,32 @@ impl Settings {
         Ok(settings)
     }
 
-    /// Serving needs webhook authentication, or the operator's explicit opt-out.
-    /// (`classify` and `check` do not serve, so they load without it.)
+    /// Serving needs webhook authentication, or the operator's explicit opt-out, and
+    /// tokens that cannot be guessed: at least [`MIN_TOKEN_CHARS`] characters, the webhook's
+    /// and the admin's different. (`classify` and `check` do not serve, so they load
+    /// without it; `check` reports it.)
     pub fn validate_webhook_auth(&self) -> Result<(), ConfigError> {
         let webhook = &self.webhook;
+        let short = |token: &SecretString| token.expose_secret().chars().count() < MIN_TOKEN_CHARS;
+        let too_short = format!(
+            "is shorter than {MIN_TOKEN_CHARS} characters; use a long random value \
+             (e.g. `openssl rand -hex 24`)"
+        );
+        if webhook.token.as_ref().is_some_and(short) {
+            return Err(invalid("webhook.token", too_short));
+        }
+        if self.admin.token.as_ref().is_some_and(short) {
+            return Err(invalid("admin.token", too_short));
+        }
+        if let (Some(hook), Some(admin)) = (&webhook.token, &self.admin.token) {
+            if hook.expose_secret() == admin.expose_secret() {
+                return Err(invalid(
+                    "admin.token",
+                    "must differ from webhook.token: whoever can send webhooks must not \
+                     get the admin API too",
+                ));
+            }
+        }
         if webhook.username.is_none() && webhook.token.is_none() && !webhook.allow_unauthenticated {
             return Err(invalid(
                 "webhook.allow_unauthenticated",

@@ -14,7 +14,10 @@ fn load(pairs: &[(&str, &str)]) -> Result<Settings, ConfigError> {
     Settings::load_with_env(None, env(pairs))
 }
 
-const TOKEN: (&str, &str) = ("HALO_TRIAGE__WEBHOOK__TOKEN", "s3cret-token-value");
+const TOKEN: (&str, &str) = (
+    "HALO_TRIAGE__WEBHOOK__TOKEN",
+    "s3cret-token-value-0123456789",
+);
 
 #[test]
 fn defaults_refuse_to_serve_without_webhook_auth() {
@@ -24,6 +27,19 @@ fn defaults_refuse_to_serve_without_webhook_auth() {
     let open = load(&[("HALO_TRIAGE__WEBHOOK__ALLOW_UNAUTHENTICATED", "true")]).unwrap();
     assert!(open.validate_webhook_auth().is_ok());
     assert!(load(&[TOKEN]).unwrap().validate_webhook_auth().is_ok());
+}
+
+#[test]
+fn serving_needs_long_and_distinct_tokens() {
+    let short = load(&[("HALO_TRIAGE__WEBHOOK__TOKEN", "t")]).unwrap();
+    let err = short.validate_webhook_auth().unwrap_err().to_string();
+    assert!(err.contains("webhook.token") && err.contains("24"), "{err}");
+    let admin = load(&[TOKEN, ("HALO_TRIAGE__ADMIN__TOKEN", "a")]).unwrap();
+    let err = admin.validate_webhook_auth().unwrap_err().to_string();
+    assert!(err.contains("admin.token"), "{err}");
+    let same = load(&[TOKEN, ("HALO_TRIAGE__ADMIN__TOKEN", TOKEN.1)]).unwrap();
+    let err = same.validate_webhook_auth().unwrap_err().to_string();
+    assert!(err.contains("must differ from webhook.token"), "{err}");
 }
 
 #[test]
@@ -207,7 +223,7 @@ fn secrets_never_show_in_debug_output() {
     let debug = format!("{settings:?} {:?}", settings.halo_credentials().unwrap());
     for secret in [
         "hunter2-webhook",
-        "s3cret-token-value",
+        "s3cret-token-value-0123456789",
         "client-secret-value",
     ] {
         assert!(!debug.contains(secret), "secret {secret} leaked: {debug}");

@@ -6,7 +6,7 @@ use reqwest::Method;
 use serde_json::Value;
 use wiremock::{MockServer, ResponseTemplate};
 
-const ADMIN_TOKEN: &str = "admin-secret-for-tests";
+const ADMIN_TOKEN: &str = "admin-secret-for-the-tests-0123";
 
 /// Halo refusing every ticket update with a 500; the app gives up after one attempt.
 async fn app_with_a_dead_job() -> (MockServer, TestApp) {

@@ -334,7 +334,10 @@ async fn live_serve_never_logs_secrets() {
         .env("HALO_TRIAGE__MODE", "live")
         .env("HALO_TRIAGE__SERVER__LISTEN", "127.0.0.1:0")
         .env("HALO_TRIAGE__STORE__PATH", dir.path().join("live.db"))
-        .env("HALO_TRIAGE__ADMIN__TOKEN", "admin-secret-for-logs")
+        .env(
+            "HALO_TRIAGE__ADMIN__TOKEN",
+            "admin-secret-for-the-logs-0123",
+        )
         // An LLM that cannot be reached: the call fails, its key must not show.
         .env("HALO_TRIAGE__LLM__ENABLED", "true")
         .env("HALO_TRIAGE__LLM__BASE_URL", "http://127.0.0.1:9/v1")
@@ -360,7 +363,7 @@ async fn live_serve_never_logs_secrets() {
         TOKEN,
         "triage-secret",
         "eyJhbGciOi",
-        "admin-secret-for-logs",
+        "admin-secret-for-the-logs-0123",
     ] {
         assert!(!logs.contains(secret), "{secret} was logged:\n{logs}");
     }

@@ -20,7 +20,7 @@ use tempfile::TempDir;
 use wiremock::matchers::{method, path, path_regex};
 use wiremock::{Mock, MockServer, Request, ResponseTemplate};
 
-pub const TOKEN: &str = "test-webhook-token";
+pub const TOKEN: &str = "test-webhook-token-0123456789";
 pub const OUTCOME_ID: i64 = 21;
 
 pub fn fixture(name: &str) -> String {
@@ -268,7 +268,14 @@ pub async fn mount_halo(server: &MockServer) {
     Mock::given(method("GET"))
         .and(path_regex(r"^/api/Tickets/\d+$"))
         .respond_with(|request: &Request| {
-            let id: i64 = request.url.path().rsplit('/').next().unwrap().parse().unwrap();
+            let id: i64 = request
+                .url
+                .path()
+                .rsplit('/')
+                .next()
+                .unwrap()
+                .parse()
+                .unwrap();
             let mut ticket = fixture_json("ticket.json");
             ticket["id"] = id.into();
             ResponseTemplate::new(200).set_body_json(ticket)
