@@ -13,7 +13,7 @@ use tokio::task::JoinSet;
 
 use crate::config::{ConfigError, Mode, ServerSettings, Settings};
 use crate::halo::Lookups;
-use crate::http::Health;
+use crate::http::{Health, Throttle};
 use crate::pipeline::{Halo, Pipeline};
 use crate::store::{Store, StoreError};
 use crate::tasks::housekeeping;
@@ -127,9 +127,11 @@ impl App {
             stale_after: worker_settings.lease + worker_settings.poll_interval * 2,
             outage,
         };
+        let throttle = Arc::new(Throttle::new(settings.server.auth_failures_per_minute));
         let router = crate::ingest::router(
             &settings.webhook,
             settings.server.request_body_timeout,
+            throttle.clone(),
             store.clone(),
             wake.clone(),
         )
@@ -138,6 +140,7 @@ impl App {
             store.clone(),
             wake.clone(),
             health,
+            throttle,
         ));
         let addr = settings.listen_addr()?;
         crate::http::raise_open_file_limit();

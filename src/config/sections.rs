@@ -123,6 +123,8 @@ pub struct ServerSettings {
     #[serde(rename = "request_body_timeout_secs", deserialize_with = "de::secs")]
     pub request_body_timeout: Duration,
     pub max_connections: usize,
+    /// Failed authentications from one address per minute before it gets 429.
+    pub auth_failures_per_minute: u32,
 }
 
 #[derive(Debug, Clone, Deserialize)]

@@ -89,6 +89,12 @@ impl ServerSettings {
         if self.max_connections == 0 {
             return Err(invalid("server.max_connections", "must be at least 1"));
         }
+        if self.auth_failures_per_minute == 0 {
+            return Err(invalid(
+                "server.auth_failures_per_minute",
+                "must be at least 1",
+            ));
+        }
         Ok(())
     }
 }

@@ -16,6 +16,7 @@ use tokio::sync::Notify;
 
 use super::auth::bearer_matches;
 use super::error::json_error as error;
+use super::throttle::Throttle;
 use crate::store::{JobStatus, Replay, Store, StoreError, StoredDecision};
 
 struct AdminState {
@@ -23,10 +24,21 @@ struct AdminState {
     token: SecretString,
     /// Wakes idle workers when a replay queues work.
     wake: Arc<Notify>,
+    throttle: Arc<Throttle>,
 }
 
-pub(super) fn router(token: SecretString, store: Store, wake: Arc<Notify>) -> Router {
-    let state = Arc::new(AdminState { store, token, wake });
+pub(super) fn router(
+    token: SecretString,
+    store: Store,
+    wake: Arc<Notify>,
+    throttle: Arc<Throttle>,
+) -> Router {
+    let state = Arc::new(AdminState {
+        store,
+        token,
+        wake,
+        throttle,
+    });
     Router::new()
         .route("/admin/jobs", get(list_jobs))
         .route("/admin/jobs/retry-dead", post(replay_all_dead))
@@ -41,9 +53,13 @@ async fn require_token(
     request: Request,
     next: Next,
 ) -> Response {
+    if let Some(refusal) = state.throttle.refuse(&request) {
+        return refusal;
+    }
     if bearer_matches(request.headers(), &state.token) {
         next.run(request).await
     } else {
+        state.throttle.failed(&request);
         tracing::warn!(path = %request.uri().path(), "admin request refused: missing or wrong token");
         error(
             StatusCode::UNAUTHORIZED,

@@ -7,6 +7,7 @@ pub(crate) mod auth;
 pub(crate) mod error;
 mod health;
 mod serve;
+pub(crate) mod throttle;
 
 use std::sync::Arc;
 
@@ -18,12 +19,19 @@ use crate::store::Store;
 
 pub use health::Health;
 pub use serve::{raise_open_file_limit, serve};
+pub use throttle::Throttle;
 
 /// Health, metrics and (with `admin.token`) the admin API.
-pub fn router(settings: &Settings, store: Store, wake: Arc<Notify>, health: Health) -> Router {
+pub fn router(
+    settings: &Settings,
+    store: Store,
+    wake: Arc<Notify>,
+    health: Health,
+    throttle: Arc<Throttle>,
+) -> Router {
     let router = health::router(health);
     match settings.admin.token.clone() {
-        Some(token) => router.merge(admin::router(token, store, wake)),
+        Some(token) => router.merge(admin::router(token, store, wake, throttle)),
         None => router,
     }
 }

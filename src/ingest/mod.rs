@@ -23,6 +23,7 @@ use parse::{parse, Accept, Item, Refusal};
 use crate::config::WebhookSettings;
 use crate::http::auth::WebhookAuth;
 use crate::http::error::json_error as error;
+use crate::http::throttle::Throttle;
 use crate::store::{DeliveryOutcome, NewJob, Store};
 
 struct IngestState {
@@ -34,6 +35,7 @@ struct IngestState {
     max_batch: usize,
     /// How long an authenticated sender may take to deliver the body.
     body_timeout: Duration,
+    throttle: Arc<Throttle>,
     /// Wakes idle workers when new work is stored.
     wake: Arc<Notify>,
 }
@@ -42,6 +44,7 @@ struct IngestState {
 pub fn router(
     settings: &WebhookSettings,
     body_timeout: Duration,
+    throttle: Arc<Throttle>,
     store: Store,
     wake: Arc<Notify>,
 ) -> Router {
@@ -57,6 +60,7 @@ pub fn router(
         ignore_agent_ids: settings.ignore_agent_ids.clone(),
         max_batch: settings.max_batch,
         body_timeout,
+        throttle,
         wake,
     });
     Router::new()
@@ -73,9 +77,14 @@ async fn require_auth(
     request: Request,
     next: Next,
 ) -> Response {
+    if let Some(refusal) = state.throttle.refuse(&request) {
+        crate::telemetry::metrics::delivery("throttled");
+        return refusal;
+    }
     if state.auth.verify(request.headers()) {
         next.run(request).await
     } else {
+        state.throttle.failed(&request);
         crate::telemetry::metrics::delivery("unauthorized");
         tracing::warn!("webhook delivery refused: missing or wrong credentials");
         StatusCode::UNAUTHORIZED.into_response()

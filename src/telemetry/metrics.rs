@@ -46,7 +46,7 @@ pub fn halo_degraded(degraded: bool) {
 }
 
 /// Webhook requests by what became of them: accepted, duplicate, ignored, unauthorized,
-/// too_large, timeout, unreadable, invalid, unavailable.
+/// too_large, timeout, throttled, unreadable, invalid, unavailable.
 pub fn delivery(outcome: &'static str) {
     metrics::counter!("halo_triage_deliveries_total", "outcome" => outcome).increment(1);
 }

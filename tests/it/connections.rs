@@ -137,3 +137,41 @@ fn the_open_file_soft_limit_is_raised_at_start() {
         "soft limit raised to the hard one: {line}"
     );
 }
+
+#[tokio::test]
+async fn repeated_failed_authentications_from_one_address_are_throttled() {
+    let admin_token = "admin-token-for-throttling-0123";
+    let app = spawn_with(
+        None,
+        &[
+            ("SERVER__AUTH_FAILURES_PER_MINUTE", "5"),
+            ("ADMIN__TOKEN", admin_token),
+        ],
+    )
+    .await;
+    let guess = |token: &'static str| {
+        app.http
+            .post(app.url("/hooks/halo"))
+            .bearer_auth(token)
+            .body("{}")
+            .send()
+    };
+    for _ in 0..5 {
+        assert_eq!(guess("a-wrong-guess").await.unwrap().status(), 401);
+    }
+    let throttled = guess("another-guess").await.unwrap();
+    assert_eq!(throttled.status(), 429);
+    assert!(throttled.headers().contains_key("retry-after"));
+    // The right token does not get through either while the address is throttled, and the
+    // admin API shares the count.
+    assert_eq!(guess(TOKEN).await.unwrap().status(), 429);
+    let admin = app
+        .http
+        .get(app.url("/admin/jobs"))
+        .bearer_auth(admin_token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(admin.status(), 429);
+    assert_eq!(app.count("SELECT COUNT(*) FROM deliveries").await, 0);
+}
