@@ -47,6 +47,8 @@ pub enum AppError {
 /// The whole service, bound and ready to run.
 pub struct App {
     listener: TcpListener,
+    /// The operator's listener and routes, when `admin.listen` is set.
+    admin: Option<(TcpListener, Router)>,
     /// The connection limits and timeouts.
     server: ServerSettings,
     router: Router,
@@ -134,21 +136,22 @@ impl App {
             throttle.clone(),
             store.clone(),
             wake.clone(),
-        )
-        .merge(crate::http::router(
-            &settings,
-            store.clone(),
-            wake.clone(),
-            health,
-            throttle,
-        ));
-        let addr = settings.listen_addr()?;
+        );
+        let (health_routes, operator_routes) =
+            crate::http::routers(&settings, store.clone(), wake.clone(), health, throttle);
+        let mut router = router.merge(health_routes);
         crate::http::raise_open_file_limit();
-        let listener = TcpListener::bind(addr)
-            .await
-            .map_err(|source| AppError::Bind { addr, source })?;
+        let admin = match settings.admin_listen_addr()? {
+            Some(addr) => Some((bind(addr).await?, operator_routes)),
+            None => {
+                router = router.merge(operator_routes);
+                None
+            }
+        };
+        let listener = bind(settings.listen_addr()?).await?;
         Ok(App {
             listener,
+            admin,
             server: settings.server.clone(),
             router,
             store,
@@ -159,6 +162,15 @@ impl App {
             rules,
             reconciler,
             retention: settings.store.retention,
+        })
+    }
+
+    /// The operator's address (`admin.listen`), when it has its own.
+    pub fn admin_addr(&self) -> Option<SocketAddr> {
+        self.admin.as_ref().map(|(listener, _)| {
+            listener
+                .local_addr()
+                .expect("a bound listener has an address")
         })
     }
 
@@ -217,15 +229,29 @@ impl App {
         tracing::info!(addr = %self.local_addr(), workers = self.concurrency, "halo-triage listening");
         // The signal stops the HTTP server and the workers at the same moment, and the
         // grace period starts then for both: a slow client cannot hold the exit up.
-        let mut server_stopped = stopped.clone();
-        let mut server = tokio::spawn(crate::http::serve(
+        let until_stopped = |mut stopped: watch::Receiver<bool>| async move {
+            let _ = stopped.wait_for(|stopped| *stopped).await;
+        };
+        let main = crate::http::serve(
             self.listener,
             self.router,
-            self.server,
-            async move {
-                let _ = server_stopped.wait_for(|stopped| *stopped).await;
-            },
-        ));
+            self.server.clone(),
+            until_stopped(stopped.clone()),
+        );
+        let operator = self.admin.map(|(listener, router)| {
+            crate::http::serve(
+                listener,
+                router,
+                self.server,
+                until_stopped(stopped.clone()),
+            )
+        });
+        let mut server = tokio::spawn(async move {
+            match operator {
+                Some(operator) => drop(tokio::join!(main, operator)),
+                None => main.await,
+            }
+        });
         let ended_early = tokio::select! {
             _ = shutdown => None,
             served = &mut server => Some(served),
@@ -289,4 +315,10 @@ fn shutdown_signal() -> impl Future<Output = ()> + Send + 'static {
     async {
         let _ = tokio::signal::ctrl_c().await;
     }
+}
+
+async fn bind(addr: SocketAddr) -> Result<TcpListener, AppError> {
+    TcpListener::bind(addr)
+        .await
+        .map_err(|source| AppError::Bind { addr, source })
 }

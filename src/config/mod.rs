@@ -138,6 +138,19 @@ impl Settings {
             .map_err(|e| invalid("server.listen", format!("'{}': {e}", self.server.listen)))
     }
 
+    /// The operator's own address (`admin.listen`), when set.
+    pub fn admin_listen_addr(&self) -> Result<Option<SocketAddr>, ConfigError> {
+        self.admin
+            .listen
+            .as_deref()
+            .map(|listen| {
+                listen
+                    .parse()
+                    .map_err(|e| invalid("admin.listen", format!("'{listen}': {e}")))
+            })
+            .transpose()
+    }
+
     /// Halo connection details when base URL, client id and secret are all set.
     pub fn halo_credentials(&self) -> Result<Option<HaloCredentials>, ConfigError> {
         let halo = &self.halo;

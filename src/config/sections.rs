@@ -46,6 +46,11 @@ pub struct AdminSettings {
     /// Bearer token for `/admin/*`; the routes do not exist without it.
     #[serde(deserialize_with = "de::non_empty_secret")]
     pub token: Option<SecretString>,
+    /// Where the admin API and the metrics are served; unset: the main listener.
+    #[serde(deserialize_with = "de::non_empty")]
+    pub listen: Option<String>,
+    /// `/metrics` needs the admin token too.
+    pub protect_metrics: bool,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]

@@ -40,6 +40,13 @@ impl Settings {
             ));
         }
         self.listen_addr()?;
+        self.admin_listen_addr()?;
+        if self.admin.protect_metrics && self.admin.token.is_none() {
+            return Err(invalid(
+                "admin.protect_metrics",
+                "needs admin.token: the metrics are guarded by it",
+            ));
+        }
         self.server.validate()?;
         self.webhook.validate()?;
         self.reconcile.validate()?;

@@ -27,11 +27,13 @@ struct AdminState {
     throttle: Arc<Throttle>,
 }
 
+/// The admin API, and `guarded` (more routes behind the same token).
 pub(super) fn router(
     token: SecretString,
     store: Store,
     wake: Arc<Notify>,
     throttle: Arc<Throttle>,
+    guarded: Router,
 ) -> Router {
     let state = Arc::new(AdminState {
         store,
@@ -44,8 +46,9 @@ pub(super) fn router(
         .route("/admin/jobs/retry-dead", post(replay_all_dead))
         .route("/admin/jobs/{id}/retry", post(replay_job))
         .route("/admin/decisions", get(decisions))
-        .route_layer(middleware::from_fn_with_state(state.clone(), require_token))
-        .with_state(state)
+        .with_state(state.clone())
+        .merge(guarded)
+        .route_layer(middleware::from_fn_with_state(state, require_token))
 }
 
 async fn require_token(

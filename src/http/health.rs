@@ -31,11 +31,17 @@ pub(super) fn router(health: Health) -> Router {
     Router::new()
         .route("/healthz", get(|| async { "ok" }))
         .route("/readyz", get(ready))
+        .with_state(health)
+}
+
+/// `GET /metrics`, Prometheus' text format.
+pub(super) fn metrics_router(store: Store) -> Router {
+    Router::new()
         .route(
             "/metrics",
-            get(|State(health): State<Health>| async move { render_metrics(&health.store).await }),
+            get(|State(store): State<Store>| async move { render_metrics(&store).await }),
         )
-        .with_state(health)
+        .with_state(store)
 }
 
 /// The metrics text, with the queue gauges read from the store first.

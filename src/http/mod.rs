@@ -21,17 +21,25 @@ pub use health::Health;
 pub use serve::{raise_open_file_limit, serve};
 pub use throttle::Throttle;
 
-/// Health, metrics and (with `admin.token`) the admin API.
-pub fn router(
+/// The routes besides the webhook: health and readiness (for the main listener), and the
+/// operator's routes, metrics and (with `admin.token`) the admin API (for `admin.listen`,
+/// or the main listener when it is not set). With `admin.protect_metrics` the metrics need
+/// the admin token too.
+pub fn routers(
     settings: &Settings,
     store: Store,
     wake: Arc<Notify>,
     health: Health,
     throttle: Arc<Throttle>,
-) -> Router {
-    let router = health::router(health);
-    match settings.admin.token.clone() {
-        Some(token) => router.merge(admin::router(token, store, wake, throttle)),
-        None => router,
-    }
+) -> (Router, Router) {
+    let metrics = health::metrics_router(store.clone());
+    let (open, guarded) = match settings.admin.protect_metrics {
+        true => (Router::new(), metrics),
+        false => (metrics, Router::new()),
+    };
+    let operator = match settings.admin.token.clone() {
+        Some(token) => open.merge(admin::router(token, store, wake, throttle, guarded)),
+        None => open,
+    };
+    (health::router(health), operator)
 }

@@ -250,3 +250,34 @@ async fn retention_prunes_old_finished_work_and_keeps_dead_letters_and_the_ack_l
     let again = app.store.prune(cutoff).await.unwrap();
     assert_eq!((again.jobs, again.decisions, again.deliveries), (0, 0, 0));
 }
+
+#[tokio::test]
+async fn admin_listen_serves_the_admin_api_and_metrics_apart_from_the_webhook() {
+    let app = spawn_with(
+        None,
+        &[
+            ("ADMIN__TOKEN", ADMIN_TOKEN),
+            ("ADMIN__LISTEN", "127.0.0.1:0"),
+            ("ADMIN__PROTECT_METRICS", "true"),
+        ],
+    )
+    .await;
+    let admin = app.admin_addr.expect("an admin listener");
+    let get = |url: String, token: Option<&'static str>| {
+        let request = app.http.get(url);
+        let request = match token {
+            Some(token) => request.bearer_auth(token),
+            None => request,
+        };
+        async move { request.send().await.unwrap().status().as_u16() }
+    };
+    // Not on the listener Halo reaches.
+    assert_eq!(get(app.url("/admin/jobs"), Some(ADMIN_TOKEN)).await, 404);
+    assert_eq!(get(app.url("/metrics"), None).await, 404);
+    assert_eq!(get(app.url("/healthz"), None).await, 200);
+    // On the operator's, behind the token.
+    let operator = |path: &str| format!("http://{admin}{path}");
+    assert_eq!(get(operator("/admin/jobs"), Some(ADMIN_TOKEN)).await, 200);
+    assert_eq!(get(operator("/metrics"), None).await, 401);
+    assert_eq!(get(operator("/metrics"), Some(ADMIN_TOKEN)).await, 200);
+}

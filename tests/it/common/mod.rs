@@ -44,6 +44,8 @@ pub fn shipped(path: &str) -> String {
 /// A running app and what a test needs to drive and inspect it.
 pub struct TestApp {
     pub addr: SocketAddr,
+    /// The operator's listener, when `admin.listen` is set.
+    pub admin_addr: Option<SocketAddr>,
     pub store: Store,
     pub worker: Worker,
     pub rules: Arc<RulesHandle>,
@@ -132,6 +134,7 @@ async fn build(halo: Option<&MockServer>, overrides: &[(&str, &str)]) -> (TestAp
     let app = App::build(settings).await.expect("the app starts");
     let test_app = TestApp {
         addr: app.local_addr(),
+        admin_addr: app.admin_addr(),
         store: app.store().clone(),
         worker: app.worker().clone(),
         rules: app.rules().clone(),
