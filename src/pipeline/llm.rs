@@ -44,7 +44,11 @@ pub async fn consult(
     let Some(store) = cache else {
         return Ok(llm.consult(decision, ticket, &offer, &message).await.notes);
     };
-    let key = llm::cache_key(settings, &offer, &message);
+    let key = llm::cache_key(
+        settings,
+        &offer,
+        &[&ticket.summary, &ticket.client_name, details],
+    );
     let window_ms = settings.cache_window.as_millis() as i64;
     if let Some(content) = store.cached_llm_answer(&key, window_ms).await? {
         if let Ok(answer) = llm::parse(&content, &offer) {

@@ -397,6 +397,33 @@ async fn identical_text_within_the_window_reuses_the_answer() {
 }
 
 #[tokio::test]
+async fn texts_that_differ_only_in_what_redaction_hides_are_not_one_cached_answer() {
+    let halo = halo().await;
+    let llm = llm(ok(&answer("Network", 0.9))).await;
+    let app = app(&halo, &llm, &[]).await;
+    app.deliver(office_move(
+        "a",
+        1,
+        "Laptop of ann@globex.example is broken",
+    ))
+    .await;
+    app.deliver(office_move(
+        "b",
+        2,
+        "Laptop of bob@globex.example is broken",
+    ))
+    .await;
+    app.drain().await;
+    assert_eq!(
+        llm_requests(&llm).await.len(),
+        2,
+        "each ticket asked on its own"
+    );
+    let DecisionRow { decision, .. } = app.decision(2).await;
+    assert_eq!(decision["llm_call"]["cached"], false);
+}
+
+#[tokio::test]
 async fn json_mode_lists_the_labels_and_checks_the_answer() {
     let (_halo, llm, app) = triaged(
         ok(&answer("Network", 0.9)),

@@ -19,8 +19,9 @@ pub use record::record;
 use crate::config::LlmSettings;
 
 /// The cache key of a request: what decides the answer (model, prompt version, the labels
-/// on offer, the redacted ticket text).
-pub fn cache_key(settings: &LlmSettings, offer: &Offer, message: &str) -> String {
+/// on offer) and the ticket's text *before* redaction, so two tickets that differ only in
+/// what redaction hides never share an answer. Only this hash is stored, never the text.
+pub fn cache_key(settings: &LlmSettings, offer: &Offer, unredacted: &[&str]) -> String {
     use sha2::{Digest, Sha256};
     let mut hasher = Sha256::new();
     hasher.update(settings.model.as_bytes());
@@ -34,7 +35,10 @@ pub fn cache_key(settings: &LlmSettings, offer: &Offer, message: &str) -> String
     );
     hasher.update(prompt::PROMPT_VERSION.as_bytes());
     hasher.update(prompt::answer_schema(offer).to_string().as_bytes());
-    hasher.update(message.as_bytes());
+    for part in unredacted {
+        hasher.update(part.len().to_le_bytes());
+        hasher.update(part.as_bytes());
+    }
     hasher
         .finalize()
         .iter()
