@@ -14,7 +14,7 @@ use super::decode::{decode, decode_list};
 use super::error::HaloError;
 use super::model::{Action, Ticket, TicketUpdate};
 use super::token::{HaloCredentials, Tokens};
-use super::transport::{RetryPolicy, Transport};
+use super::transport::{Fence, RetryPolicy, Transport};
 
 /// Whether a request may be sent again when its first answer was a failure.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -125,11 +125,24 @@ impl HaloClient {
     }
 
     /// Partial update: `POST /api/Tickets` with a one-element array.
-    pub async fn update_ticket(&self, update: &TicketUpdate) -> Result<Value, HaloError> {
+    /// `fence` is asked right before each try goes out (see [`Fence`]).
+    pub async fn update_ticket(
+        &self,
+        update: &TicketUpdate,
+        fence: &Fence<'_>,
+    ) -> Result<Value, HaloError> {
         let body = serde_json::json!([update]);
         // Repeating an update with the same values is harmless.
-        self.request(Method::POST, "Tickets", &[], Some(&body))
-            .await
+        let repeat = Repeat::Safe;
+        self.send_request(
+            Method::POST,
+            "Tickets",
+            &[],
+            Some(&body),
+            repeat,
+            Some(fence),
+        )
+        .await
     }
 
     /// The ticket's actions (`GET /api/Actions?ticket_id=`), system actions left out.
@@ -164,20 +177,28 @@ impl HaloClient {
         } else {
             Repeat::OnlyIfUnprocessed
         };
-        self.send_request(method, path, query, body, repeat).await
+        self.send_request(method, path, query, body, repeat, None)
+            .await
     }
 
     /// `POST /api/Actions` with a one-element array. Not repeated after an answer that
     /// may hide a processed request (5xx, timeout): a second action would mean a second
     /// email. The caller decides, after looking at the ticket's actions.
-    pub async fn post_action(&self, action: &impl serde::Serialize) -> Result<Value, HaloError> {
+    /// `fence` is asked right before each try goes out (see [`Fence`]).
+    pub async fn post_action(
+        &self,
+        action: &impl serde::Serialize,
+        fence: &Fence<'_>,
+    ) -> Result<Value, HaloError> {
         let body = serde_json::json!([action]);
+        let repeat = Repeat::OnlyIfUnprocessed;
         self.send_request(
             Method::POST,
             "Actions",
             &[],
             Some(&body),
-            Repeat::OnlyIfUnprocessed,
+            repeat,
+            Some(fence),
         )
         .await
     }
@@ -196,7 +217,7 @@ impl HaloClient {
         query: &[(&str, &str)],
         body: Option<&Value>,
     ) -> Result<Value, HaloError> {
-        self.send_request(method, path, query, body, Repeat::Safe)
+        self.send_request(method, path, query, body, Repeat::Safe, None)
             .await
     }
 
@@ -207,6 +228,7 @@ impl HaloClient {
         query: &[(&str, &str)],
         body: Option<&Value>,
         repeat: Repeat,
+        fence: Option<&Fence<'_>>,
     ) -> Result<Value, HaloError> {
         let endpoint = format!("{method} /api/{}", path.trim_start_matches('/'));
         let transport = &self.inner.transport;
@@ -222,8 +244,9 @@ impl HaloClient {
             if let Some(body) = body {
                 request = request.json(body);
             }
-            let error = match transport.send(request, &endpoint).await {
+            let error = match transport.send(request, &endpoint, fence).await {
                 Ok(value) => return Ok(value),
+                Err(error @ HaloError::Fenced { .. }) => return Err(error),
                 Err(error) => error,
             };
             // A 401 was refused before any processing: renewing and repeating is safe.

@@ -21,6 +21,10 @@ pub enum HaloError {
     },
     #[error("{endpoint}: unexpected answer: {message}")]
     Decode { endpoint: String, message: String },
+    /// The caller's fence said no right before the request would have gone out (its job's
+    /// lease was taken over during a wait): nothing was sent.
+    #[error("{endpoint}: not sent: the write is no longer ours to make")]
+    Fenced { endpoint: String },
 }
 
 impl HaloError {
@@ -29,7 +33,7 @@ impl HaloError {
         match self {
             HaloError::Transport { source, .. } => !source.is_builder(),
             HaloError::Status { status, .. } => matches!(status, 408 | 429 | 500..=599),
-            HaloError::Decode { .. } => false,
+            HaloError::Decode { .. } | HaloError::Fenced { .. } => false,
         }
     }
 
@@ -40,6 +44,7 @@ impl HaloError {
             HaloError::Transport { source, .. } => source.is_connect(),
             HaloError::Status { status, .. } => *status == 429,
             HaloError::Decode { .. } => false,
+            HaloError::Fenced { .. } => true,
         }
     }
 

@@ -3,7 +3,9 @@
 //! between retries. Knows nothing of tokens or endpoints.
 
 use std::collections::VecDeque;
+use std::future::Future;
 use std::num::NonZeroU32;
+use std::pin::Pin;
 use std::time::{Duration, Instant};
 
 use backon::BackoffBuilder;
@@ -14,6 +16,10 @@ use serde_json::Value;
 use super::error::{error_message, HaloError};
 
 const RATE_WINDOW: Duration = Duration::from_secs(300);
+
+/// Asked right before a write goes out, after every wait: true while the write is still
+/// the caller's to make (a worker renews its job's lease here).
+pub type Fence<'a> = dyn Fn() -> Pin<Box<dyn Future<Output = bool> + Send + 'a>> + Send + Sync + 'a;
 
 /// How often and how long a failed request is retried.
 #[derive(Debug, Clone)]
@@ -63,8 +69,18 @@ impl Transport {
         &self,
         request: RequestBuilder,
         endpoint: &str,
+        fence: Option<&Fence<'_>>,
     ) -> Result<Value, HaloError> {
         self.budget.until_ready().await;
+        // After the wait for the budget, which can be long: the request goes out only if
+        // it is still the caller's to send.
+        if let Some(fence) = fence {
+            if !fence().await {
+                return Err(HaloError::Fenced {
+                    endpoint: endpoint.to_string(),
+                });
+            }
+        }
         self.count_sent();
         let sent = request.send().await;
         let status = match &sent {

@@ -3,6 +3,8 @@
 //! before writing a second time; the acknowledgement and the private note carry markers
 //! that a retried job looks for before posting again.
 
+use std::future::Future;
+use std::pin::Pin;
 use std::time::Duration;
 
 use super::plan::{self, AckPlan, Plan};
@@ -39,8 +41,13 @@ impl Writer<'_> {
         let mut refusal = None;
         if !plan.update.is_empty() {
             self.keep_lease(job).await?;
-            match self.halo.update_ticket(&plan.update).await {
+            match self
+                .halo
+                .update_ticket(&plan.update, &self.fence(job))
+                .await
+            {
                 Ok(_) => {}
+                Err(HaloError::Fenced { .. }) => return Err(JobError::LeaseLost),
                 // Halo refused the routing (e.g. an approval ticket type): the customer is
                 // still acknowledged, and the job ends dead with Halo's message.
                 Err(error) if !error.is_retryable() => {
@@ -58,7 +65,7 @@ impl Writer<'_> {
             match self.recipient_from_halo(ticket, action).await? {
                 Ok(action) => {
                     self.keep_lease(job).await?;
-                    notes.push(self.acknowledge(&action).await?);
+                    notes.push(self.acknowledge(job, &action).await?);
                 }
                 Err(reason) => notes.push(format!("acknowledgement not sent: {reason}")),
             }
@@ -94,6 +101,23 @@ impl Writer<'_> {
         }))
     }
 
+    /// The check made right before each write goes out, after every wait (rate budget,
+    /// token renewal, retries): the lease is renewed, and the write is made only if it
+    /// still is this job's. A store that cannot be reached says no: nothing is sent.
+    fn fence<'a>(
+        &'a self,
+        job: &'a Job,
+    ) -> impl Fn() -> Pin<Box<dyn Future<Output = bool> + Send + 'a>> + Send + Sync + 'a {
+        move || {
+            Box::pin(async move {
+                self.store
+                    .extend_lease(job, self.lease)
+                    .await
+                    .unwrap_or(false)
+            })
+        }
+    }
+
     /// Renews the lease before a write; stops the job if another worker took it over.
     async fn keep_lease(&self, job: &Job) -> Result<(), JobError> {
         if self.store.extend_lease(job, self.lease).await? {
@@ -114,8 +138,9 @@ impl Writer<'_> {
             }
         }
         let note = plan::private_note(job.ticket_id, lines, self.act.note_outcome_id);
-        match self.halo.post_action(&note).await {
+        match self.halo.post_action(&note, &self.fence(job)).await {
             Ok(_) => Ok("private note posted".into()),
+            Err(HaloError::Fenced { .. }) => Err(JobError::LeaseLost),
             Err(error) if !error.is_retryable() => Ok(format!("private note not posted: {error}")),
             Err(error) => Err(error.into()),
         }
@@ -124,7 +149,7 @@ impl Writer<'_> {
     /// Posts the acknowledgement exactly once per ticket: 'sending' is recorded before the
     /// POST and 'sent' after; after a crash in between, the ticket's actions are searched
     /// for our marker before anything is sent again.
-    async fn acknowledge(&self, action: &NewAction) -> Result<String, JobError> {
+    async fn acknowledge(&self, job: &Job, action: &NewAction) -> Result<String, JobError> {
         let store = self.store;
         let ticket_id = action.ticket_id;
         match store.ack_status(ticket_id).await? {
@@ -153,7 +178,13 @@ impl Writer<'_> {
                     .await?
             }
         }
-        let answer = self.halo.post_action(action).await?;
+        let answer = match self.halo.post_action(action, &self.fence(job)).await {
+            Ok(answer) => answer,
+            // Another worker holds the job now; 'sending' stays, so whoever sends next
+            // looks for our marker first.
+            Err(HaloError::Fenced { .. }) => return Err(JobError::LeaseLost),
+            Err(error) => return Err(error.into()),
+        };
         let action_id = answer.get("id").and_then(id_of);
         store
             .set_ack_status(ticket_id, AckStatus::Sent, action_id)

@@ -12,6 +12,7 @@ mod batch_memory;
 mod cli;
 mod connections;
 mod crash;
+mod fence;
 mod halo_credentials;
 mod halo_failures;
 mod hostile_html;

@@ -1,0 +1,73 @@
+//! Exactly once when the rate budget stalls a worker: a worker whose acknowledgement waits
+//! for Halo's budget past its lease does not send it once another worker has taken the job
+//! over and acknowledged the ticket. The lease is checked (and renewed) after the wait,
+//! right before the request goes out.
+
+use std::time::Duration;
+
+use halo_triage::JobOutcome;
+
+use crate::common::{fixture, mount_halo, received, spawn_with};
+
+/// Settings for a worker whose job may be taken over after two seconds.
+const SHORT_LEASE: [(&str, &str); 3] = [
+    ("WORKER__LEASE_SECS", "2"),
+    ("HALO__TIMEOUT_SECS", "1"),
+    ("HALO__MAX_RETRIES", "0"),
+];
+
+#[tokio::test]
+async fn a_worker_stalled_by_the_rate_budget_past_its_lease_sends_no_second_acknowledgement() {
+    let halo = wiremock::MockServer::start().await;
+    mount_halo(&halo).await;
+
+    // How many requests come before the acknowledgement, so that the stalled worker's
+    // budget runs out exactly there.
+    let calibration = spawn_with(Some(&halo), &[]).await;
+    calibration
+        .deliver(fixture("webhook-new-ticket-full.json"))
+        .await;
+    calibration.drain().await;
+    let requests = halo.received_requests().await.unwrap();
+    let before_ack = requests
+        .iter()
+        .position(|r| r.method.as_str() == "POST" && r.url.path() == "/api/Actions")
+        .expect("the calibration run acknowledged");
+    halo.reset().await;
+    mount_halo(&halo).await;
+
+    // Worker A: a burst of exactly `before_ack` requests (a tenth of the budget), then one
+    // request every 300 / (budget - burst) seconds, far longer than its lease.
+    let budget = (10 * before_ack).to_string();
+    let mut a_settings = SHORT_LEASE.to_vec();
+    a_settings.push(("HALO__REQUESTS_PER_5MIN", &budget));
+    let a = spawn_with(Some(&halo), &a_settings).await;
+    let db = a.db_path.display().to_string();
+    // Worker B: another process on the same database, with its own (ample) budget.
+    let mut b_settings = SHORT_LEASE.to_vec();
+    b_settings.push(("STORE__PATH", &db));
+    let b = spawn_with(Some(&halo), &b_settings).await;
+
+    a.deliver(fixture("webhook-new-ticket-full.json")).await;
+    let stalled = tokio::spawn({
+        let worker = a.worker.clone();
+        async move { worker.run_one().await.unwrap().unwrap() }
+    });
+    // A's lease runs out while it waits for the budget; B takes the job over.
+    tokio::time::sleep(Duration::from_millis(2_500)).await;
+    let taken_over = b.drain().await;
+    assert_eq!(taken_over.len(), 1);
+    assert_eq!(taken_over[0].outcome, JobOutcome::Done);
+    assert_eq!(received(&halo, "POST", "/api/Actions").await.len(), 1);
+
+    let report = tokio::time::timeout(Duration::from_secs(60), stalled)
+        .await
+        .expect("the stalled worker got its budget back")
+        .unwrap();
+    assert_eq!(report.outcome, JobOutcome::LeaseLost);
+    assert_eq!(
+        received(&halo, "POST", "/api/Actions").await.len(),
+        1,
+        "one acknowledgement: the stalled worker sent none"
+    );
+}
