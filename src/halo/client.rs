@@ -146,21 +146,40 @@ impl HaloClient {
     }
 
     /// The ticket's actions (`GET /api/Actions?ticket_id=`), system actions left out.
+    /// Every page of them: the search for our marker after a crash must not miss an
+    /// action on a later page.
     pub async fn actions(&self, ticket_id: i64) -> Result<Vec<Action>, HaloError> {
+        const PAGE: usize = 100;
+        const MAX_PAGES: u32 = 100;
         let id = ticket_id.to_string();
-        let value = self
-            .request(
-                Method::GET,
-                "Actions",
-                &[
-                    ("ticket_id", id.as_str()),
-                    ("excludesys", "true"),
-                    ("includehtmlnote", "true"),
-                ],
-                None,
-            )
-            .await?;
-        decode_list("Actions", value, "actions")
+        let size = PAGE.to_string();
+        let mut actions = Vec::new();
+        for page in 1..=MAX_PAGES {
+            let page_no = page.to_string();
+            let value = self
+                .request(
+                    Method::GET,
+                    "Actions",
+                    &[
+                        ("ticket_id", id.as_str()),
+                        ("excludesys", "true"),
+                        ("includehtmlnote", "true"),
+                        ("pageinate", "true"),
+                        ("page_size", &size),
+                        ("page_no", &page_no),
+                    ],
+                    None,
+                )
+                .await?;
+            let total = value.get("record_count").and_then(Value::as_u64);
+            let listed: Vec<Action> = decode_list("Actions", value, "actions")?;
+            let last_page = listed.len() < PAGE;
+            actions.extend(listed);
+            if last_page || total.is_some_and(|total| actions.len() as u64 >= total) {
+                break;
+            }
+        }
+        Ok(actions)
     }
 
     /// One request for an operator (`halo-triage halo`): reads are retried like any read,

@@ -560,3 +560,32 @@ async fn in_live_mode_the_acknowledgement_goes_to_halos_address_not_the_webhooks
     let subject = acks[0][0]["emailsubject"].as_str().unwrap();
     assert!(!subject.contains(['\r', '\n']), "{subject}");
 }
+
+#[tokio::test]
+async fn the_marker_is_found_on_a_later_page_of_the_tickets_actions() {
+    let halo = MockServer::start().await;
+    let actions = crate::common::ActionsLog::mount(&halo, ResponseTemplate::new(502), true).await;
+    mount_halo(&halo).await;
+    // A busy ticket: 150 actions before ours, so our marker is not on the first page.
+    actions
+        .posted
+        .lock()
+        .unwrap()
+        .extend((0..150).map(|i| json!({"id": 100 + i, "note": format!("agent update {i}")})));
+    let app = spawn(Some(&halo)).await;
+    app.deliver(fixture("webhook-new-ticket-full.json")).await;
+    assert!(matches!(
+        app.drain().await[0].outcome,
+        JobOutcome::Retrying { .. }
+    ));
+    sqlx::query("UPDATE jobs SET next_attempt_at = 0")
+        .execute(app.store.pool())
+        .await
+        .unwrap();
+    assert_eq!(app.drain().await[0].outcome, JobOutcome::Done);
+    assert_eq!(
+        received(&halo, "POST", "/api/Actions").await.len(),
+        1,
+        "the acknowledgement Halo kept was found: not sent again"
+    );
+}

@@ -370,8 +370,24 @@ impl ActionsLog {
         let log = posted.clone();
         Mock::given(method("GET"))
             .and(path("/api/Actions"))
-            .respond_with(move |_: &Request| {
-                ResponseTemplate::new(200).set_body_json(json!({"actions": *log.lock().unwrap()}))
+            .respond_with(move |request: &Request| {
+                // Paged as asked (`pageinate`, `page_size`, `page_no`); unpaged, the first
+                // 100 only, as a list with a cap would.
+                let query: std::collections::HashMap<String, String> =
+                    request.url.query_pairs().into_owned().collect();
+                let number = |key: &str, default: usize| {
+                    query
+                        .get(key)
+                        .and_then(|v| v.parse().ok())
+                        .unwrap_or(default)
+                };
+                let paged = query.get("pageinate").is_some_and(|v| v == "true");
+                let size = if paged { number("page_size", 50) } else { 100 };
+                let page = if paged { number("page_no", 1) } else { 1 };
+                let log = log.lock().unwrap();
+                let shown: Vec<&Value> = log.iter().skip((page - 1) * size).take(size).collect();
+                ResponseTemplate::new(200)
+                    .set_body_json(json!({"record_count": log.len(), "actions": shown}))
             })
             .with_priority(1)
             .mount(server)
