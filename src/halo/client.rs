@@ -92,36 +92,50 @@ impl HaloClient {
         open_only: bool,
         max_pages: u32,
     ) -> Result<(Vec<i64>, bool), HaloError> {
-        let endpoint = "GET /api/Tickets";
+        let search = [
+            // Halo's spelling.
+            ("datesearch", "dateoccured"),
+            ("startdate", since),
+            ("open_only", if open_only { "true" } else { "false" }),
+        ];
+        let (listed, complete): (Vec<TicketId>, bool) = self
+            .pages("Tickets", "tickets", &search, page_size, max_pages)
+            .await?;
+        let ids = listed.into_iter().map(|t| t.id).filter(|id| *id > 0);
+        Ok((ids.collect(), complete))
+    }
+
+    /// Every page of a list (`pageinate`), `page_size` a page, until a short page or
+    /// Halo's `record_count`, at most `max_pages`: the items, and whether all were read.
+    async fn pages<T: serde::de::DeserializeOwned>(
+        &self,
+        path: &str,
+        key: &str,
+        query: &[(&str, &str)],
+        page_size: u32,
+        max_pages: u32,
+    ) -> Result<(Vec<T>, bool), HaloError> {
+        let endpoint = format!("GET /api/{path}");
         let size = page_size.to_string();
-        let mut ids = Vec::new();
+        let mut items = Vec::new();
         for page in 1..=max_pages {
             let page_no = page.to_string();
-            let value = self
-                .request(
-                    Method::GET,
-                    "Tickets",
-                    &[
-                        ("pageinate", "true"),
-                        ("page_size", &size),
-                        ("page_no", &page_no),
-                        // Halo's spelling.
-                        ("datesearch", "dateoccured"),
-                        ("startdate", since),
-                        ("open_only", if open_only { "true" } else { "false" }),
-                    ],
-                    None,
-                )
-                .await?;
+            let mut paged = vec![
+                ("pageinate", "true"),
+                ("page_size", size.as_str()),
+                ("page_no", page_no.as_str()),
+            ];
+            paged.extend_from_slice(query);
+            let value = self.request(Method::GET, path, &paged, None).await?;
             let total = value.get("record_count").and_then(Value::as_u64);
-            let listed: Vec<TicketId> = decode_list(endpoint, value, "tickets")?;
+            let listed: Vec<T> = decode_list(&endpoint, value, key)?;
             let last_page = listed.len() < page_size as usize;
-            ids.extend(listed.into_iter().map(|t| t.id).filter(|id| *id > 0));
-            if last_page || total.is_some_and(|total| ids.len() as u64 >= total) {
-                return Ok((ids, true));
+            items.extend(listed);
+            if last_page || total.is_some_and(|total| items.len() as u64 >= total) {
+                return Ok((items, true));
             }
         }
-        Ok((ids, false))
+        Ok((items, false))
     }
 
     /// Partial update: `POST /api/Tickets` with a one-element array.
@@ -145,40 +159,16 @@ impl HaloClient {
         .await
     }
 
-    /// The ticket's actions (`GET /api/Actions?ticket_id=`), system actions left out.
-    /// Every page of them: the search for our marker after a crash must not miss an
-    /// action on a later page.
+    /// The ticket's actions (`GET /api/Actions?ticket_id=`), system actions left out, every
+    /// page of them: the search for our marker after a crash must not miss a later page.
     pub async fn actions(&self, ticket_id: i64) -> Result<Vec<Action>, HaloError> {
-        const PAGE: usize = 100;
-        const MAX_PAGES: u32 = 100;
         let id = ticket_id.to_string();
-        let size = PAGE.to_string();
-        let mut actions = Vec::new();
-        for page in 1..=MAX_PAGES {
-            let page_no = page.to_string();
-            let value = self
-                .request(
-                    Method::GET,
-                    "Actions",
-                    &[
-                        ("ticket_id", id.as_str()),
-                        ("excludesys", "true"),
-                        ("includehtmlnote", "true"),
-                        ("pageinate", "true"),
-                        ("page_size", &size),
-                        ("page_no", &page_no),
-                    ],
-                    None,
-                )
-                .await?;
-            let total = value.get("record_count").and_then(Value::as_u64);
-            let listed: Vec<Action> = decode_list("Actions", value, "actions")?;
-            let last_page = listed.len() < PAGE;
-            actions.extend(listed);
-            if last_page || total.is_some_and(|total| actions.len() as u64 >= total) {
-                break;
-            }
-        }
+        let query = [
+            ("ticket_id", id.as_str()),
+            ("excludesys", "true"),
+            ("includehtmlnote", "true"),
+        ];
+        let (actions, _) = self.pages("Actions", "actions", &query, 100, 100).await?;
         Ok(actions)
     }
 

@@ -183,10 +183,7 @@ async fn persistent_500s_retry_the_job_later_then_park_it_as_dead() {
     );
     assert!(app.drain().await.is_empty(), "not due yet");
 
-    sqlx::query("UPDATE jobs SET next_attempt_at = 0")
-        .execute(app.store.pool())
-        .await
-        .unwrap();
+    app.make_retries_due().await;
     assert!(matches!(
         app.drain().await[0].outcome,
         JobOutcome::Dead { .. }

@@ -388,10 +388,7 @@ async fn an_acknowledgement_answered_with_a_5xx_is_not_repeated_when_halo_kept_i
         "not repeated on the spot"
     );
 
-    sqlx::query("UPDATE jobs SET next_attempt_at = 0")
-        .execute(app.store.pool())
-        .await
-        .unwrap();
+    app.make_retries_due().await;
     assert_eq!(app.drain().await[0].outcome, JobOutcome::Done);
     assert_eq!(received(&halo, "POST", "/api/Actions").await.len(), 1);
     assert_eq!(actions.count(), 1, "one acknowledgement on the ticket");
@@ -409,10 +406,7 @@ async fn an_acknowledgement_halo_never_processed_is_sent_on_the_next_attempt() {
         app.drain().await[0].outcome,
         JobOutcome::Retrying { .. }
     ));
-    sqlx::query("UPDATE jobs SET next_attempt_at = 0")
-        .execute(app.store.pool())
-        .await
-        .unwrap();
+    app.make_retries_due().await;
     assert_eq!(app.drain().await[0].outcome, JobOutcome::Done);
     assert_eq!(received(&halo, "POST", "/api/Actions").await.len(), 2);
     assert_eq!(actions.count(), 1, "one acknowledgement on the ticket");
@@ -578,10 +572,7 @@ async fn the_marker_is_found_on_a_later_page_of_the_tickets_actions() {
         app.drain().await[0].outcome,
         JobOutcome::Retrying { .. }
     ));
-    sqlx::query("UPDATE jobs SET next_attempt_at = 0")
-        .execute(app.store.pool())
-        .await
-        .unwrap();
+    app.make_retries_due().await;
     assert_eq!(app.drain().await[0].outcome, JobOutcome::Done);
     assert_eq!(
         received(&halo, "POST", "/api/Actions").await.len(),

@@ -172,6 +172,14 @@ impl TestApp {
         reports
     }
 
+    /// Jobs waiting for a retry become due now, as if their backoff had passed.
+    pub async fn make_retries_due(&self) {
+        sqlx::query("UPDATE jobs SET next_attempt_at = 0")
+            .execute(self.store.pool())
+            .await
+            .unwrap();
+    }
+
     pub async fn count(&self, sql: &str) -> i64 {
         sqlx::query_scalar(sql)
             .fetch_one(self.store.pool())
