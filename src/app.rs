@@ -67,7 +67,7 @@ pub struct App {
 impl App {
     /// Validates settings, opens and migrates the store, loads the rules, binds the port.
     pub async fn build(settings: Settings) -> Result<App, AppError> {
-        settings.validate_webhook_auth()?;
+        settings.validate_for_serving()?;
         let mode = settings.effective_mode();
         if mode == Mode::Shadow {
             if settings.mode == Mode::Live {

@@ -65,7 +65,7 @@ pub async fn run(config_file: Option<&Path>) -> Vec<CheckLine> {
         Err(e) => return vec![line(false, "config", e.to_string())],
     };
     let mut lines = vec![line(true, "config", "loaded and valid")];
-    lines.push(match settings.validate_webhook_auth() {
+    lines.push(match settings.validate_for_serving() {
         Ok(()) => line(true, "webhook auth", "configured"),
         Err(e) => line(false, "webhook auth", e.to_string()),
     });

@@ -98,7 +98,7 @@ impl Settings {
     /// tokens that cannot be guessed: at least [`MIN_TOKEN_CHARS`] characters, the webhook's
     /// and the admin's different. (`classify` and `check` do not serve, so they load
     /// without it; `check` reports it.)
-    pub fn validate_webhook_auth(&self) -> Result<(), ConfigError> {
+    pub fn validate_for_serving(&self) -> Result<(), ConfigError> {
         let webhook = &self.webhook;
         let short = |token: &SecretString| token.expose_secret().chars().count() < MIN_TOKEN_CHARS;
         let too_short = format!(

@@ -22,23 +22,23 @@ const TOKEN: (&str, &str) = (
 #[test]
 fn defaults_refuse_to_serve_without_webhook_auth() {
     let settings = load(&[]).unwrap();
-    let err = settings.validate_webhook_auth().unwrap_err().to_string();
+    let err = settings.validate_for_serving().unwrap_err().to_string();
     assert!(err.contains("webhook.allow_unauthenticated"), "{err}");
     let open = load(&[("HALO_TRIAGE__WEBHOOK__ALLOW_UNAUTHENTICATED", "true")]).unwrap();
-    assert!(open.validate_webhook_auth().is_ok());
-    assert!(load(&[TOKEN]).unwrap().validate_webhook_auth().is_ok());
+    assert!(open.validate_for_serving().is_ok());
+    assert!(load(&[TOKEN]).unwrap().validate_for_serving().is_ok());
 }
 
 #[test]
 fn serving_needs_long_and_distinct_tokens() {
     let short = load(&[("HALO_TRIAGE__WEBHOOK__TOKEN", "t")]).unwrap();
-    let err = short.validate_webhook_auth().unwrap_err().to_string();
+    let err = short.validate_for_serving().unwrap_err().to_string();
     assert!(err.contains("webhook.token") && err.contains("24"), "{err}");
     let admin = load(&[TOKEN, ("HALO_TRIAGE__ADMIN__TOKEN", "a")]).unwrap();
-    let err = admin.validate_webhook_auth().unwrap_err().to_string();
+    let err = admin.validate_for_serving().unwrap_err().to_string();
     assert!(err.contains("admin.token"), "{err}");
     let same = load(&[TOKEN, ("HALO_TRIAGE__ADMIN__TOKEN", TOKEN.1)]).unwrap();
-    let err = same.validate_webhook_auth().unwrap_err().to_string();
+    let err = same.validate_for_serving().unwrap_err().to_string();
     assert!(err.contains("must differ from webhook.token"), "{err}");
 }
 
@@ -152,6 +152,43 @@ fn errors_name_the_key() {
         (
             &[TOKEN, ("HALO_TRIAGE__WORKER__LEASE_SECS", "100")],
             "worker.lease_secs",
+        ),
+        (
+            &[TOKEN, ("HALO_TRIAGE__WEBHOOK__MAX_BATCH", "0")],
+            "webhook.max_batch",
+        ),
+        (
+            &[
+                TOKEN,
+                ("HALO_TRIAGE__SERVER__HEADER_READ_TIMEOUT_SECS", "0"),
+            ],
+            "server.header_read_timeout_secs",
+        ),
+        (
+            &[
+                TOKEN,
+                ("HALO_TRIAGE__SERVER__REQUEST_BODY_TIMEOUT_SECS", "0"),
+            ],
+            "server.request_body_timeout_secs",
+        ),
+        (
+            &[TOKEN, ("HALO_TRIAGE__SERVER__MAX_CONNECTIONS", "0")],
+            "server.max_connections",
+        ),
+        (
+            &[
+                TOKEN,
+                ("HALO_TRIAGE__SERVER__AUTH_FAILURES_PER_MINUTE", "0"),
+            ],
+            "server.auth_failures_per_minute",
+        ),
+        (
+            &[TOKEN, ("HALO_TRIAGE__ADMIN__LISTEN", "nowhere")],
+            "admin.listen",
+        ),
+        (
+            &[TOKEN, ("HALO_TRIAGE__ADMIN__PROTECT_METRICS", "true")],
+            "admin.protect_metrics",
         ),
         (
             &[TOKEN, ("HALO_TRIAGE__ACK__SUBJECT", "{{ oops")],

@@ -7,7 +7,9 @@ use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use crate::common::{binary, fixture_json, halo_env, mount_halo, ActionsLog, Served};
+use crate::common::{
+    binary, fixture_json, halo_env, mount_halo, ticket_id_in_path, ActionsLog, Served,
+};
 use serde_json::{json, Value};
 use wiremock::matchers::{method, path, path_regex};
 use wiremock::{Mock, MockServer, Request, ResponseTemplate};
@@ -57,14 +59,7 @@ async fn stateful_halo(
     Mock::given(method("GET"))
         .and(path_regex(r"^/api/Tickets/\d+$"))
         .respond_with(move |request: &Request| {
-            let id: i64 = request
-                .url
-                .path()
-                .rsplit('/')
-                .next()
-                .unwrap()
-                .parse()
-                .unwrap();
+            let id = ticket_id_in_path(request);
             match reads.lock().unwrap().tickets.get(&id) {
                 Some(ticket) => ResponseTemplate::new(200).set_body_json(ticket),
                 None => ResponseTemplate::new(404),

@@ -241,6 +241,12 @@ pub struct DecisionRow {
     pub applied: bool,
 }
 
+/// The ticket id of a `/api/Tickets/{id}` request.
+pub fn ticket_id_in_path(request: &Request) -> i64 {
+    let id = request.url.path().rsplit('/').next().unwrap();
+    id.parse().unwrap()
+}
+
 /// A Halo whose `failing` endpoints (verb, path, answer) answer as given, every time, and
 /// whose other endpoints are healthy.
 pub async fn halo_with(failing: &[(&str, &str, ResponseTemplate)]) -> MockServer {
@@ -279,14 +285,7 @@ pub async fn mount_halo(server: &MockServer) {
     Mock::given(method("GET"))
         .and(path_regex(r"^/api/Tickets/\d+$"))
         .respond_with(|request: &Request| {
-            let id: i64 = request
-                .url
-                .path()
-                .rsplit('/')
-                .next()
-                .unwrap()
-                .parse()
-                .unwrap();
+            let id = ticket_id_in_path(request);
             let mut ticket = fixture_json("ticket.json");
             ticket["id"] = id.into();
             ResponseTemplate::new(200).set_body_json(ticket)
