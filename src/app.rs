@@ -125,7 +125,8 @@ impl App {
             store: store.clone(),
             rules: rules.clone(),
             heartbeat,
-            // A worker is stuck when it has not looked for work for longer than a job may take.
+            // A worker is stuck when it has neither looked for work nor renewed its job's
+            // lease for longer than a lease lasts.
             stale_after: worker_settings.lease + worker_settings.poll_interval * 2,
             outage,
         };

@@ -166,6 +166,9 @@ pub struct WorkerSettings {
     pub max_attempts: u32,
     #[serde(rename = "lease_secs", deserialize_with = "de::secs")]
     pub lease: Duration,
+    /// How often a running job's lease is renewed.
+    #[serde(rename = "lease_renew_secs", deserialize_with = "de::secs")]
+    pub lease_renew: Duration,
     #[serde(rename = "poll_interval_ms", deserialize_with = "de::millis")]
     pub poll_interval: Duration,
     #[serde(rename = "retry_base_secs", deserialize_with = "de::secs")]

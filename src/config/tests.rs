@@ -150,8 +150,12 @@ fn errors_name_the_key() {
             "worker.max_attempts",
         ),
         (
-            &[TOKEN, ("HALO_TRIAGE__WORKER__LEASE_SECS", "100")],
+            &[TOKEN, ("HALO_TRIAGE__WORKER__LEASE_SECS", "20")],
             "worker.lease_secs",
+        ),
+        (
+            &[TOKEN, ("HALO_TRIAGE__WORKER__LEASE_RENEW_SECS", "0")],
+            "worker.lease_renew_secs",
         ),
         (
             &[TOKEN, ("HALO_TRIAGE__WEBHOOK__MAX_BATCH", "0")],

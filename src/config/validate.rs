@@ -1,9 +1,6 @@
-//! What types alone cannot check. Two rules span sections and come first:
-//!
-//! * a write to Halo, with its retries, must end well inside the lease renewed just before
-//!   it (`worker.lease_secs` against `halo.*`), or another worker could take the job over
-//!   and write a second time;
-//! * in live mode an acknowledgement needs an outcome to send it with (`ack.outcome_id`).
+//! What types alone cannot check. The rules that span sections come first (in live mode an
+//! acknowledgement needs an outcome to send it with, `ack.outcome_id`; the listeners and
+//! the metrics guard).
 //!
 //! Every other rule belongs to one section and sits in that section's `validate`.
 
@@ -21,17 +18,6 @@ const DAY: Duration = Duration::from_secs(86_400);
 impl Settings {
     /// Checks the cross-section rules, then each section.
     pub fn validate(&self) -> Result<(), ConfigError> {
-        let longest_request = self.halo.longest_request();
-        if self.worker.lease < 2 * longest_request {
-            return Err(invalid(
-                "worker.lease_secs",
-                format!(
-                    "must be at least {} (twice the longest Halo request: (halo.max_retries + 1) \
-                     × halo.timeout_secs + halo.max_retries × halo.max_retry_wait_secs)",
-                    (2 * longest_request).as_secs()
-                ),
-            ));
-        }
         if self.ack.enabled && self.effective_mode() == Mode::Live && self.ack.outcome_id <= 0 {
             return Err(invalid(
                 "ack.outcome_id",
@@ -60,11 +46,6 @@ impl Settings {
 }
 
 impl HaloSettings {
-    /// The longest one Halo request can take with all its retries.
-    fn longest_request(&self) -> Duration {
-        self.timeout * (self.max_retries + 1) + self.max_retry_wait * self.max_retries
-    }
-
     fn validate(&self) -> Result<(), ConfigError> {
         if self.requests_per_5min == 0 {
             return Err(invalid("halo.requests_per_5min", "must be at least 1"));
@@ -197,6 +178,19 @@ impl WorkerSettings {
         }
         if self.max_attempts == 0 {
             return Err(invalid("worker.max_attempts", "must be at least 1"));
+        }
+        if self.lease_renew.is_zero() {
+            return Err(invalid("worker.lease_renew_secs", "must be at least 1"));
+        }
+        // Two renewals may fail to land (a busy store) before the lease runs out.
+        if self.lease < 3 * self.lease_renew {
+            return Err(invalid(
+                "worker.lease_secs",
+                format!(
+                    "must be at least three times worker.lease_renew_secs ({})",
+                    (3 * self.lease_renew).as_secs()
+                ),
+            ));
         }
         if self.poll_interval.is_zero() {
             return Err(invalid("worker.poll_interval_ms", "must be at least 1"));

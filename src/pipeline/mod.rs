@@ -37,7 +37,7 @@ pub enum JobError {
     NoTicketSource(i64),
     #[error("the stored delivery is not valid JSON: {0}")]
     Payload(String),
-    #[error("the job's lease expired and another worker took it over")]
+    #[error("the job's lease is no longer ours: another worker took it over, or it could not be renewed")]
     LeaseLost,
     #[error("processing panicked: {0}")]
     Panicked(String),
@@ -76,7 +76,7 @@ pub struct Pipeline {
     pub halo: Option<Halo>,
     pub rules: Arc<RulesHandle>,
     pub mode: Mode,
-    /// How long a lease renewed before a write lasts (`worker.lease_secs`).
+    /// How long a lease renewed right before a write lasts (`worker.lease_secs`).
     pub lease: Duration,
     pub act: ActSettings,
     pub ack: AckSettings,

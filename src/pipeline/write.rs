@@ -1,6 +1,7 @@
-//! Step 5, live mode only: the writes to Halo, each exactly once per ticket. Every write is
-//! preceded by a lease renewal, so a job whose lease another worker has taken over stops
-//! before writing a second time; the acknowledgement and the private note carry markers
+//! Step 5, live mode only: the writes to Halo, each exactly once per ticket. Every write
+//! passes a fence right before it goes out (the lease renewed under the job's fencing
+//! token), so a job whose lease another worker has taken over stops before writing a
+//! second time; the acknowledgement and the private note carry markers
 //! that a retried job looks for before posting again.
 
 use std::future::Future;
@@ -40,7 +41,6 @@ impl Writer<'_> {
     ) -> Result<Option<HaloError>, JobError> {
         let mut refusal = None;
         if !plan.update.is_empty() {
-            self.keep_lease(job).await?;
             match self
                 .halo
                 .update_ticket(&plan.update, &self.fence(job))
@@ -64,14 +64,12 @@ impl Writer<'_> {
         if let AckPlan::Send(action) = &ack {
             match self.recipient_from_halo(ticket, action).await? {
                 Ok(action) => {
-                    self.keep_lease(job).await?;
                     notes.push(self.acknowledge(job, &action).await?);
                 }
                 Err(reason) => notes.push(format!("acknowledgement not sent: {reason}")),
             }
         }
         if self.act.note_outcome_id > 0 && !decision.notes.is_empty() {
-            self.keep_lease(job).await?;
             notes.push(self.post_note(job, &decision.notes).await?);
         }
         Ok(refusal)
@@ -115,15 +113,6 @@ impl Writer<'_> {
                     .await
                     .unwrap_or(false)
             })
-        }
-    }
-
-    /// Renews the lease before a write; stops the job if another worker took it over.
-    async fn keep_lease(&self, job: &Job) -> Result<(), JobError> {
-        if self.store.extend_lease(job, self.lease).await? {
-            Ok(())
-        } else {
-            Err(JobError::LeaseLost)
         }
     }
 

@@ -1,10 +1,11 @@
-//! The queue runtime: [`Worker::run_one`] claims one due job under a lease, runs it through
-//! the pipeline on a task of its own (a panic fails the job, not the worker) and settles
-//! the result; [`Worker::run`] loops on it, keeps the heartbeat and pauses while Halo is
+//! The queue runtime: [`Worker::run_one`] claims one due job under a short lease, runs it
+//! through the pipeline on a task of its own (a panic fails the job, not the worker) while
+//! keeping the lease alive, and settles the result; [`Worker::run`] loops on it, keeps the heartbeat and pauses while Halo is
 //! down. What a job does is `pipeline/`'s business.
 
 mod heartbeat;
 mod isolate;
+mod lease;
 mod outage;
 mod settle;
 
@@ -76,9 +77,25 @@ impl Worker {
             let context = inner.clone();
             let claimed = job.clone();
             let work = async move { context.pipeline.process(&claimed).await };
-            let result = isolate::isolated(work.in_current_span())
-                .await
-                .unwrap_or_else(|panic| Err(JobError::Panicked(panic)));
+            let settings = &inner.settings;
+            let keep_alive = lease::keep_alive(
+                &inner.store,
+                &job,
+                settings.lease,
+                settings.lease_renew,
+                &self.heartbeat,
+            );
+            // A job whose lease cannot be kept is stopped where it is, before its next
+            // write (dropping the isolated task aborts it).
+            let result = tokio::select! {
+                result = isolate::isolated(work.in_current_span()) => {
+                    result.unwrap_or_else(|panic| Err(JobError::Panicked(panic)))
+                }
+                lost = keep_alive => {
+                    tracing::warn!(reason = %lost, "job stopped: its lease is no longer ours");
+                    Err(JobError::LeaseLost)
+                }
+            };
             settle::settle(&inner.store, &inner.settings, &inner.outage, &job, result).await
         }
         .instrument(span)

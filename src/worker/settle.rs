@@ -19,7 +19,8 @@ pub enum JobOutcome {
     Dead {
         error: String,
     },
-    /// Another worker holds the job now (our lease expired meanwhile).
+    /// The job's lease is no longer ours: another worker holds it now, or it could not be
+    /// renewed (the job was stopped and is claimed again once the lease runs out).
     LeaseLost,
 }
 

@@ -2,6 +2,10 @@
 //! for Halo's budget past its lease does not send it once another worker has taken the job
 //! over and acknowledged the ticket. The lease is checked (and renewed) after the wait,
 //! right before the request goes out.
+//!
+//! A running job's lease is kept alive (see `lease.rs`), so here it runs out the way it
+//! does when a process freezes (a stopped container, a paused VM): renewals too rare to
+//! land in time, and the lease expired in the store.
 
 use std::time::Duration;
 
@@ -9,9 +13,10 @@ use halo_triage::JobOutcome;
 
 use crate::common::{fixture, mount_halo, received, spawn_with};
 
-/// Settings for a worker whose job may be taken over after two seconds.
-const SHORT_LEASE: [(&str, &str); 3] = [
-    ("WORKER__LEASE_SECS", "2"),
+/// A worker whose renewals come too rarely to matter during the test.
+const FROZEN: [(&str, &str); 4] = [
+    ("WORKER__LEASE_SECS", "600"),
+    ("WORKER__LEASE_RENEW_SECS", "200"),
     ("HALO__TIMEOUT_SECS", "1"),
     ("HALO__MAX_RETRIES", "0"),
 ];
@@ -39,22 +44,31 @@ async fn a_worker_stalled_by_the_rate_budget_past_its_lease_sends_no_second_ackn
     // Worker A: a burst of exactly `before_ack` requests (a tenth of the budget), then one
     // request every 300 / (budget - burst) seconds, far longer than its lease.
     let budget = (10 * before_ack).to_string();
-    let mut a_settings = SHORT_LEASE.to_vec();
+    let mut a_settings = FROZEN.to_vec();
     a_settings.push(("HALO__REQUESTS_PER_5MIN", &budget));
     let a = spawn_with(Some(&halo), &a_settings).await;
     let db = a.db_path.display().to_string();
     // Worker B: another process on the same database, with its own (ample) budget.
-    let mut b_settings = SHORT_LEASE.to_vec();
-    b_settings.push(("STORE__PATH", &db));
-    let b = spawn_with(Some(&halo), &b_settings).await;
+    let b = spawn_with(Some(&halo), &[("STORE__PATH", &db)]).await;
 
     a.deliver(fixture("webhook-new-ticket-full.json")).await;
     let stalled = tokio::spawn({
         let worker = a.worker.clone();
         async move { worker.run_one().await.unwrap().unwrap() }
     });
-    // A's lease runs out while it waits for the budget; B takes the job over.
-    tokio::time::sleep(Duration::from_millis(2_500)).await;
+    // A waits for the budget at its acknowledgement; meanwhile its lease runs out, and B
+    // takes the job over.
+    while received(&halo, "GET", "/api/Tickets/41234")
+        .await
+        .is_empty()
+    {
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    sqlx::query("UPDATE jobs SET lease_until = 0")
+        .execute(a.store.pool())
+        .await
+        .unwrap();
     let taken_over = b.drain().await;
     assert_eq!(taken_over.len(), 1);
     assert_eq!(taken_over[0].outcome, JobOutcome::Done);

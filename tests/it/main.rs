@@ -18,6 +18,7 @@ mod halo_failures;
 mod hostile_html;
 mod ingest;
 mod labels;
+mod lease;
 mod llm;
 mod outage;
 mod pipeline;
