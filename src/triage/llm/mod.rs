@@ -46,6 +46,10 @@ pub fn cache_key(settings: &LlmSettings, offer: &Offer, unredacted: &[&str]) -> 
         .collect()
 }
 
+/// Text beyond the cut that is still redacted, so a secret straddling the cut is seen
+/// whole (the rest is never sent, and not worth redacting).
+const REDACTION_MARGIN_CHARS: usize = 1024;
+
 /// The ticket message sent to the model: redacted, delimited, cut to size.
 pub fn ticket_message(
     settings: &LlmSettings,
@@ -53,7 +57,16 @@ pub fn ticket_message(
     client: &str,
     details: &str,
 ) -> String {
-    let redact = |text: &str| redact::redact(text, &settings.redact);
+    let redact = |text: &str| {
+        let head = match text
+            .char_indices()
+            .nth(settings.max_input_chars + REDACTION_MARGIN_CHARS)
+        {
+            Some((cut, _)) => &text[..cut],
+            None => text,
+        };
+        redact::redact(head, &settings.redact)
+    };
     prompt::ticket_message(
         &redact(summary),
         &redact(client),

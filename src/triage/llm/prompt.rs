@@ -10,9 +10,11 @@ use super::offer::Offer;
 /// Changes whenever the instructions or the answer's shape change; kept in every decision.
 pub const PROMPT_VERSION: &str = "triage-v1";
 
-/// `<ticket>`, `</TICKET>`, `< / ticket >` …: anything that could read as a delimiter.
+/// `<ticket>`, `</TICKET>`, `< / ticket >`, `‹/ticket›` …: anything that could read as a
+/// delimiter. The text comes normalised by redaction (NFKC, no invisible characters), so
+/// full-width and zero-width look-alikes already read as these.
 static DELIMITER: std::sync::LazyLock<regex::Regex> = std::sync::LazyLock::new(|| {
-    regex::Regex::new(r"(?i)<\s*/?\s*ticket\s*>").expect("a valid pattern")
+    regex::Regex::new(r"(?i)[<‹〈⟨]\s*[/⁄∕]?\s*ticket\s*[>›〉⟩]").expect("a valid pattern")
 });
 
 pub const SENTIMENTS: [&str; 5] = [
