@@ -5,11 +5,11 @@
 use std::fmt::{self, Display};
 
 use jiff::Timestamp;
-use serde_json::Value;
 
 use crate::config::{ConfigError, Settings};
 use crate::halo::model::Ticket;
-use crate::halo::{webhook, Lookups};
+use crate::halo::webhook::Delivery;
+use crate::halo::Lookups;
 use crate::pipeline::plan::{self, AckPlan, Plan};
 use crate::store::StoreError;
 use crate::triage::llm::{Llm, LlmError};
@@ -42,14 +42,14 @@ pub struct Classification {
 
 /// Reads `input`: a ticket as Halo's API returns it, or a webhook delivery carrying one.
 fn read_ticket(input: &str) -> Result<Ticket, ClassifyError> {
-    let value: Value =
-        serde_json::from_str(input).map_err(|e| ClassifyError::Input(format!("not JSON: {e}")))?;
-    if value.get("ticket").is_some() {
-        webhook::full_ticket(&value).ok_or_else(|| {
+    let delivery =
+        Delivery::parse(input).map_err(|e| ClassifyError::Input(format!("not JSON: {e}")))?;
+    if delivery.has_ticket() {
+        delivery.full_ticket().ok_or_else(|| {
             ClassifyError::Input("the delivery does not carry the full ticket object".into())
         })
     } else {
-        serde_json::from_value(value).map_err(|e| ClassifyError::Input(e.to_string()))
+        serde_json::from_str(input).map_err(|e| ClassifyError::Input(e.to_string()))
     }
 }
 

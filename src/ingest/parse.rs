@@ -2,10 +2,10 @@
 
 use std::fmt;
 
-use serde::de::{Deserializer, IgnoredAny, SeqAccess, Visitor};
-use serde_json::Value;
+use serde::de::{Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
+use serde_json::value::RawValue;
 
-use crate::halo::webhook;
+use crate::halo::webhook::Delivery;
 use crate::store::NewJob;
 
 /// What one delivery object amounts to.
@@ -54,22 +54,26 @@ pub struct Accept<'a> {
 }
 
 /// Parses the body; `Err` says what makes the body as a whole unusable. The elements of a
-/// batch are counted before any of them is read, so a huge batch costs no memory.
+/// batch are counted before any of them is read, so a huge batch costs no memory; each
+/// element is kept as the raw text it arrived as, and only its envelope fields are read.
 pub fn parse(body: &[u8], accept: &Accept) -> Result<Parsed, Refusal> {
     check_batch_size(body, accept.max_batch)?;
     let (events, ignored_agents) = (accept.events, accept.ignored_agents);
-    let value: Value = serde_json::from_slice(body)
-        .map_err(|e| Refusal::Invalid(format!("body is not valid JSON: {e}")))?;
-    let (objects, batch) = match value {
-        Value::Array(items) if items.is_empty() => {
-            return Err(Refusal::Invalid("body is an empty array".into()))
+    let invalid = |e: serde_json::Error| Refusal::Invalid(format!("body is not valid JSON: {e}"));
+    serde_json::from_slice::<Checked>(body).map_err(invalid)?;
+    let value: &RawValue = serde_json::from_slice(body).map_err(invalid)?;
+    let (objects, batch) = match json_kind(value) {
+        "an array" => {
+            let items: Vec<&RawValue> = serde_json::from_str(value.get()).map_err(invalid)?;
+            if items.is_empty() {
+                return Err(Refusal::Invalid("body is an empty array".into()));
+            }
+            (items, true)
         }
-        Value::Array(items) => (items, true),
-        Value::Object(_) => (vec![value], false),
+        "an object" => (vec![value], false),
         other => {
             return Err(Refusal::Invalid(format!(
-                "body must be a JSON object or an array of objects, not {}",
-                json_kind(&other)
+                "body must be a JSON object or an array of objects, not {other}"
             )))
         }
     };
@@ -79,6 +83,52 @@ pub fn parse(body: &[u8], accept: &Accept) -> Result<Parsed, Refusal> {
         .map(|(index, object)| item(index, object, events, ignored_agents, batch))
         .collect();
     Ok(Parsed { items, batch })
+}
+
+/// Reads a whole JSON value and keeps nothing of it, as strictly as a full parse: nesting
+/// deeper than serde_json's limit (128) and numbers out of range are errors. (`IgnoredAny`
+/// is not enough: serde_json skips it without counting depth or reading numbers.)
+struct Checked;
+
+impl<'de> serde::Deserialize<'de> for Checked {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        deserializer.deserialize_any(CheckedVisitor)
+    }
+}
+
+struct CheckedVisitor;
+
+impl<'de> Visitor<'de> for CheckedVisitor {
+    type Value = Checked;
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("any JSON value")
+    }
+    fn visit_bool<E>(self, _: bool) -> Result<Checked, E> {
+        Ok(Checked)
+    }
+    fn visit_i64<E>(self, _: i64) -> Result<Checked, E> {
+        Ok(Checked)
+    }
+    fn visit_u64<E>(self, _: u64) -> Result<Checked, E> {
+        Ok(Checked)
+    }
+    fn visit_f64<E>(self, _: f64) -> Result<Checked, E> {
+        Ok(Checked)
+    }
+    fn visit_str<E>(self, _: &str) -> Result<Checked, E> {
+        Ok(Checked)
+    }
+    fn visit_unit<E>(self) -> Result<Checked, E> {
+        Ok(Checked)
+    }
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Checked, A::Error> {
+        while seq.next_element::<Checked>()?.is_some() {}
+        Ok(Checked)
+    }
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Checked, A::Error> {
+        while map.next_entry::<Checked, Checked>()?.is_some() {}
+        Ok(Checked)
+    }
 }
 
 /// Refuses an array of more than `max` elements, reading no element (invalid JSON is left
@@ -116,7 +166,7 @@ fn check_batch_size(body: &[u8], max: usize) -> Result<(), Refusal> {
 
 fn item(
     index: usize,
-    object: Value,
+    object: &RawValue,
     events: &[String],
     ignored_agents: &[i64],
     batch: bool,
@@ -126,46 +176,50 @@ fn item(
     } else {
         String::new()
     };
-    if !object.is_object() {
-        return Item::Invalid(format!(
-            "{place}expected an object, found {}",
-            json_kind(&object)
-        ));
+    let kind = json_kind(object);
+    if kind != "an object" {
+        return Item::Invalid(format!("{place}expected an object, found {kind}"));
     }
-    let Some(event) = webhook::event(&object) else {
+    let delivery = match Delivery::parse(object.get()) {
+        Ok(delivery) => delivery,
+        Err(e) => return Item::Invalid(format!("{place}{e}")),
+    };
+    let Some(event) = delivery.event() else {
         return Item::Ignored(format!("{place}no event name"));
     };
     if !events.contains(&event) {
         return Item::Ignored(format!("{place}event '{event}' is not handled"));
     }
-    if let Some(agent) =
-        webhook::actor_agent_id(&object).filter(|agent| ignored_agents.contains(agent))
+    if let Some(agent) = delivery
+        .actor_agent_id()
+        .filter(|agent| ignored_agents.contains(agent))
     {
         return Item::Ignored(format!(
             "{place}event '{event}' was caused by agent {agent} (webhook.ignore_agent_ids): our own change"
         ));
     }
-    let Some(ticket_id) = webhook::ticket_id(&object) else {
+    let Some(ticket_id) = delivery.ticket_id() else {
         return Item::Invalid(format!(
             "{place}event '{event}' carries no ticket id (object_id or ticket.id)"
         ));
     };
     Item::Work(NewJob {
-        halo_delivery_id: webhook::delivery_id(&object),
+        halo_delivery_id: delivery.delivery_id(),
         ticket_id,
         event,
-        payload: object.to_string(),
+        payload: object.get().to_string(),
     })
 }
 
-fn json_kind(value: &Value) -> &'static str {
-    match value {
-        Value::Null => "null",
-        Value::Bool(_) => "a boolean",
-        Value::Number(_) => "a number",
-        Value::String(_) => "a string",
-        Value::Array(_) => "an array",
-        Value::Object(_) => "an object",
+/// The kind of a JSON value, told by its first character (the value is valid JSON).
+fn json_kind(value: &RawValue) -> &'static str {
+    match value.get().as_bytes().first() {
+        Some(b'n') => "null",
+        Some(b't' | b'f') => "a boolean",
+        Some(b'"') => "a string",
+        Some(b'[') => "an array",
+        Some(b'{') => "an object",
+        _ => "a number",
     }
 }
 
@@ -173,6 +227,7 @@ fn json_kind(value: &Value) -> &'static str {
 mod tests {
     use super::*;
     use proptest::prelude::*;
+    use serde_json::Value;
 
     use crate::ingest::halo_json;
 
@@ -309,7 +364,8 @@ mod tests {
                 Item::Work(job) => {
                     prop_assert!(job.ticket_id > 0, "{element}");
                     prop_assert!(events().contains(&job.event), "{element}");
-                    prop_assert_eq!(&job.payload, &element.to_string());
+                    let payload: Value = serde_json::from_str(&job.payload).unwrap();
+                    prop_assert_eq!(&payload, element);
                 }
                 Item::Ignored(_) | Item::Invalid(_) => {}
             }
