@@ -7,6 +7,7 @@ use std::time::Duration;
 use serde_json::json;
 
 use crate::common::{fixture_json, spawn_running, TestApp, TOKEN};
+use crate::hostile_bodies::hostile_html;
 
 /// A full-object delivery for `ticket_id` whose HTML details are `html`.
 fn delivery(ticket_id: i64, html: &str) -> String {
@@ -36,9 +37,7 @@ fn probe(app: &TestApp) -> std::sync::mpsc::Receiver<Result<(), String>> {
                     .timeout(PATIENCE)
                     .send()
             };
-            // Near the 1 MiB body limit: an `&` flood (no `;` near) and `<script>` pairs.
-            let ampersands = "&".repeat(1_000_000);
-            let scripts = "<script></script>".repeat(60_000);
+            let [(_, ampersands), (_, scripts)] = hostile_html();
             for (ticket_id, html) in [(1, &ampersands), (2, &scripts), (3, &ampersands)] {
                 let answer = deliver(delivery(ticket_id, html)).await;
                 answer.map_err(|e| format!("hostile delivery {ticket_id}: {e}"))?;

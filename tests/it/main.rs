@@ -15,6 +15,7 @@ mod crash;
 mod fence;
 mod halo_credentials;
 mod halo_failures;
+mod hostile_bodies;
 mod hostile_html;
 mod ingest;
 mod labels;

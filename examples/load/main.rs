@@ -11,19 +11,24 @@
 //!
 //! `--url` targets a service that is already running instead (its Halo is the caller's
 //! business); `--db` must then name its SQLite file, opened read-only for the checks.
+//! `--hostile` runs the security review's probes instead (see `hostile.rs`).
 //! Figures and how they were taken: docs/benchmarks.md.
+
+mod hostile;
+mod service;
 
 use std::collections::{BTreeMap, HashSet};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::Command;
 use std::time::{Duration, Instant};
 
 use clap::Parser;
 use serde_json::{json, Value};
 use sqlx::sqlite::SqliteConnectOptions;
 use sqlx::{Connection, SqliteConnection};
-use wiremock::matchers::{method, path, path_regex};
-use wiremock::{Mock, MockServer, Request, ResponseTemplate};
+use wiremock::MockServer;
+
+use service::{mount_halo, start_service, wait_ready};
 
 const WEBHOOK_TOKEN: &str = "load-webhook-token-0123456789";
 const ADMIN_TOKEN: &str = "load-admin-token-0123456789";
@@ -60,19 +65,13 @@ struct Args {
     /// Longest wait for the queue to drain after the last answer, in seconds.
     #[arg(long, default_value_t = 120)]
     drain_timeout: u64,
-}
-
-/// The started service; killed if the load script stops early.
-struct Service {
-    child: Child,
-    log: PathBuf,
-}
-
-impl Drop for Service {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
+    /// Instead of the load: the security review's probes (slow-loris, hostile HTML, 1 MiB
+    /// bodies) against the service started here, each beside an idle baseline.
+    #[arg(long, conflicts_with = "url")]
+    hostile: bool,
+    /// With --hostile: how many slow unauthenticated connections to hold open.
+    #[arg(long, default_value_t = 500)]
+    slow_clients: usize,
 }
 
 #[tokio::main]
@@ -110,6 +109,14 @@ async fn main() {
             "tickets {}..={last} already have jobs ({existing:?}): choose another --first-ticket",
             args.first_ticket
         ));
+    }
+
+    if args.hostile {
+        let service = service.as_ref().expect("--hostile starts its own service");
+        if !hostile::run(&http, &url, service, &mut db_conn, &args).await {
+            std::process::exit(1);
+        }
+        return;
     }
 
     println!(
@@ -308,25 +315,32 @@ impl Load {
     }
 }
 
+/// A full-object "New Ticket Logged" delivery (the shipped fixture) for `ticket`, with a
+/// delivery id of its own.
+fn delivery(ticket: i64) -> Value {
+    static TEMPLATE: std::sync::OnceLock<(Value, u128)> = std::sync::OnceLock::new();
+    let (template, run) = TEMPLATE.get_or_init(|| {
+        let template = serde_json::from_str(include_str!(
+            "../../tests/fixtures/webhook-new-ticket-full.json"
+        ))
+        .expect("the fixture is JSON");
+        let run = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap_or_default()
+            .as_millis();
+        (template, run)
+    });
+    let mut delivery = template.clone();
+    delivery["id"] = json!(format!("load-{run}-{ticket}"));
+    delivery["object_id"] = json!(ticket);
+    delivery["message"] = json!(format!("Ticket {ticket} has been logged"));
+    delivery["ticket"]["id"] = json!(ticket);
+    delivery
+}
+
 async fn send(http: &reqwest::Client, url: &str, args: &Args) -> Load {
-    let template: Value = serde_json::from_str(include_str!(
-        "../tests/fixtures/webhook-new-ticket-full.json"
-    ))
-    .expect("the fixture is JSON");
-    let run = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap_or_default()
-        .as_millis();
     let bodies: Vec<String> = (0..args.n)
-        .map(|i| {
-            let ticket = args.first_ticket + i;
-            let mut delivery = template.clone();
-            delivery["id"] = json!(format!("load-{run}-{i}"));
-            delivery["object_id"] = json!(ticket);
-            delivery["message"] = json!(format!("Ticket {ticket} has been logged"));
-            delivery["ticket"]["id"] = json!(ticket);
-            delivery.to_string()
-        })
+        .map(|i| delivery(args.first_ticket + i).to_string())
         .collect();
     let hook = format!("{url}/hooks/halo");
     let started = Instant::now() + Duration::from_millis(20);
@@ -382,155 +396,6 @@ fn check(what: &str, passed: bool, detail: String) -> bool {
 fn fail(message: &str) -> ! {
     eprintln!("load: {message}");
     std::process::exit(2);
-}
-
-/// Halo's answers for a healthy instance (a short copy of tests/common/mod.rs `mount_halo`),
-/// for any ticket id.
-async fn mount_halo(server: &MockServer) {
-    let json = |text: &str| serde_json::from_str::<Value>(text).expect("fixture JSON");
-    Mock::given(method("POST"))
-        .and(path("/auth/token"))
-        .respond_with(
-            ResponseTemplate::new(200)
-                .set_body_json(json(include_str!("../tests/fixtures/token-response.json"))),
-        )
-        .mount(server)
-        .await;
-    for (route, body) in [
-        (
-            "/api/Team",
-            include_str!("../tests/fixtures/team-list.json"),
-        ),
-        (
-            "/api/Priority",
-            include_str!("../tests/fixtures/priority-list.json"),
-        ),
-        (
-            "/api/Outcome",
-            include_str!("../tests/fixtures/outcome-list.json"),
-        ),
-        ("/api/Actions", r#"{"actions": []}"#),
-    ] {
-        Mock::given(method("GET"))
-            .and(path(route))
-            .respond_with(ResponseTemplate::new(200).set_body_json(json(body)))
-            .mount(server)
-            .await;
-    }
-    let ticket = json(include_str!("../tests/fixtures/ticket.json"));
-    Mock::given(method("GET"))
-        .and(path_regex(r"^/api/Tickets/\d+$"))
-        .respond_with(move |request: &Request| {
-            let id = request.url.path().rsplit('/').next().unwrap_or_default();
-            let mut ticket = ticket.clone();
-            ticket["id"] = json!(id.parse::<i64>().unwrap_or_default());
-            ResponseTemplate::new(200).set_body_json(ticket)
-        })
-        .mount(server)
-        .await;
-    Mock::given(method("POST"))
-        .and(path("/api/Tickets"))
-        .respond_with(|request: &Request| {
-            let body: Value = serde_json::from_slice(&request.body).unwrap_or_default();
-            ResponseTemplate::new(200).set_body_json(&body[0])
-        })
-        .mount(server)
-        .await;
-    Mock::given(method("POST"))
-        .and(path("/api/Actions"))
-        .respond_with(ResponseTemplate::new(201).set_body_json(json!({"id": 555})))
-        .mount(server)
-        .await;
-}
-
-/// Starts `serve` in live mode against the stand-in Halo on a free port; its JSON log goes
-/// to a file in `dir`.
-fn start_service(args: &Args, halo: &MockServer, db: &Path, dir: &Path) -> (String, Service) {
-    let binary = args.binary.clone().unwrap_or_else(|| {
-        // target/<profile>/examples/load -> target/<profile>/halo-triage
-        let exe = std::env::current_exe().expect("the example's path");
-        exe.parent()
-            .and_then(Path::parent)
-            .expect("the example runs from a target folder")
-            .join("halo-triage")
-    });
-    if !binary.exists() {
-        fail(&format!(
-            "{} not found: run `cargo build --release` first or give --binary",
-            binary.display()
-        ));
-    }
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .and_then(|listener| listener.local_addr())
-        .expect("a free port")
-        .port();
-    let mut env = vec![
-        ("MODE", "live".to_string()),
-        ("SERVER__LISTEN", format!("127.0.0.1:{port}")),
-        ("STORE__PATH", db.display().to_string()),
-        ("WEBHOOK__TOKEN", args.token.clone()),
-        // The admin API (/admin/jobs) can be watched while the load runs.
-        ("ADMIN__TOKEN", ADMIN_TOKEN.to_string()),
-        ("HALO__BASE_URL", halo.uri()),
-        ("HALO__ALLOW_INSECURE_HTTP", "true".to_string()),
-        ("HALO__AUTH_URL", format!("{}/auth", halo.uri())),
-        ("HALO__CLIENT_ID", "load-client".to_string()),
-        ("HALO__CLIENT_SECRET", "load-secret".to_string()),
-        // Far above the ~2 requests per ticket, so the stand-in is never throttled.
-        ("HALO__REQUESTS_PER_5MIN", "3000000".to_string()),
-        ("ACK__OUTCOME_ID", OUTCOME_ID.to_string()),
-        ("RECONCILE__INTERVAL_SECS", "0".to_string()),
-    ];
-    if let Some(workers) = args.workers {
-        env.push(("WORKER__CONCURRENCY", workers.to_string()));
-    }
-    let log = dir.join("service.log");
-    let mut command = Command::new(&binary);
-    command
-        .arg("serve")
-        .current_dir(env!("CARGO_MANIFEST_DIR"))
-        .stdout(Stdio::null())
-        .stderr(std::fs::File::create(&log).expect("the log file"));
-    for (key, _) in std::env::vars().filter(|(k, _)| k.starts_with("HALO_TRIAGE")) {
-        command.env_remove(key);
-    }
-    for (key, value) in env {
-        command.env(format!("HALO_TRIAGE__{key}"), value);
-    }
-    let child = command
-        .spawn()
-        .unwrap_or_else(|e| fail(&format!("starting {}: {e}", binary.display())));
-    println!(
-        "started {} (live mode, store {}, log {})",
-        binary.display(),
-        db.display(),
-        log.display()
-    );
-    (format!("http://127.0.0.1:{port}"), Service { child, log })
-}
-
-async fn wait_ready(http: &reqwest::Client, url: &str, mut service: Option<&mut Service>) {
-    let deadline = Instant::now() + Duration::from_secs(30);
-    loop {
-        if let Ok(response) = http.get(format!("{url}/readyz")).send().await {
-            if response.status() == 200 {
-                return;
-            }
-        }
-        if let Some(service) = service.as_deref_mut() {
-            if let Ok(Some(status)) = service.child.try_wait() {
-                let log = std::fs::read_to_string(&service.log).unwrap_or_default();
-                fail(&format!("the service exited ({status}):\n{log}"));
-            }
-        }
-        if Instant::now() > deadline {
-            if let Some(service) = service {
-                let _ = service.child.kill();
-            }
-            fail(&format!("{url}/readyz did not answer 200 within 30 s"));
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
 }
 
 async fn open_read_only(db: &Path) -> SqliteConnection {
