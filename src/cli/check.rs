@@ -6,9 +6,10 @@ use std::future::Future;
 use std::path::Path;
 use std::sync::Arc;
 
-use crate::config::{Mode, Settings};
+use crate::config::{Mode, Settings, StructuredOutput};
 use crate::halo::{HaloError, Lookups};
 use crate::pipeline::labels::KnownLabels;
+use crate::triage::llm::Llm;
 use crate::triage::RuleSet;
 
 /// How one step came out; `Skip` is a step that could not be run (and is no failure).
@@ -86,6 +87,9 @@ pub async fn run(config_file: Option<&Path>) -> Vec<CheckLine> {
         Err(e) => line(false, "rules", e.to_string()),
     });
     lines.push(mode_line(&settings));
+    if settings.llm.enabled {
+        lines.extend(llm_lines(&settings).await);
+    }
     let halo = match settings.halo_client() {
         Ok(Some(halo)) => halo,
         Ok(None) => {
@@ -143,6 +147,65 @@ pub async fn run(config_file: Option<&Path>) -> Vec<CheckLine> {
         }
         Err(e) => failure("ack outcome", &e),
     });
+    lines
+}
+
+/// One tiny request to the configured LLM: reachable, model known, which response
+/// format works. A refused `json_schema` is no failure: the fallback is named instead.
+async fn llm_lines(settings: &Settings) -> Vec<CheckLine> {
+    let llm = match Llm::new(&settings.llm) {
+        Ok(llm) => llm,
+        Err(e) => return vec![line(false, "llm", e.to_string())],
+    };
+    let probe = llm.probe().await;
+    let model = &settings.llm.model;
+    let mut lines = vec![match &probe.model_listed {
+        Ok(true) => line(
+            true,
+            "llm model",
+            format!("'{model}' is listed by the server"),
+        ),
+        Ok(false) => line(
+            false,
+            "llm model",
+            format!("'{model}' is not in the server's model list (GET /models)"),
+        ),
+        Err(why) => CheckLine {
+            verdict: Verdict::Skip,
+            what: "llm model".into(),
+            detail: format!("no model list ({why}); the request below tells"),
+        },
+    }];
+    let endpoint = &settings.llm.base_url;
+    lines.push(match &probe.answer {
+        Ok(()) => line(
+            true,
+            "llm request",
+            format!("{endpoint} answered usable JSON"),
+        ),
+        Err(e) => line(false, "llm request", format!("{endpoint}: {e}")),
+    });
+    lines.push(
+        match (settings.llm.structured_output, probe.structured_output) {
+            (StructuredOutput::JsonSchema, StructuredOutput::JsonSchema) => line(
+                probe.answer.is_ok(),
+                "llm response format",
+                "json_schema accepted (strict, labels as enums)",
+            ),
+            (StructuredOutput::JsonSchema, StructuredOutput::JsonObject) => line(
+                true,
+                "llm response format",
+                "json_schema refused by the server: the json_object fallback is in use (labels \
+                 and the answer's shape in the prompt); set llm.structured_output = \"json_object\" \
+                 to skip the refused first request",
+            ),
+            (StructuredOutput::JsonObject, _) => line(
+                true,
+                "llm response format",
+                "json_object, as configured (labels and the answer's shape in the prompt)",
+            ),
+        },
+    );
     lines
 }
 

@@ -9,7 +9,7 @@ use wiremock::matchers::{method, path};
 use wiremock::{Mock, MockServer, ResponseTemplate};
 
 /// A chat completion whose message content is `content`.
-fn completion(content: &str) -> Value {
+pub(crate) fn completion(content: &str) -> Value {
     json!({
         "id": "chatcmpl-1",
         "object": "chat.completion",
@@ -24,7 +24,7 @@ fn completion(content: &str) -> Value {
     })
 }
 
-fn answer(team: &str, team_confidence: f64) -> String {
+pub(crate) fn answer(team: &str, team_confidence: f64) -> String {
     json!({
         "fields": {
             "team": { "value": team, "confidence": team_confidence },
@@ -42,12 +42,12 @@ fn answer(team: &str, team_confidence: f64) -> String {
     .to_string()
 }
 
-fn ok(content: &str) -> ResponseTemplate {
+pub(crate) fn ok(content: &str) -> ResponseTemplate {
     ResponseTemplate::new(200).set_body_json(completion(content))
 }
 
 /// Halo with categories and ticket types besides the usual lookups.
-async fn halo() -> MockServer {
+pub(crate) async fn halo() -> MockServer {
     let halo = MockServer::start().await;
     Mock::given(method("GET"))
         .and(path("/api/Category"))
@@ -79,7 +79,7 @@ async fn llm(first: ResponseTemplate) -> MockServer {
     llm
 }
 
-async fn app(halo: &MockServer, llm: &MockServer, extra: &[(&str, &str)]) -> TestApp {
+pub(crate) async fn app(halo: &MockServer, llm: &MockServer, extra: &[(&str, &str)]) -> TestApp {
     let base = format!("{}/v1", llm.uri());
     let mut overrides = vec![
         ("LLM__ENABLED", "true"),
@@ -92,7 +92,7 @@ async fn app(halo: &MockServer, llm: &MockServer, extra: &[(&str, &str)]) -> Tes
 }
 
 /// A ticket no rule matches, so the LLM is asked about every open field.
-fn office_move(id: &str, ticket_id: i64, details: &str) -> String {
+pub(crate) fn office_move(id: &str, ticket_id: i64, details: &str) -> String {
     let mut delivery = fixture_json("webhook-new-ticket-full.json");
     delivery["id"] = json!(id);
     delivery["object_id"] = json!(ticket_id);
@@ -117,7 +117,7 @@ async fn triaged(
     (halo, llm, app)
 }
 
-async fn llm_requests(llm: &MockServer) -> Vec<Value> {
+pub(crate) async fn llm_requests(llm: &MockServer) -> Vec<Value> {
     received(llm, "POST", "/v1/chat/completions").await
 }
 
@@ -184,7 +184,7 @@ async fn happy_path_offers_only_real_labels_redacts_and_writes_confident_answers
         ),
         (Some(812), Some(64))
     );
-    assert_eq!(call["prompt_version"], "triage-v1");
+    assert_eq!(call["prompt_version"], "triage-v2");
     assert_eq!(call["language"], "en");
     assert!(
         notes.iter().any(|n| n
@@ -286,7 +286,8 @@ async fn a_timeout_is_retried_then_the_rules_decide() {
     let DecisionRow { notes, .. } = app.decision(41234).await;
     assert!(
         notes.contains(
-            &"LLM unavailable, rules only: the LLM did not answer in time (2 attempts)".to_string()
+            &"LLM unavailable, rules only: the LLM did not answer after 2 attempts: timed out"
+                .to_string()
         ),
         "{notes:?}"
     );
@@ -321,9 +322,9 @@ async fn a_server_that_keeps_failing_leaves_the_rules_decision() {
     } = app.decision(41234).await;
     assert_eq!(decision["fields"]["team"]["value"], "Service Desk");
     assert!(
-        notes
-            .iter()
-            .any(|n| n.starts_with("LLM unavailable, rules only: the LLM request failed")),
+        notes.iter().any(|n| n.starts_with(
+            "LLM unavailable, rules only: the LLM did not answer after 2 attempts: HTTP 500: boom"
+        )),
         "{notes:?}"
     );
     assert_eq!(
@@ -507,7 +508,7 @@ async fn classify_shows_the_llm_call_and_its_confidence() {
     for expected in [
         "team = Network (the LLM chose 'Network' with confidence 0.90: A question about moving desks, confidence 0.90)",
         "category_1 = Facilities",
-        "llm call: gpt-4o-mini (triage-v1), ",
+        "llm call: gpt-4o-mini (triage-v2), ",
         "812 prompt + 64 completion tokens",
         "sentiment: positive (+0.40, llm)",
     ] {

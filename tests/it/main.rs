@@ -21,6 +21,7 @@ mod ingest;
 mod labels;
 mod lease;
 mod llm;
+mod llm_servers;
 mod outage;
 mod pipeline;
 mod prompt_size;

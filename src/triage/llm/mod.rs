@@ -4,6 +4,7 @@
 
 mod answer;
 mod client;
+mod failure;
 mod offer;
 mod policy;
 mod prompt;

@@ -8,7 +8,7 @@ use serde_json::{json, Value};
 use super::offer::Offer;
 
 /// Changes whenever the instructions or the answer's shape change; kept in every decision.
-pub const PROMPT_VERSION: &str = "triage-v1";
+pub const PROMPT_VERSION: &str = "triage-v2";
 
 /// `<ticket>`, `</TICKET>`, `< / ticket >`, `‹/ticket›` …: anything that could read as a
 /// delimiter. The text comes normalised by redaction (NFKC, no invisible characters), so
@@ -92,15 +92,21 @@ fn answer_example(offer: &Offer) -> Value {
         })
         .collect();
     json!({
+        "rationale": "<one line>",
         "fields": fields,
         "sentiment": SENTIMENTS.join("|"),
         "sentiment_score": 0.0,
-        "language": "en",
-        "rationale": "<one line>"
+        "language": "en"
     })
 }
 
 /// The strict JSON Schema of the answer: enums list only the labels on offer.
+///
+/// Built for grammar-constrained servers too (llama.cpp, vLLM, Ollama), which generate
+/// properties in the order given: the rationale comes first, so the model reasons before
+/// it labels, and each value before its confidence. A nullable label is a plain `enum`
+/// with `null` in it: `"type": ["string", "null"]` beside the enum is read by one grammar
+/// converter as "any string". (Key order is kept: serde_json's `preserve_order`.)
 pub fn answer_schema(offer: &Offer) -> Value {
     let properties: serde_json::Map<String, Value> = offer
         .fields
@@ -117,7 +123,7 @@ pub fn answer_schema(offer: &Offer) -> Value {
                 "additionalProperties": false,
                 "required": ["value", "confidence"],
                 "properties": {
-                    "value": { "type": ["string", "null"], "enum": labels },
+                    "value": { "enum": labels },
                     "confidence": { "type": "number" }
                 }
             });
@@ -128,18 +134,18 @@ pub fn answer_schema(offer: &Offer) -> Value {
     json!({
         "type": "object",
         "additionalProperties": false,
-        "required": ["fields", "sentiment", "sentiment_score", "language", "rationale"],
+        "required": ["rationale", "fields", "sentiment", "sentiment_score", "language"],
         "properties": {
+            "rationale": { "type": "string" },
             "fields": {
                 "type": "object",
                 "additionalProperties": false,
                 "required": required,
                 "properties": properties
             },
-            "sentiment": { "type": "string", "enum": SENTIMENTS },
+            "sentiment": { "enum": SENTIMENTS },
             "sentiment_score": { "type": "number" },
-            "language": { "type": "string" },
-            "rationale": { "type": "string" }
+            "language": { "type": "string" }
         }
     })
 }
@@ -167,6 +173,18 @@ mod tests {
             json!(["Network", "Service Desk", null])
         );
         assert_eq!(schema["properties"]["fields"]["required"], json!(["team"]));
+    }
+
+    #[test]
+    fn the_schema_is_in_generation_order_and_portable() {
+        let schema = answer_schema(&offer()).to_string();
+        let at = |key: &str| schema.find(&format!("\"{key}\"")).unwrap();
+        assert!(at("rationale") < at("fields"), "{schema}");
+        assert!(at("value") < at("confidence"), "{schema}");
+        // No type list beside an enum anywhere (one grammar converter reads it as any string).
+        assert!(!schema.contains(r#"["string","null"]"#), "{schema}");
+        let example = answer_example(&offer()).to_string();
+        assert!(example.starts_with(r#"{"rationale""#), "{example}");
     }
 
     #[test]
