@@ -80,12 +80,23 @@ async fn llm(first: ResponseTemplate) -> MockServer {
 }
 
 pub(crate) async fn app(halo: &MockServer, llm: &MockServer, extra: &[(&str, &str)]) -> TestApp {
+    let mut overrides = vec![("LLM__TIMEOUT_SECS", "1")];
+    overrides.extend_from_slice(extra);
     let base = format!("{}/v1", llm.uri());
+    app_at(halo, &base, "sk-test-key-0123456789", &overrides).await
+}
+
+/// The app with the LLM at `base_url` (an OpenAI-compatible `/v1`), asked with `key`.
+pub(crate) async fn app_at(
+    halo: &MockServer,
+    base_url: &str,
+    key: &str,
+    extra: &[(&str, &str)],
+) -> TestApp {
     let mut overrides = vec![
         ("LLM__ENABLED", "true"),
-        ("LLM__BASE_URL", base.as_str()),
-        ("LLM__API_KEY", "sk-test-key-0123456789"),
-        ("LLM__TIMEOUT_SECS", "1"),
+        ("LLM__BASE_URL", base_url),
+        ("LLM__API_KEY", key),
     ];
     overrides.extend_from_slice(extra);
     spawn_with(Some(halo), &overrides).await

@@ -68,7 +68,10 @@ async fn a_server_that_refuses_json_schema_gets_json_mode_with_the_labels_and_it
     for ticket in [41234, 41235] {
         let DecisionRow { decision, .. } = app.decision(ticket).await;
         assert_eq!(decision["fields"]["team"]["value"], "Network", "{ticket}");
-        assert_eq!(decision["fields"]["team"]["source"]["kind"], "llm", "{ticket}");
+        assert_eq!(
+            decision["fields"]["team"]["source"]["kind"], "llm",
+            "{ticket}"
+        );
     }
     let updates = received(&halo, "POST", "/api/Tickets").await;
     assert!(
@@ -177,14 +180,15 @@ async fn a_rate_limit_costs_a_ticket_no_more_than_the_total_limit() {
     );
 }
 
-/// `check` with the LLM enabled and no Halo credentials.
-async fn check_llm(llm: &MockServer) -> (bool, String) {
+/// `check` with the LLM at `base_url` enabled, and no Halo credentials.
+async fn check_llm(base_url: String) -> (bool, String) {
     let mut command = binary();
     command
         .arg("check")
         .env("HALO_TRIAGE__WEBHOOK__TOKEN", crate::common::TOKEN)
         .env("HALO_TRIAGE__LLM__ENABLED", "true")
-        .env("HALO_TRIAGE__LLM__BASE_URL", format!("{}/v1", llm.uri()))
+        .env("HALO_TRIAGE__LLM__MAX_RETRIES", "0")
+        .env("HALO_TRIAGE__LLM__BASE_URL", base_url)
         .env("HALO_TRIAGE__LLM__API_KEY", "sk-test-key-0123456789");
     let output = tokio::task::spawn_blocking(move || command.output().unwrap())
         .await
@@ -213,7 +217,7 @@ async fn mount_models(llm: &MockServer, ids: &[&str]) {
 async fn check_reports_the_model_and_the_fallback_in_use() {
     let llm = schema_refusing_llm().await;
     mount_models(&llm, &["gpt-4o-mini", "llama3"]).await;
-    let (ok, stdout) = check_llm(&llm).await;
+    let (ok, stdout) = check_llm(format!("{}/v1", llm.uri())).await;
     assert!(ok, "{stdout}");
     for expected in [
         "PASS llm model: 'gpt-4o-mini' is listed by the server",
@@ -239,7 +243,7 @@ async fn check_fails_on_an_unknown_model_and_an_unreachable_server() {
         .respond_with(ok(&answer("Network", 0.9)))
         .mount(&llm)
         .await;
-    let (ok, stdout) = check_llm(&llm).await;
+    let (ok, stdout) = check_llm(format!("{}/v1", llm.uri())).await;
     assert!(!ok, "{stdout}");
     assert!(
         stdout.contains("FAIL llm model: 'gpt-4o-mini' is not in the server's model list"),
@@ -255,18 +259,8 @@ async fn check_fails_on_an_unknown_model_and_an_unreachable_server() {
         .unwrap()
         .local_addr()
         .unwrap();
-    let mut command = binary();
-    command
-        .arg("check")
-        .env("HALO_TRIAGE__WEBHOOK__TOKEN", crate::common::TOKEN)
-        .env("HALO_TRIAGE__LLM__ENABLED", "true")
-        .env("HALO_TRIAGE__LLM__MAX_RETRIES", "0")
-        .env("HALO_TRIAGE__LLM__BASE_URL", format!("http://{address}/v1"));
-    let output = tokio::task::spawn_blocking(move || command.output().unwrap())
-        .await
-        .unwrap();
-    let stdout = String::from_utf8(output.stdout).unwrap();
-    assert!(!output.status.success(), "{stdout}");
+    let (ok, stdout) = check_llm(format!("http://{address}/v1")).await;
+    assert!(!ok, "{stdout}");
     assert!(
         stdout.contains("FAIL llm request: ") && stdout.contains("cannot connect"),
         "{stdout}"

@@ -20,6 +20,7 @@ mod hostile_html;
 mod ingest;
 mod labels;
 mod lease;
+mod litellm;
 mod llm;
 mod llm_servers;
 mod outage;
