@@ -26,6 +26,7 @@ mod config;
 mod halo;
 mod http;
 mod ingest;
+mod learn;
 mod pipeline;
 mod store;
 mod tasks;

@@ -5,3 +5,4 @@ pub mod check;
 pub mod classify;
 pub mod halo;
 pub mod jobs;
+pub mod learn;

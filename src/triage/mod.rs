@@ -4,6 +4,7 @@
 
 pub(crate) mod decision;
 pub mod llm;
+pub mod model;
 pub mod rules;
 pub(crate) mod sentiment;
 

@@ -19,6 +19,7 @@ mod hostile_bodies;
 mod hostile_html;
 mod ingest;
 mod labels;
+mod learn;
 mod lease;
 mod litellm;
 mod llm;
