@@ -17,6 +17,7 @@ use crate::http::{Health, Throttle};
 use crate::pipeline::{Halo, Pipeline};
 use crate::store::{Store, StoreError};
 use crate::tasks::housekeeping;
+use crate::tasks::model_watch::ModelsHandle;
 use crate::tasks::reconcile::Reconciler;
 use crate::tasks::rules_watch::RulesHandle;
 use crate::triage::llm::{Llm, LlmError};
@@ -59,6 +60,7 @@ pub struct App {
     /// How long jobs in flight may take to finish at shutdown.
     grace: Duration,
     rules: Arc<RulesHandle>,
+    models: Arc<ModelsHandle>,
     /// Present when Halo credentials are configured.
     reconciler: Option<Reconciler>,
     retention: Duration,
@@ -84,6 +86,7 @@ impl App {
         let store = Store::open(&settings.store.path).await?;
         let rules = RulesHandle::load(&settings.rules)?;
         tracing::info!(rules = rules.status().rules, path = %settings.rules.path.display(), "rules loaded");
+        let models = ModelsHandle::load(&settings.model);
         let halo = settings.halo_client()?.map(|client| Halo {
             lookups: Lookups::new(client.clone(), settings.halo.lookup_ttl),
             client,
@@ -117,6 +120,8 @@ impl App {
                 .enabled
                 .then(|| Llm::new(&settings.llm))
                 .transpose()?,
+            models: models.clone(),
+            model_settings: settings.model.clone(),
         };
         let worker = Worker::new(worker_settings.clone(), outage.clone(), pipeline);
         let concurrency = worker_settings.concurrency;
@@ -124,6 +129,7 @@ impl App {
         let health = Health {
             store: store.clone(),
             rules: rules.clone(),
+            models: models.clone(),
             heartbeat,
             // A worker is stuck when it has neither looked for work nor renewed its job's
             // lease for longer than a lease lasts.
@@ -161,6 +167,7 @@ impl App {
             concurrency,
             grace: settings.worker.shutdown_grace,
             rules,
+            models,
             reconciler,
             retention: settings.store.retention,
         })
@@ -219,6 +226,7 @@ impl App {
             workers.spawn(self.worker.clone().run(self.wake.clone(), stopped.clone()));
         }
         workers.spawn(self.rules.clone().watcher(stopped.clone()));
+        workers.spawn(self.models.clone().watch(stopped.clone()));
         if let Some(reconciler) = self.reconciler.clone() {
             workers.spawn(reconciler.run(stopped.clone()));
         }

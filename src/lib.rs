@@ -47,6 +47,13 @@ pub use triage::rules::schema_json;
 pub use triage::RuleSet;
 pub use worker::{JobOutcome, JobReport, Worker};
 
+/// Training and prediction, for the benchmarks.
+pub mod learning {
+    pub use crate::learn::data::read;
+    pub use crate::learn::{learn, train, Example};
+    pub use crate::triage::model::Model;
+}
+
 /// The LLM request exactly as the service builds it, for measuring what a prompt costs.
 pub mod llm_prompt {
     pub use crate::halo::Field;

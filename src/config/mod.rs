@@ -18,8 +18,8 @@ use crate::halo::{HaloClient, HaloClientOptions, HaloCredentials, HaloError};
 
 pub use sections::{
     AckSettings, ActSettings, AdminSettings, HaloSettings, LlmProvider, LlmSettings, LogSettings,
-    Mode, ReconcileSettings, RedactSettings, RulesSettings, ServerSettings, StoreSettings,
-    StructuredOutput, WebhookSettings, WorkerSettings,
+    Mode, ModelSettings, ReconcileSettings, RedactSettings, RulesSettings, ServerSettings,
+    StoreSettings, StructuredOutput, WebhookSettings, WorkerSettings,
 };
 
 const DEFAULTS: &str = include_str!("../../config/default.toml");
@@ -59,6 +59,7 @@ pub struct Settings {
     pub rules: RulesSettings,
     pub log: LogSettings,
     pub llm: LlmSettings,
+    pub model: ModelSettings,
     pub admin: AdminSettings,
     pub reconcile: ReconcileSettings,
 }

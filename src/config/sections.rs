@@ -239,6 +239,21 @@ pub struct RulesSettings {
     pub watch_interval: Duration,
 }
 
+/// The learned models (`halo-triage learn`), between the rules and the LLM.
+#[derive(Debug, Clone, Deserialize)]
+pub struct ModelSettings {
+    /// Folder of `*.model` files, one per field; a missing folder means no models.
+    pub dir: PathBuf,
+    /// Confidence a model needs to fill an empty field.
+    pub fill_threshold: f64,
+    /// Per field (`team`, `category_1`, `priority_id`, `tickettype_id`): its own threshold.
+    #[serde(default)]
+    pub thresholds: std::collections::BTreeMap<String, f64>,
+    /// How often the folder is checked for new or changed models; zero: loaded at start only.
+    #[serde(rename = "watch_interval_secs", deserialize_with = "de::secs")]
+    pub watch_interval: Duration,
+}
+
 #[derive(Debug, Clone, Deserialize)]
 pub struct LogSettings {
     pub format: LogFormat,

@@ -7,8 +7,8 @@
 use std::time::Duration;
 
 use super::sections::{
-    AckSettings, HaloSettings, LlmProvider, LlmSettings, ReconcileSettings, ServerSettings,
-    StoreSettings, WebhookSettings, WorkerSettings,
+    AckSettings, HaloSettings, LlmProvider, LlmSettings, ModelSettings, ReconcileSettings,
+    ServerSettings, StoreSettings, WebhookSettings, WorkerSettings,
 };
 use super::{invalid, parse_url, ConfigError, Mode, Settings};
 use crate::halo::Field;
@@ -41,7 +41,34 @@ impl Settings {
         self.halo.validate()?;
         self.halo_credentials()?;
         self.ack.validate()?;
-        self.llm.validate()
+        self.llm.validate()?;
+        self.model.validate()
+    }
+}
+
+impl ModelSettings {
+    fn validate(&self) -> Result<(), ConfigError> {
+        if !(0.0..=1.0).contains(&self.fill_threshold) {
+            return Err(invalid("model.fill_threshold", "must be between 0 and 1"));
+        }
+        for (field, threshold) in &self.thresholds {
+            if crate::triage::model::field_named(field).is_none() {
+                return Err(invalid(
+                    "model.thresholds",
+                    format!(
+                        "'{field}' is not a field a model can decide (team, category_1 … \
+                         category_4, priority_id, tickettype_id)"
+                    ),
+                ));
+            }
+            if !(0.0..=1.0).contains(threshold) {
+                return Err(invalid(
+                    "model.thresholds",
+                    format!("{field} = {threshold} must be between 0 and 1"),
+                ));
+            }
+        }
+        Ok(())
     }
 }
 

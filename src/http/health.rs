@@ -11,6 +11,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use crate::store::Store;
+use crate::tasks::model_watch::ModelsHandle;
 use crate::tasks::rules_watch::RulesHandle;
 use crate::telemetry::metrics;
 use crate::worker::{Heartbeat, Outage};
@@ -20,6 +21,7 @@ use crate::worker::{Heartbeat, Outage};
 pub struct Health {
     pub store: Store,
     pub rules: Arc<RulesHandle>,
+    pub models: Arc<ModelsHandle>,
     /// `None` when this instance runs no worker (`worker.concurrency = 0`).
     pub heartbeat: Option<Heartbeat>,
     /// A worker that has not looked for work for this long is considered stuck.
@@ -88,6 +90,7 @@ async fn ready(State(state): State<Health>) -> impl IntoResponse {
         "worker": worker,
         "halo": halo,
         "rules": state.rules.status(),
+        "models": state.models.status(),
     });
     (status, Json(body))
 }
@@ -111,9 +114,16 @@ mod tests {
         })
         .unwrap();
         let outage = Outage::new(1, Duration::from_secs(60), Duration::from_secs(60));
+        let models = ModelsHandle::load(&crate::config::ModelSettings {
+            dir: dir.path().join("models"),
+            fill_threshold: 0.9,
+            thresholds: Default::default(),
+            watch_interval: Duration::ZERO,
+        });
         let response = router(Health {
             store,
             rules,
+            models,
             heartbeat,
             stale_after: Duration::from_secs(1),
             outage,

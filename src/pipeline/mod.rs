@@ -5,6 +5,7 @@
 mod catalogue;
 pub(crate) mod labels;
 pub(crate) mod llm;
+mod model;
 pub(crate) mod plan;
 #[cfg(test)]
 mod test_decisions;
@@ -15,10 +16,11 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use crate::ack_templates::AckTemplates;
-use crate::config::{AckSettings, ActSettings, Mode};
+use crate::config::{AckSettings, ActSettings, Mode, ModelSettings};
 use crate::halo::model::Ticket;
 use crate::halo::{HaloClient, HaloError, Lookups};
 use crate::store::{DecisionRecord, Job, Store, StoreError};
+use crate::tasks::model_watch::ModelsHandle;
 use crate::tasks::rules_watch::RulesHandle;
 use crate::telemetry::metrics;
 use crate::triage::llm::Llm;
@@ -84,6 +86,9 @@ pub struct Pipeline {
     pub templates: AckTemplates,
     /// The LLM stage, when `llm.enabled`.
     pub llm: Option<Llm>,
+    /// The learned models in force, and their thresholds.
+    pub models: Arc<ModelsHandle>,
+    pub model_settings: ModelSettings,
 }
 
 impl Pipeline {
@@ -99,6 +104,13 @@ impl Pipeline {
             .unwrap_or_else(|_| jiff::Timestamp::now());
         let (ticket, mut decision) = decide_off_the_runtime(rules.clone(), ticket, received).await;
         let mut notes = labels::drop_unknown(lookups, &mut decision, &ticket).await?;
+        let models = self.models.current();
+        if !models.is_empty() {
+            let settings = &self.model_settings;
+            notes.extend(
+                model::fill(&models, settings, lookups, &rules, &ticket, &mut decision).await,
+            );
+        }
         if let Some(llm) = &self.llm {
             let store = Some(&self.store);
             notes.extend(llm::consult(llm, lookups, &rules, &ticket, &mut decision, store).await?);

@@ -3,5 +3,6 @@
 //! SIGHUP or change).
 
 pub(crate) mod housekeeping;
+pub mod model_watch;
 pub mod reconcile;
 pub mod rules_watch;

@@ -17,6 +17,8 @@ pub enum Source {
     Rule(String),
     /// The rules file's `[defaults]`, for a field no rule set.
     Default,
+    /// A learned model (its field and training date), above `model.fill_threshold`.
+    Model(String),
     /// The LLM, above the confidence threshold.
     Llm,
 }
@@ -27,6 +29,7 @@ impl Source {
         match self {
             Source::Rule(_) => "rule",
             Source::Default => "default",
+            Source::Model(_) => "model",
             Source::Llm => "llm",
         }
     }
@@ -35,6 +38,7 @@ impl Source {
         match self {
             Source::Rule(name) => format!("rule '{name}'"),
             Source::Default => "the defaults".into(),
+            Source::Model(version) => format!("the {version}"),
             Source::Llm => "the LLM".into(),
         }
     }
@@ -46,7 +50,7 @@ pub struct Decided<T = FieldValue> {
     pub value: T,
     pub source: Source,
     pub reason: String,
-    /// The LLM's confidence (0 to 1); none for rules and defaults.
+    /// The model's or the LLM's confidence (0 to 1); none for rules and defaults.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub confidence: Option<f64>,
 }

@@ -69,7 +69,7 @@ pub(crate) async fn halo() -> MockServer {
     halo
 }
 
-async fn llm(first: ResponseTemplate) -> MockServer {
+pub(crate) async fn llm(first: ResponseTemplate) -> MockServer {
     let llm = MockServer::start().await;
     Mock::given(method("POST"))
         .and(path("/v1/chat/completions"))

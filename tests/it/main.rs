@@ -24,6 +24,7 @@ mod lease;
 mod litellm;
 mod llm;
 mod llm_servers;
+mod model_pipeline;
 mod outage;
 mod pipeline;
 mod prompt_size;

@@ -30,8 +30,8 @@ pub struct Offer {
 pub type Catalogue = BTreeMap<Field, Vec<Choice>>;
 
 impl Offer {
-    /// The fields no rule decided (a default is only a fallback) and none locked, that have
-    /// labels to choose from.
+    /// The fields no rule or model decided (a default is only a fallback) and none locked,
+    /// that have labels to choose from.
     pub fn open_fields(decision: &Decision, catalogue: &Catalogue) -> Offer {
         let fields = catalogue
             .iter()
@@ -39,7 +39,7 @@ impl Offer {
                 let set_by_rule = decision
                     .fields
                     .get(field)
-                    .is_some_and(|d| matches!(d.source, Source::Rule(_)));
+                    .is_some_and(|d| matches!(d.source, Source::Rule(_) | Source::Model(_)));
                 !set_by_rule && !decision.locked.contains(field) && !choices.is_empty()
             })
             .map(|(field, choices)| OfferedField {

@@ -4,7 +4,12 @@
 pub mod features;
 mod file;
 
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
 use serde::{Deserialize, Serialize};
+
+use crate::halo::{Field, Kind};
 
 pub use features::{Sparse, Vectorizer};
 pub use file::ModelFileError;
@@ -21,6 +26,31 @@ pub struct ModelInfo {
     /// The figures on the held-out part, as `learn` printed them (JSON, for `eval`,
     /// the console and the report).
     pub held_out: serde_json::Value,
+}
+
+/// The field a model decides, by Halo's name (`priority_id`) or without `_id`
+/// (`priority`, `tickettype`, as `learn --field` takes it). Text fields and the two id
+/// fields whose labels have names; agents, statuses, impact and urgency are not learned.
+pub fn field_named(name: &str) -> Option<Field> {
+    let name = name.trim().to_ascii_lowercase();
+    Field::ALL.into_iter().find(|field| {
+        let learnable =
+            field.kind() == Kind::Text || matches!(field, Field::PriorityId | Field::TicketTypeId);
+        let halo = field.name();
+        learnable && (halo == name || halo.strip_suffix("_id") == Some(name.as_str()))
+    })
+}
+
+/// The models in force, one per field.
+#[derive(Debug, Clone, Default)]
+pub struct ModelSet {
+    pub models: BTreeMap<Field, Arc<Model>>,
+}
+
+impl ModelSet {
+    pub fn is_empty(&self) -> bool {
+        self.models.is_empty()
+    }
 }
 
 /// One trained model.
@@ -49,6 +79,11 @@ pub struct Prediction {
 }
 
 impl Model {
+    /// What a decision records of the model: its field and training date.
+    pub fn version(&self) -> String {
+        format!("{} model trained {}", self.info.field, self.info.trained_at)
+    }
+
     fn row(&self, label: usize) -> &[f32] {
         let width = self.vectorizer.len() + 1;
         &self.weights[label * width..(label + 1) * width]
@@ -116,5 +151,19 @@ impl Model {
             .take(n)
             .map(|(i, _)| terms[*i as usize].to_string())
             .collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn fields_are_named_as_halo_or_as_learn_takes_them() {
+        assert_eq!(field_named("category_1"), Some(Field::Category1));
+        assert_eq!(field_named("priority"), Some(Field::PriorityId));
+        assert_eq!(field_named("tickettype_id"), Some(Field::TicketTypeId));
+        assert_eq!(field_named("agent"), None);
+        assert_eq!(field_named("impact"), None);
     }
 }
