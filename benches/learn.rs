@@ -44,6 +44,23 @@ fn bench(c: &mut Criterion) {
         .map(|e| e.text.as_str())
         .take(1000)
         .collect();
+    // Per ticket, as an operator meets them: the median and the slowest 1% of single
+    // predictions over the first 1,000 tickets (long tickets cost more than short ones).
+    let mut times: Vec<Duration> = texts
+        .iter()
+        .map(|text| {
+            let started = std::time::Instant::now();
+            black_box(model.predict(black_box(text)));
+            started.elapsed()
+        })
+        .collect();
+    times.sort();
+    println!(
+        "predict, one ticket at a time over {} tickets: median {:.1} µs, p99 {:.1} µs",
+        times.len(),
+        times[times.len() / 2].as_secs_f64() * 1e6,
+        times[times.len() * 99 / 100].as_secs_f64() * 1e6
+    );
     let mut next = 0;
     c.bench_function("predict one ticket", |b| {
         b.iter(|| {

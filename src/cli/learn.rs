@@ -62,7 +62,7 @@ pub fn learn_from_file(
     Ok(format!(
         "{} tickets read, {skipped} without a label or text left out, {} labels\n\
          held out 20% (by a hash of the text, per label):\n\n{evaluation}\n\n\
-         trained on all {} tickets in {:.1} s ({} terms); wrote {}\n",
+         trained on all {} tickets ({:.1} s for the held-out run and the final model, {} terms); wrote {}\n",
         total,
         model.labels.len(),
         examples.len(),

@@ -4,48 +4,62 @@
 
 use std::collections::HashMap;
 
-use serde::{Deserialize, Serialize};
-
 /// A sparse vector: (feature index, value), indices ascending.
 pub type Sparse = Vec<(u32, f32)>;
 
 /// The terms a model knows and how rare each was in training.
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[derive(Debug, Clone)]
 pub struct Vectorizer {
-    /// Term -> feature index.
-    pub vocabulary: HashMap<String, u32>,
+    /// The terms, sorted: a term's position is its feature index.
+    terms: Vec<String>,
     /// Per feature index: ln((1 + documents) / (1 + documents with the term)) + 1.
     pub idf: Vec<f32>,
+    /// A term's hash -> its feature index. Hashes rather than the terms themselves keep one
+    /// copy of each string; a lookup checks the term, so a stray hash match is no match.
+    index: HashMap<u64, u32>,
 }
 
-/// The words of `text`: runs of letters, digits or `_`, two characters or longer, lower-cased.
-pub fn words(text: &str) -> Vec<String> {
-    let mut words = Vec::new();
-    let mut current = String::new();
-    for c in text.chars().flat_map(char::to_lowercase) {
-        if c.is_alphanumeric() || c == '_' {
-            current.push(c);
-        } else {
-            if current.chars().nth(1).is_some() {
-                words.push(std::mem::take(&mut current));
-            }
-            current.clear();
-        }
+impl PartialEq for Vectorizer {
+    fn eq(&self, other: &Self) -> bool {
+        self.terms == other.terms && self.idf == other.idf
     }
-    if current.chars().nth(1).is_some() {
-        words.push(current);
-    }
-    words
 }
 
-/// Every term of `text`: its words, then each pair of neighbouring words.
+fn hash(term: &str) -> u64 {
+    use std::hash::{BuildHasher, BuildHasherDefault, DefaultHasher};
+    // Fixed keys: the same term hashes the same in every process.
+    BuildHasherDefault::<DefaultHasher>::default().hash_one(term)
+}
+
+/// The words of lower-cased text: runs of letters, digits or `_`, two characters or longer.
+fn word_slices(lower: &str) -> impl Iterator<Item = &str> {
+    lower
+        .split(|c: char| !(c.is_alphanumeric() || c == '_'))
+        .filter(|word| word.chars().nth(1).is_some())
+}
+
+/// Calls `each` with every term of `text`: its words, then each pair of neighbouring
+/// words ("new toner"), built in one reused buffer.
+pub fn for_each_term(text: &str, mut each: impl FnMut(&str)) {
+    let lower = text.to_lowercase();
+    let words: Vec<&str> = word_slices(&lower).collect();
+    let mut pair = String::new();
+    for word in &words {
+        each(word);
+    }
+    for window in words.windows(2) {
+        pair.clear();
+        pair.push_str(window[0]);
+        pair.push(' ');
+        pair.push_str(window[1]);
+        each(&pair);
+    }
+}
+
+/// Every term of `text`, as [`for_each_term`] gives them.
 pub fn terms(text: &str) -> Vec<String> {
-    let words = words(text);
-    let pairs = words
-        .windows(2)
-        .map(|pair| format!("{} {}", pair[0], pair[1]));
-    let mut terms: Vec<String> = pairs.collect();
-    terms.splice(0..0, words);
+    let mut terms = Vec::new();
+    for_each_term(text, |term| terms.push(term.to_string()));
     terms
 }
 
@@ -73,12 +87,27 @@ impl Vectorizer {
             .iter()
             .map(|(_, df)| ((1.0 + documents as f64) / (1.0 + f64::from(*df))).ln() as f32 + 1.0)
             .collect();
-        let vocabulary = kept
-            .into_iter()
+        Vectorizer::new(kept.into_iter().map(|(term, _)| term).collect(), idf)
+    }
+
+    /// A vectorizer for `terms` (sorted, distinct) and their IDF.
+    pub fn new(terms: Vec<String>, idf: Vec<f32>) -> Vectorizer {
+        let index = terms
+            .iter()
             .enumerate()
-            .map(|(index, (term, _))| (term, index as u32))
+            .map(|(i, term)| (hash(term), i as u32))
             .collect();
-        Vectorizer { vocabulary, idf }
+        Vectorizer { terms, idf, index }
+    }
+
+    /// The terms, in feature order.
+    pub fn terms(&self) -> &[String] {
+        &self.terms
+    }
+
+    fn find(&self, term: &str) -> Option<u32> {
+        let index = *self.index.get(&hash(term))?;
+        (self.terms[index as usize] == term).then_some(index)
     }
 
     #[allow(clippy::len_without_is_empty)]
@@ -88,20 +117,18 @@ impl Vectorizer {
 
     /// `text` as a unit-length TF-IDF vector over the known terms (empty when it has none).
     pub fn transform(&self, text: &str) -> Sparse {
-        let mut counts: HashMap<u32, u32> = HashMap::new();
-        for term in terms(text) {
-            if let Some(index) = self.vocabulary.get(&term) {
-                *counts.entry(*index).or_default() += 1;
+        let mut found: Vec<u32> = Vec::new();
+        for_each_term(text, |term| {
+            if let Some(index) = self.find(term) {
+                found.push(index);
             }
+        });
+        found.sort_unstable();
+        let mut vector: Sparse = Vec::with_capacity(found.len());
+        for run in found.chunk_by(|a, b| a == b) {
+            let (index, tf) = (run[0], run.len() as f32);
+            vector.push((index, (1.0 + tf.ln()) * self.idf[index as usize]));
         }
-        let mut vector: Sparse = counts
-            .into_iter()
-            .map(|(index, tf)| {
-                let weight = (1.0 + (tf as f32).ln()) * self.idf[index as usize];
-                (index, weight)
-            })
-            .collect();
-        vector.sort_unstable_by_key(|(index, _)| *index);
         let norm = vector.iter().map(|(_, v)| v * v).sum::<f32>().sqrt();
         if norm > 0.0 {
             for (_, value) in &mut vector {
@@ -110,15 +137,6 @@ impl Vectorizer {
         }
         vector
     }
-
-    /// The term of each feature index (for explaining a prediction).
-    pub fn terms_by_index(&self) -> Vec<&str> {
-        let mut terms = vec![""; self.len()];
-        for (term, index) in &self.vocabulary {
-            terms[*index as usize] = term;
-        }
-        terms
-    }
 }
 
 #[cfg(test)]
@@ -126,14 +144,20 @@ mod tests {
     use super::*;
 
     #[test]
-    fn words_follow_scikit_learns_token_pattern() {
+    fn terms_follow_scikit_learns_token_pattern_and_pair_neighbours() {
         assert_eq!(
-            words("Printer's TONER, a 4th-floor HP_2 x"),
-            ["printer", "toner", "4th", "floor", "hp_2"]
-        );
-        assert_eq!(
-            terms("new toner please"),
-            ["new", "toner", "please", "new toner", "toner please"]
+            terms("Printer's TONER, a 4th-floor HP_2 x"),
+            [
+                "printer",
+                "toner",
+                "4th",
+                "floor",
+                "hp_2",
+                "printer toner",
+                "toner 4th",
+                "4th floor",
+                "floor hp_2"
+            ]
         );
     }
 
@@ -151,7 +175,7 @@ mod tests {
         let vector = vectorizer.transform("printer printer vpn");
         let norm: f32 = vector.iter().map(|(_, v)| v * v).sum();
         assert!((norm - 1.0).abs() < 1e-5);
-        let printer = vectorizer.vocabulary["printer"];
+        let printer = vectorizer.find("printer").unwrap();
         let idf = vectorizer.idf[printer as usize];
         assert!((idf - ((5.0f32 / 4.0).ln() + 1.0)).abs() < 1e-6);
         assert!(vectorizer.transform("nothing known here").is_empty());

@@ -46,12 +46,7 @@ impl Model {
         let header = Header {
             info: self.info.clone(),
             labels: self.labels.clone(),
-            terms: self
-                .vectorizer
-                .terms_by_index()
-                .into_iter()
-                .map(String::from)
-                .collect(),
+            terms: self.vectorizer.terms().to_vec(),
             platt: self.platt.clone(),
         };
         let header = serde_json::to_vec(&header).expect("a model header is JSON");
@@ -99,19 +94,13 @@ impl Model {
             return Err(format("its sizes do not agree"));
         }
         let (idf, weights) = floats.split_at(features);
-        let vocabulary = header
-            .terms
-            .into_iter()
-            .enumerate()
-            .map(|(index, term)| (term, index as u32))
-            .collect();
+        if !header.terms.windows(2).all(|pair| pair[0] < pair[1]) {
+            return Err(format("its terms are not in order"));
+        }
         Ok(Model {
             info: header.info,
             labels: header.labels,
-            vectorizer: Vectorizer {
-                vocabulary,
-                idf: idf.to_vec(),
-            },
+            vectorizer: Vectorizer::new(header.terms, idf.to_vec()),
             weights: weights.to_vec(),
             platt: header.platt,
         })

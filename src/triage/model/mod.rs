@@ -145,11 +145,10 @@ impl Model {
             .filter(|(_, w)| *w > 0.0)
             .collect();
         weighed.sort_by(|a, b| b.1.total_cmp(&a.1));
-        let terms = self.vectorizer.terms_by_index();
         weighed
             .iter()
             .take(n)
-            .map(|(i, _)| terms[*i as usize].to_string())
+            .map(|(i, _)| self.vectorizer.terms()[*i as usize].clone())
             .collect()
     }
 }
