@@ -53,24 +53,26 @@ enum Command {
         #[command(subcommand)]
         command: JobsCommand,
     },
-    /// Train a field's model from an export of labelled tickets (CSV or JSON Lines):
-    /// holds out 20% and prints how the model does on it, then trains on everything.
+    /// Train models from the configured Halo's closed tickets (learn.fields, into
+    /// model.dir), or one field's model from an export of labelled tickets (CSV or JSON
+    /// Lines) with --from. Holds out 20% and prints how the model does on it, then trains
+    /// on everything.
     Learn {
         /// The export: CSV with a header row, or .jsonl.
-        #[arg(long)]
-        from: PathBuf,
+        #[arg(long, requires_all = ["text", "label", "field", "out"])]
+        from: Option<PathBuf>,
         /// The column(s) holding the text, joined: COL or COL,COL.
-        #[arg(long, value_delimiter = ',', required = true)]
+        #[arg(long, value_delimiter = ',', requires = "from")]
         text: Vec<String>,
         /// The column holding the label a person set.
-        #[arg(long)]
-        label: String,
+        #[arg(long, requires = "from")]
+        label: Option<String>,
         /// The Halo field the model decides (category_1, team, priority, tickettype).
-        #[arg(long)]
-        field: String,
+        #[arg(long, requires = "from")]
+        field: Option<String>,
         /// Where to write the model.
-        #[arg(long)]
-        out: PathBuf,
+        #[arg(long, requires = "from")]
+        out: Option<PathBuf>,
     },
     /// Judge a model on labelled tickets: macro-F1, per-label figures, confusion matrix,
     /// coverage at precision 0.90 / 0.95 / 0.98, calibration.
@@ -149,12 +151,7 @@ async fn main() -> ExitCode {
             label,
             field,
             out,
-        } => learn::learn_from_file(&from, &text, &label, &field, &out)
-            .map(|text| {
-                print!("{text}");
-                ExitCode::SUCCESS
-            })
-            .map_err(Into::into),
+        } => run_learn(config.as_deref(), from, &text, label, field, out).await,
         Command::Eval {
             model,
             from,
@@ -186,6 +183,24 @@ async fn main() -> ExitCode {
             ExitCode::FAILURE
         }
     }
+}
+
+async fn run_learn(
+    config: Option<&Path>,
+    from: Option<PathBuf>,
+    text: &[String],
+    label: Option<String>,
+    field: Option<String>,
+    out: Option<PathBuf>,
+) -> anyhow::Result<ExitCode> {
+    let report = match (from, label, field, out) {
+        (Some(from), Some(label), Some(field), Some(out)) => {
+            learn::learn_from_file(&from, text, &label, &field, &out)?
+        }
+        _ => learn::learn_from_halo(&Settings::load(config)?).await?,
+    };
+    print!("{report}");
+    Ok(ExitCode::SUCCESS)
 }
 
 fn config_file(given: Option<&Path>) -> Option<PathBuf> {

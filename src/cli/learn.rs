@@ -4,9 +4,11 @@
 use std::io::Write;
 use std::path::Path;
 
+use crate::config::{ConfigError, Settings};
+use crate::halo::{HaloError, Lookups};
 use crate::learn::data::{self, DataError};
 use crate::learn::{self, evaluate, report, Example};
-use crate::triage::model::{Model, ModelFileError};
+use crate::triage::model::{field_named, Model, ModelFileError};
 
 #[derive(Debug, thiserror::Error)]
 pub enum LearnError {
@@ -14,6 +16,10 @@ pub enum LearnError {
     Data(#[from] DataError),
     #[error(transparent)]
     Model(#[from] ModelFileError),
+    #[error(transparent)]
+    Config(#[from] ConfigError),
+    #[error("reading the history from Halo: {0}")]
+    Halo(#[from] HaloError),
     #[error("{0}")]
     Input(String),
     #[error("writing {path}: {source}")]
@@ -70,6 +76,76 @@ pub fn learn_from_file(
         model.vectorizer.len(),
         out.display()
     ))
+}
+
+/// Trains a model per `learn.fields` from the configured Halo's closed tickets and writes
+/// each to `model.dir/<field>.model`; returns what to print. Progress goes to stderr: one
+/// line rewritten in place on a terminal, a line per page otherwise (for logs).
+pub async fn learn_from_halo(settings: &Settings) -> Result<String, LearnError> {
+    let halo = settings.halo_client()?.ok_or_else(|| {
+        LearnError::Input(
+            "no Halo credentials (halo.base_url, halo.client_id, halo.client_secret): set them, \
+             or learn from an export with --from FILE --text COL --label COL --field NAME --out FILE"
+                .into(),
+        )
+    })?;
+    let lookups = Lookups::new(halo.clone(), settings.halo.lookup_ttl);
+    let fields: Vec<_> = settings
+        .learn
+        .fields
+        .iter()
+        .filter_map(|f| field_named(f))
+        .collect();
+    let days = i64::from(settings.learn.months) * 30;
+    let since = crate::halo::date_param(crate::clock::now_ms() - days * 86_400_000);
+    let terminal = std::io::IsTerminal::is_terminal(&std::io::stderr());
+    let mut progress = |read: usize, total: Option<u64>| {
+        let total = total.map_or(String::new(), |t| format!(" of {t}"));
+        match terminal {
+            true => eprint!("\rread {read}{total} closed tickets"),
+            false => eprintln!("learn: read {read}{total} closed tickets"),
+        }
+    };
+    let history = crate::learn::halo::read(
+        &halo,
+        &lookups,
+        &fields,
+        &since,
+        settings.learn.max_tickets,
+        &mut progress,
+    )
+    .await?;
+    if terminal {
+        eprintln!();
+    }
+    let mut report = format!(
+        "{} tickets closed since {since} read from Halo\n",
+        history.read
+    );
+    for field in &fields {
+        let examples = history.examples.get(field).map_or(&[][..], Vec::as_slice);
+        let (empty, unusable) = history.left_out.get(field).copied().unwrap_or_default();
+        let mut labels: Vec<&str> = examples.iter().map(|e| e.label.as_str()).collect();
+        labels.sort_unstable();
+        labels.dedup();
+        report.push_str(&format!(
+            "\n== {field}: {} tickets with a label, {empty} without one, {unusable} whose label \
+             is no longer in use in Halo (left out)\n",
+            examples.len()
+        ));
+        if labels.len() < 2 {
+            report.push_str("not trained: a model needs two or more labels\n");
+            continue;
+        }
+        let (model, evaluation) = learn::learn(examples, field.name());
+        let out = settings.model.dir.join(format!("{}.model", field.name()));
+        model.save(&out)?;
+        report.push_str(&format!(
+            "held out 20% (by a hash of the text, per label):\n{evaluation}\nwrote {}\n",
+            out.display()
+        ));
+    }
+    Ok(report)
 }
 
 /// Evaluates the model at `model_path` on `from`; writes the predictions (JSON Lines, one

@@ -17,9 +17,9 @@ use crate::ack_templates::{AckTemplates, TemplateError};
 use crate::halo::{HaloClient, HaloClientOptions, HaloCredentials, HaloError};
 
 pub use sections::{
-    AckSettings, ActSettings, AdminSettings, HaloSettings, LlmProvider, LlmSettings, LogSettings,
-    Mode, ModelSettings, ReconcileSettings, RedactSettings, RulesSettings, ServerSettings,
-    StoreSettings, StructuredOutput, WebhookSettings, WorkerSettings,
+    AckSettings, ActSettings, AdminSettings, HaloSettings, LearnSettings, LlmProvider, LlmSettings,
+    LogSettings, Mode, ModelSettings, ReconcileSettings, RedactSettings, RulesSettings,
+    ServerSettings, StoreSettings, StructuredOutput, WebhookSettings, WorkerSettings,
 };
 
 const DEFAULTS: &str = include_str!("../../config/default.toml");
@@ -60,6 +60,7 @@ pub struct Settings {
     pub log: LogSettings,
     pub llm: LlmSettings,
     pub model: ModelSettings,
+    pub learn: LearnSettings,
     pub admin: AdminSettings,
     pub reconcile: ReconcileSettings,
 }

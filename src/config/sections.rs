@@ -239,6 +239,17 @@ pub struct RulesSettings {
     pub watch_interval: Duration,
 }
 
+/// What `halo-triage learn` reads from Halo when no export is given.
+#[derive(Debug, Clone, Deserialize)]
+pub struct LearnSettings {
+    /// The fields to train a model for.
+    pub fields: Vec<String>,
+    /// Tickets closed within this many months (30 days each).
+    pub months: u32,
+    /// At most this many tickets.
+    pub max_tickets: u32,
+}
+
 /// The learned models (`halo-triage learn`), between the rules and the LLM.
 #[derive(Debug, Clone, Deserialize)]
 pub struct ModelSettings {

@@ -7,8 +7,8 @@
 use std::time::Duration;
 
 use super::sections::{
-    AckSettings, HaloSettings, LlmProvider, LlmSettings, ModelSettings, ReconcileSettings,
-    ServerSettings, StoreSettings, WebhookSettings, WorkerSettings,
+    AckSettings, HaloSettings, LearnSettings, LlmProvider, LlmSettings, ModelSettings,
+    ReconcileSettings, ServerSettings, StoreSettings, WebhookSettings, WorkerSettings,
 };
 use super::{invalid, parse_url, ConfigError, Mode, Settings};
 use crate::halo::Field;
@@ -42,7 +42,33 @@ impl Settings {
         self.halo_credentials()?;
         self.ack.validate()?;
         self.llm.validate()?;
-        self.model.validate()
+        self.model.validate()?;
+        self.learn.validate()
+    }
+}
+
+impl LearnSettings {
+    fn validate(&self) -> Result<(), ConfigError> {
+        if let Some(field) = self
+            .fields
+            .iter()
+            .find(|f| crate::triage::model::field_named(f).is_none())
+        {
+            return Err(invalid(
+                "learn.fields",
+                format!(
+                    "'{field}' is not a field a model can decide (team, category_1 … \
+                     category_4, priority, tickettype)"
+                ),
+            ));
+        }
+        if self.months == 0 || self.max_tickets == 0 {
+            return Err(invalid(
+                "learn.months",
+                "learn.months and learn.max_tickets must be at least 1",
+            ));
+        }
+        Ok(())
     }
 }
 

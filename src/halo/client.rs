@@ -105,6 +105,29 @@ impl HaloClient {
         Ok((ids.collect(), complete))
     }
 
+    /// The tickets closed since `since` (Halo's date string), newest pages first as Halo
+    /// lists them, at most `max_tickets`, a hundred a page within the rate budget;
+    /// `progress` hears (tickets read so far, Halo's total when it says).
+    pub async fn tickets_closed_since(
+        &self,
+        since: &str,
+        max_tickets: u32,
+        progress: &mut (dyn FnMut(usize, Option<u64>) + Send),
+    ) -> Result<Vec<Ticket>, HaloError> {
+        let search = [
+            // Halo's spelling of the closing date.
+            ("datesearch", "datecleared"),
+            ("startdate", since),
+            ("closed_only", "true"),
+        ];
+        let max_pages = max_tickets.div_ceil(100).max(1);
+        let (mut tickets, _): (Vec<Ticket>, bool) = self
+            .pages_with_progress("Tickets", "tickets", &search, 100, max_pages, progress)
+            .await?;
+        tickets.truncate(max_tickets as usize);
+        Ok(tickets)
+    }
+
     /// Every page of a list (`pageinate`), `page_size` a page, until a short page or
     /// Halo's `record_count`, at most `max_pages`: the items, and whether all were read.
     async fn pages<T: serde::de::DeserializeOwned>(
@@ -114,6 +137,19 @@ impl HaloClient {
         query: &[(&str, &str)],
         page_size: u32,
         max_pages: u32,
+    ) -> Result<(Vec<T>, bool), HaloError> {
+        self.pages_with_progress(path, key, query, page_size, max_pages, &mut |_, _| {})
+            .await
+    }
+
+    async fn pages_with_progress<T: serde::de::DeserializeOwned>(
+        &self,
+        path: &str,
+        key: &str,
+        query: &[(&str, &str)],
+        page_size: u32,
+        max_pages: u32,
+        progress: &mut (dyn FnMut(usize, Option<u64>) + Send),
     ) -> Result<(Vec<T>, bool), HaloError> {
         let endpoint = format!("GET /api/{path}");
         let size = page_size.to_string();
@@ -131,6 +167,7 @@ impl HaloClient {
             let listed: Vec<T> = decode_list(&endpoint, value, key)?;
             let last_page = listed.len() < page_size as usize;
             items.extend(listed);
+            progress(items.len(), total);
             if last_page || total.is_some_and(|total| items.len() as u64 >= total) {
                 return Ok((items, true));
             }

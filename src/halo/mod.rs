@@ -17,3 +17,19 @@ pub use error::HaloError;
 pub use field::{Field, FieldValue, Kind};
 pub use lookups::Lookups;
 pub use token::HaloCredentials;
+
+/// The date string Halo's `startdate` takes: UTC, `YYYY-MM-DDTHH:MM:SS`.
+pub fn date_param(at_ms: i64) -> String {
+    jiff::Timestamp::from_millisecond(at_ms)
+        .unwrap_or(jiff::Timestamp::UNIX_EPOCH)
+        .strftime("%Y-%m-%dT%H:%M:%S")
+        .to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn dates_are_sent_in_utc_without_fractions() {
+        assert_eq!(super::date_param(1_764_320_043_217), "2025-11-28T08:54:03");
+    }
+}

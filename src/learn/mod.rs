@@ -5,6 +5,7 @@
 mod calibrate;
 pub mod data;
 pub mod evaluate;
+pub mod halo;
 pub mod report;
 mod svm;
 

@@ -106,7 +106,7 @@ impl Reconciler {
         };
         let watermark = self.store.watermark(WATERMARK).await?.unwrap_or(started);
         let from = (watermark - overlap).max(floor);
-        let since = halo_date(from);
+        let since = crate::halo::date_param(from);
         let settings = &self.settings;
         let (listed, complete) = self
             .halo
@@ -157,21 +157,5 @@ impl Reconciler {
             queued,
             complete,
         })
-    }
-}
-
-/// The date string Halo's `startdate` takes: UTC, `YYYY-MM-DDTHH:MM:SS`.
-fn halo_date(at_ms: i64) -> String {
-    jiff::Timestamp::from_millisecond(at_ms)
-        .unwrap_or(jiff::Timestamp::UNIX_EPOCH)
-        .strftime("%Y-%m-%dT%H:%M:%S")
-        .to_string()
-}
-
-#[cfg(test)]
-mod tests {
-    #[test]
-    fn dates_are_sent_in_utc_without_fractions() {
-        assert_eq!(super::halo_date(1_764_320_043_217), "2025-11-28T08:54:03");
     }
 }

@@ -20,6 +20,7 @@ mod hostile_html;
 mod ingest;
 mod labels;
 mod learn;
+mod learn_halo;
 mod lease;
 mod litellm;
 mod llm;
