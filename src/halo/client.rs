@@ -99,7 +99,14 @@ impl HaloClient {
             ("open_only", if open_only { "true" } else { "false" }),
         ];
         let (listed, complete): (Vec<TicketId>, bool) = self
-            .pages("Tickets", "tickets", &search, page_size, max_pages)
+            .pages(
+                "Tickets",
+                "tickets",
+                &search,
+                page_size,
+                max_pages,
+                &mut |_, _| {},
+            )
             .await?;
         let ids = listed.into_iter().map(|t| t.id).filter(|id| *id > 0);
         Ok((ids.collect(), complete))
@@ -122,7 +129,7 @@ impl HaloClient {
         ];
         let max_pages = max_tickets.div_ceil(100).max(1);
         let (mut tickets, _): (Vec<Ticket>, bool) = self
-            .pages_with_progress("Tickets", "tickets", &search, 100, max_pages, progress)
+            .pages("Tickets", "tickets", &search, 100, max_pages, progress)
             .await?;
         tickets.truncate(max_tickets as usize);
         Ok(tickets)
@@ -130,19 +137,8 @@ impl HaloClient {
 
     /// Every page of a list (`pageinate`), `page_size` a page, until a short page or
     /// Halo's `record_count`, at most `max_pages`: the items, and whether all were read.
+    /// `progress` hears each page (items so far, Halo's total when it says).
     async fn pages<T: serde::de::DeserializeOwned>(
-        &self,
-        path: &str,
-        key: &str,
-        query: &[(&str, &str)],
-        page_size: u32,
-        max_pages: u32,
-    ) -> Result<(Vec<T>, bool), HaloError> {
-        self.pages_with_progress(path, key, query, page_size, max_pages, &mut |_, _| {})
-            .await
-    }
-
-    async fn pages_with_progress<T: serde::de::DeserializeOwned>(
         &self,
         path: &str,
         key: &str,
@@ -205,7 +201,9 @@ impl HaloClient {
             ("excludesys", "true"),
             ("includehtmlnote", "true"),
         ];
-        let (actions, _) = self.pages("Actions", "actions", &query, 100, 100).await?;
+        let (actions, _) = self
+            .pages("Actions", "actions", &query, 100, 100, &mut |_, _| {})
+            .await?;
         Ok(actions)
     }
 

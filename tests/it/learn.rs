@@ -124,19 +124,19 @@ fn learn_and_eval_say_what_is_wrong_with_their_input() {
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().join("m.model");
     let out = out.to_str().unwrap();
-    let (ok, _, stderr) = run(&[
-        "learn",
-        "--from",
-        SAMPLE,
-        "--text",
-        "Body",
-        "--label",
-        "Topic_group",
-        "--field",
-        "team",
-        "--out",
-        out,
-    ]);
+    let learn = |from: &str, text: &str| {
+        let args = [
+            "learn",
+            "--from",
+            from,
+            "--text",
+            text,
+            "--label",
+            "Topic_group",
+        ];
+        run(&[&args[..], &["--field", "team", "--out", out]].concat())
+    };
+    let (ok, _, stderr) = learn(SAMPLE, "Body");
     assert!(!ok);
     assert!(
         stderr.contains("has no column 'Body'; its columns: Document, Topic_group"),
@@ -148,19 +148,7 @@ fn learn_and_eval_say_what_is_wrong_with_their_input() {
         "Document,Topic_group\nnew toner,Hardware\nprinter jam,Hardware\n",
     )
     .unwrap();
-    let (ok, _, stderr) = run(&[
-        "learn",
-        "--from",
-        one_label.to_str().unwrap(),
-        "--text",
-        "Document",
-        "--label",
-        "Topic_group",
-        "--field",
-        "team",
-        "--out",
-        out,
-    ]);
+    let (ok, _, stderr) = learn(one_label.to_str().unwrap(), "Document");
     assert!(!ok);
     assert!(
         stderr.contains("2 labelled tickets with 1 distinct labels"),
