@@ -10,8 +10,10 @@ use crate::config::{ConfigError, Settings};
 use crate::halo::model::Ticket;
 use crate::halo::webhook::Delivery;
 use crate::halo::Lookups;
+use crate::pipeline::model;
 use crate::pipeline::plan::{self, AckPlan, Plan};
 use crate::store::StoreError;
+use crate::tasks::model_watch::ModelsHandle;
 use crate::triage::llm::{Llm, LlmError};
 use crate::triage::rules::{Evaluation, RuleOutcome};
 use crate::triage::{add_sentiment, Decision, RuleSet, RulesError};
@@ -53,19 +55,35 @@ fn read_ticket(input: &str) -> Result<Ticket, ClassifyError> {
     }
 }
 
-/// Decides `input` with the configured rules (and the LLM when `llm.enabled`; it may read
-/// Halo's lookups for the labels on offer) and plans what would be written.
+/// Decides `input` with the configured rules, the models in `model.dir` and the LLM when
+/// `llm.enabled` (both may read Halo's lookups for the labels in use) and plans what would
+/// be written.
 pub async fn classify(settings: &Settings, input: &str) -> Result<Classification, ClassifyError> {
     let ticket = read_ticket(input)?;
     let rules = RuleSet::from_settings(&settings.rules)?;
     let (mut decision, evaluations) = rules.explain_at(&ticket, Timestamp::now());
     add_sentiment(&mut decision, &ticket);
+    let lookups = settings
+        .halo_client()?
+        .map(|halo| Lookups::new(halo, settings.halo.lookup_ttl));
+    // The models in model.dir, as the service would load them.
+    let models = ModelsHandle::load(&settings.model).current();
+    let mut notes = Vec::new();
+    if !models.is_empty() {
+        let step = &settings.model;
+        notes = model::fill(
+            &models,
+            step,
+            lookups.as_ref(),
+            &rules,
+            &ticket,
+            &mut decision,
+        )
+        .await;
+    }
     let llm_notes = match settings.llm.enabled {
         true => {
             let llm = Llm::new(&settings.llm)?;
-            let lookups = settings
-                .halo_client()?
-                .map(|halo| Lookups::new(halo, settings.halo.lookup_ttl));
             // No store: a one-off call, outside the answer cache and the daily budget.
             let step = crate::pipeline::llm::consult(
                 &llm,
@@ -82,7 +100,8 @@ pub async fn classify(settings: &Settings, input: &str) -> Result<Classification
     let default_templates = settings.ack.templates()?;
     let templates = plan::templates_for(&decision, &rules, &default_templates);
     let mut plan = plan::plan(&ticket, &decision, &settings.act, &settings.ack, templates);
-    plan.notes.splice(0..0, llm_notes);
+    notes.extend(llm_notes);
+    plan.notes.splice(0..0, notes);
     Ok(Classification {
         ticket,
         decision,

@@ -5,7 +5,7 @@
 mod catalogue;
 pub(crate) mod labels;
 pub(crate) mod llm;
-mod model;
+pub(crate) mod model;
 pub(crate) mod plan;
 #[cfg(test)]
 mod test_decisions;

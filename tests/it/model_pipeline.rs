@@ -207,3 +207,34 @@ async fn models_are_picked_up_while_serving_and_a_damaged_file_fails_no_job() {
     let DecisionRow { decision, .. } = app.decision(41234).await;
     assert_eq!(decision["fields"]["team"]["source"]["kind"], "model");
 }
+
+#[test]
+fn classify_shows_what_the_model_decided() {
+    let dir = tempfile::tempdir().unwrap();
+    train_team_model(dir.path());
+    let rules = dir.path().join("rules.toml");
+    std::fs::write(
+        &rules,
+        "[labels]\nteams = [\"Service Desk\", \"Network\"]\n",
+    )
+    .unwrap();
+    let ticket = dir.path().join("ticket.json");
+    let mut body = crate::common::fixture_json("ticket.json");
+    body["summary"] = json!("ubiquiti uplink flapping");
+    body["details"] = json!("the controller says the uplink keeps flapping");
+    body["team"] = json!("");
+    std::fs::write(&ticket, body.to_string()).unwrap();
+    let output = binary()
+        .args(["classify", ticket.to_str().unwrap()])
+        .env("HALO_TRIAGE__RULES__PATH", &rules)
+        .env("HALO_TRIAGE__RULES__OVERLAY_DIR", dir.path().join("none"))
+        .env("HALO_TRIAGE__MODEL__DIR", dir.path().join("models"))
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8(output.stdout).unwrap();
+    assert!(output.status.success(), "{stdout}");
+    assert!(
+        stdout.contains("team = Network (the model chose 'Network' with confidence"),
+        "{stdout}"
+    );
+}
