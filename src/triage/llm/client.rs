@@ -341,9 +341,7 @@ impl Llm {
             }
         }
     }
-}
 
-impl Llm {
     /// One request, as is: the reply, or the error to classify (`Err` only when the
     /// request cannot even be built).
     async fn create(
