@@ -50,9 +50,7 @@ pub fn learn_from_file(
             })
         })
         .collect();
-    let mut labels: Vec<&str> = examples.iter().map(|e| e.label.as_str()).collect();
-    labels.sort_unstable();
-    labels.dedup();
+    let labels = learn::labels(&examples);
     if labels.len() < 2 {
         return Err(LearnError::Input(format!(
             "{}: {} labelled tickets with {} distinct labels in '{label}'; a model needs two or more",
@@ -125,9 +123,7 @@ pub async fn learn_from_halo(settings: &Settings) -> Result<String, LearnError> 
     for field in &fields {
         let examples = history.examples.get(field).map_or(&[][..], Vec::as_slice);
         let (empty, unusable) = history.left_out.get(field).copied().unwrap_or_default();
-        let mut labels: Vec<&str> = examples.iter().map(|e| e.label.as_str()).collect();
-        labels.sort_unstable();
-        labels.dedup();
+        let labels = learn::labels(examples);
         report.push_str(&format!(
             "\n== {field}: {} tickets with a label, {empty} without one, {unusable} whose label \
              is no longer in use in Halo (left out)\n",

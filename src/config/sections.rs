@@ -242,7 +242,8 @@ pub struct RulesSettings {
 /// What `halo-triage learn` reads from Halo when no export is given.
 #[derive(Debug, Clone, Deserialize)]
 pub struct LearnSettings {
-    /// The fields to train a model for.
+    /// The fields to train a model for (a TOML list, or comma-separated in the environment).
+    #[serde(deserialize_with = "de::list_or_comma_separated")]
     pub fields: Vec<String>,
     /// Tickets closed within this many months (30 days each).
     pub months: u32,

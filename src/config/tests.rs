@@ -60,6 +60,8 @@ fn env_overrides_nested_keys_and_lists() {
         vec!["New Ticket Logged", "Ticket Updated"]
     );
     assert_eq!(settings.listen_addr().unwrap().port(), 9000);
+    let settings = load(&[TOKEN, ("HALO_TRIAGE__LEARN__FIELDS", "team, category_1")]).unwrap();
+    assert_eq!(settings.learn.fields, ["team", "category_1"]);
 }
 
 #[test]
@@ -213,6 +215,26 @@ fn errors_name_the_key() {
                 ("HALO_TRIAGE__LLM__MAX_INPUT_CHARS", "0"),
             ],
             "llm.max_input_chars",
+        ),
+        (
+            &[TOKEN, ("HALO_TRIAGE__MODEL__FILL_THRESHOLD", "1.5")],
+            "model.fill_threshold",
+        ),
+        (
+            &[TOKEN, ("HALO_TRIAGE__MODEL__THRESHOLDS__AGENT", "0.9")],
+            "model.thresholds",
+        ),
+        (
+            &[TOKEN, ("HALO_TRIAGE__MODEL__THRESHOLDS__TEAM", "2")],
+            "model.thresholds",
+        ),
+        (
+            &[TOKEN, ("HALO_TRIAGE__LEARN__FIELDS", "team,status")],
+            "learn.fields",
+        ),
+        (
+            &[TOKEN, ("HALO_TRIAGE__LEARN__MONTHS", "0")],
+            "learn.months",
         ),
     ];
     for (pairs, key) in cases {

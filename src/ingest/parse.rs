@@ -57,20 +57,20 @@ pub struct Accept<'a> {
 /// batch are counted before any of them is read, so a huge batch costs no memory; each
 /// element is kept as the raw text it arrived as, and only its envelope fields are read.
 pub fn parse(body: &[u8], accept: &Accept) -> Result<Parsed, Refusal> {
-    check_batch_size(body, accept.max_batch)?;
+    let first = body.iter().find(|b| !b.is_ascii_whitespace()).copied();
+    check_batch_size(body, first, accept.max_batch)?;
     let (events, ignored_agents) = (accept.events, accept.ignored_agents);
     let invalid = |e: serde_json::Error| Refusal::Invalid(format!("body is not valid JSON: {e}"));
     serde_json::from_slice::<Checked>(body).map_err(invalid)?;
-    let value: &RawValue = serde_json::from_slice(body).map_err(invalid)?;
-    let (objects, batch) = match json_kind(value) {
+    let (objects, batch) = match kind(first) {
         "an array" => {
-            let items: Vec<&RawValue> = serde_json::from_str(value.get()).map_err(invalid)?;
+            let items: Vec<&RawValue> = serde_json::from_slice(body).map_err(invalid)?;
             if items.is_empty() {
                 return Err(Refusal::Invalid("body is an empty array".into()));
             }
             (items, true)
         }
-        "an object" => (vec![value], false),
+        "an object" => (vec![serde_json::from_slice(body).map_err(invalid)?], false),
         other => {
             return Err(Refusal::Invalid(format!(
                 "body must be a JSON object or an array of objects, not {other}"
@@ -133,7 +133,7 @@ impl<'de> Visitor<'de> for CheckedVisitor {
 
 /// Refuses an array of more than `max` elements, reading no element (invalid JSON is left
 /// for the full parse to name).
-fn check_batch_size(body: &[u8], max: usize) -> Result<(), Refusal> {
+fn check_batch_size(body: &[u8], first: Option<u8>, max: usize) -> Result<(), Refusal> {
     struct Count(usize);
     impl<'de> Visitor<'de> for Count {
         type Value = ();
@@ -152,8 +152,7 @@ fn check_batch_size(body: &[u8], max: usize) -> Result<(), Refusal> {
         }
     }
     const TOO_MANY: &str = "too many elements";
-    let starts_an_array = body.iter().find(|b| !b.is_ascii_whitespace()) == Some(&b'[');
-    if !starts_an_array {
+    if kind(first) != "an array" {
         return Ok(());
     }
     match serde_json::Deserializer::from_slice(body).deserialize_seq(Count(max)) {
@@ -176,9 +175,9 @@ fn item(
     } else {
         String::new()
     };
-    let kind = json_kind(object);
-    if kind != "an object" {
-        return Item::Invalid(format!("{place}expected an object, found {kind}"));
+    let found = kind(object.get().as_bytes().first().copied());
+    if found != "an object" {
+        return Item::Invalid(format!("{place}expected an object, found {found}"));
     }
     let delivery = match Delivery::parse(object.get()) {
         Ok(delivery) => delivery,
@@ -212,8 +211,8 @@ fn item(
 }
 
 /// The kind of a JSON value, told by its first character (the value is valid JSON).
-fn json_kind(value: &RawValue) -> &'static str {
-    match value.get().as_bytes().first() {
+fn kind(first: Option<u8>) -> &'static str {
+    match first {
         Some(b'n') => "null",
         Some(b't' | b'f') => "a boolean",
         Some(b'"') => "a string",

@@ -149,5 +149,18 @@ mod tests {
             missing.contains("no column 'Label'; its columns: Subject, Body, Topic"),
             "{missing}"
         );
+        std::fs::write(&jsonl, "{\"Subject\":\"Toner\"}\n{not json\n").unwrap();
+        let broken = read(&jsonl, &columns, Some("Topic"))
+            .unwrap_err()
+            .to_string();
+        assert!(broken.contains("t.jsonl, line 2: "), "{broken}");
+        std::fs::write(&jsonl, "{\"Other\":\"x\"}\n").unwrap();
+        let empty = read(&jsonl, &columns, Some("Topic"))
+            .unwrap_err()
+            .to_string();
+        assert!(
+            empty.contains("line 1: none of the text fields (Subject, Body) is there"),
+            "{empty}"
+        );
     }
 }

@@ -27,6 +27,14 @@ const MIN_DOCUMENT_FREQUENCY: usize = 2;
 /// Folds whose out-of-fold scores calibrate the confidences.
 const CALIBRATION_FOLDS: u64 = 3;
 
+/// The distinct labels of `examples`, sorted.
+pub fn labels(examples: &[Example]) -> Vec<String> {
+    let mut labels: Vec<String> = examples.iter().map(|e| e.label.clone()).collect();
+    labels.sort_unstable();
+    labels.dedup();
+    labels
+}
+
 /// A stable number from a text: the split and the folds depend on the text alone.
 fn text_hash(text: &str) -> u64 {
     let digest = Sha256::digest(text.as_bytes());
@@ -36,11 +44,8 @@ fn text_hash(text: &str) -> u64 {
 /// Splits off `share` of each label's examples (those whose text hashes lowest) as the
 /// held-out part: (training, held out).
 pub fn hold_out(examples: &[Example], share: f64) -> (Vec<Example>, Vec<Example>) {
-    let mut labels: Vec<&str> = examples.iter().map(|e| e.label.as_str()).collect();
-    labels.sort_unstable();
-    labels.dedup();
     let (mut train, mut held) = (Vec::new(), Vec::new());
-    for label in labels {
+    for label in labels(examples) {
         let mut group: Vec<&Example> = examples.iter().filter(|e| e.label == label).collect();
         group.sort_by_key(|e| text_hash(&e.text));
         let cut = (group.len() as f64 * share).round() as usize;
@@ -83,9 +88,7 @@ fn score(row: &[f32], x: &Sparse) -> f64 {
 /// calibrated on scores from models that did not see the ticket (three folds), and the
 /// final model is trained on everything.
 pub fn train(examples: &[Example], field: &str, held_out: serde_json::Value) -> Model {
-    let mut labels: Vec<String> = examples.iter().map(|e| e.label.clone()).collect();
-    labels.sort_unstable();
-    labels.dedup();
+    let labels = labels(examples);
     let vectorizer = Vectorizer::fit(
         examples.iter().map(|e| e.text.as_str()),
         MIN_DOCUMENT_FREQUENCY,

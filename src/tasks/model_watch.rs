@@ -92,7 +92,7 @@ impl ModelsHandle {
         let listing = self.listing();
         {
             let mut seen = self.seen.lock().unwrap_or_else(PoisonError::into_inner);
-            if *seen == listing && !listing.is_empty() {
+            if *seen == listing {
                 return;
             }
             *seen = listing.clone();

@@ -161,20 +161,28 @@ fn learn_and_eval_say_what_is_wrong_with_their_input() {
         b"HTMODEL1 and then nothing that checks out at all, really",
     )
     .unwrap();
-    let (ok, _, stderr) = run(&[
-        "eval",
-        "--model",
-        corrupt.to_str().unwrap(),
-        "--from",
-        SAMPLE,
-        "--text",
-        "Document",
-        "--label",
-        "Topic_group",
-    ]);
+    let eval = |model: &str, from: &str| {
+        let args = [
+            "eval", "--model", model, "--from", from, "--text", "Document",
+        ];
+        run(&[&args[..], &["--label", "Topic_group"]].concat())
+    };
+    let (ok, _, stderr) = eval(corrupt.to_str().unwrap(), SAMPLE);
     assert!(!ok);
     assert!(
         stderr.contains("is damaged: its checksum does not match"),
+        "{stderr}"
+    );
+
+    // A model to judge, and data without a single label to judge it on.
+    let (ok, _, stderr) = learn(SAMPLE, "Document");
+    assert!(ok, "{stderr}");
+    let unlabelled = dir.path().join("unlabelled.csv");
+    std::fs::write(&unlabelled, "Document,Topic_group\nnew toner please,\n").unwrap();
+    let (ok, _, stderr) = eval(out, unlabelled.to_str().unwrap());
+    assert!(!ok);
+    assert!(
+        stderr.contains("no row has a label in 'Topic_group' to compare with"),
         "{stderr}"
     );
 }

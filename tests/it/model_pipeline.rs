@@ -71,16 +71,7 @@ async fn app_with_models(halo: &MockServer, llm: &MockServer, models: &Path) -> 
 }
 
 async fn readyz_models(app: &TestApp) -> Value {
-    let body: Value = app
-        .http
-        .get(app.url("/readyz"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    body["models"].clone()
+    app.readyz().await["models"].clone()
 }
 
 #[tokio::test]

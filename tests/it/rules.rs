@@ -151,15 +151,7 @@ async fn a_broken_rules_file_keeps_the_old_rules_and_a_good_one_takes_over() {
         .as_deref()
         .unwrap()
         .contains("rules.toml:3:16: team must be non-empty text"));
-    let ready: Value = app
-        .http
-        .get(app.url("/readyz"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let ready = app.readyz().await;
     assert_eq!(ready["status"], "ready");
     assert!(ready["rules"]["error"]
         .as_str()

@@ -180,6 +180,12 @@ impl TestApp {
             .unwrap();
     }
 
+    /// `GET /readyz`, as JSON.
+    pub async fn readyz(&self) -> Value {
+        let answer = self.http.get(self.url("/readyz")).send().await.unwrap();
+        answer.json().await.unwrap()
+    }
+
     pub async fn count(&self, sql: &str) -> i64 {
         sqlx::query_scalar(sql)
             .fetch_one(self.store.pool())
