@@ -18,6 +18,7 @@ use crate::pipeline::{Halo, Pipeline};
 use crate::store::{Store, StoreError};
 use crate::tasks::housekeeping;
 use crate::tasks::model_watch::ModelsHandle;
+use crate::tasks::readback::ReadBackTask;
 use crate::tasks::reconcile::Reconciler;
 use crate::tasks::rules_watch::RulesHandle;
 use crate::triage::llm::{Llm, LlmError};
@@ -63,6 +64,8 @@ pub struct App {
     models: Arc<ModelsHandle>,
     /// Present when Halo credentials are configured.
     reconciler: Option<Reconciler>,
+    /// Present when Halo credentials are configured.
+    read_back: Option<ReadBackTask>,
     retention: Duration,
 }
 
@@ -98,6 +101,14 @@ impl App {
                 halo.client.clone(),
                 settings.reconcile.clone(),
                 wake.clone(),
+            )
+        });
+        let read_back = halo.as_ref().map(|halo| {
+            ReadBackTask::new(
+                store.clone(),
+                halo.client.clone(),
+                settings.report.clone(),
+                models.clone(),
             )
         });
         let worker_settings = &settings.worker;
@@ -169,6 +180,7 @@ impl App {
             rules,
             models,
             reconciler,
+            read_back,
             retention: settings.store.retention,
         })
     }
@@ -203,6 +215,12 @@ impl App {
         self.reconciler.as_ref()
     }
 
+    /// The read-back, when Halo credentials are configured (it runs every
+    /// `report.interval_secs` while serving; tests run passes themselves).
+    pub fn read_back(&self) -> Option<&ReadBackTask> {
+        self.read_back.as_ref()
+    }
+
     /// The job step function, for driving jobs one at a time (tests, tools).
     pub fn worker(&self) -> &Worker {
         &self.worker
@@ -229,6 +247,9 @@ impl App {
         workers.spawn(self.models.clone().watch(stopped.clone()));
         if let Some(reconciler) = self.reconciler.clone() {
             workers.spawn(reconciler.run(stopped.clone()));
+        }
+        if let Some(read_back) = self.read_back.clone() {
+            workers.spawn(read_back.run(stopped.clone()));
         }
         workers.spawn(housekeeping::run(
             self.store.clone(),

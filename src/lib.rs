@@ -8,9 +8,10 @@
 //! | `app`       | builds the service from settings and runs it until a signal         |
 //! | `cli`       | the commands besides `serve`: classify, check, jobs, halo           |
 //! | `http`      | every route: webhook (via `ingest`), health, metrics, admin         |
-//! | `tasks`     | background loops: reconciler, housekeeping, rules watcher           |
+//! | `tasks`     | background loops: reconciler, read-back, housekeeping, watchers     |
 //! | `worker`    | the queue runtime: claim, lease, settle, retry, outage pause        |
 //! | `ingest`    | stage 0: webhook body → stored delivery and jobs                    |
+//! | `report`    | the agreement report: read-back comparisons, counted and rendered   |
 //! | `pipeline`  | one job in README order: ticket, decide, labels, LLM, plan, write   |
 //! | `triage`    | pure decisions: rules, sentiment, ack templates, the LLM stage      |
 //! | `store`     | SQLite: deliveries, jobs, decisions, ack ledger, caches             |
@@ -28,6 +29,7 @@ mod http;
 mod ingest;
 mod learn;
 mod pipeline;
+mod report;
 mod store;
 mod tasks;
 mod telemetry;
@@ -40,6 +42,7 @@ pub use clock::now_ms;
 pub use config::Settings;
 pub use halo::model::Ticket;
 pub use store::{JobStatus, Store};
+pub use tasks::readback::{PassReport as ReadBackPass, ReadBackTask};
 pub use tasks::reconcile::Reconciler;
 pub use tasks::rules_watch::RulesHandle;
 pub use telemetry::init as init_logging;

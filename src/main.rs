@@ -8,7 +8,7 @@ use std::process::ExitCode;
 use anyhow::Context;
 use clap::{Parser, Subcommand};
 use halo_triage::cli::jobs::{self, ReplayTarget};
-use halo_triage::cli::{check, classify, learn};
+use halo_triage::cli::{check, classify, learn, report};
 use halo_triage::Settings;
 use halo_triage::{init_logging, App, JobStatus};
 use halo_triage::{schema_json, RuleSet};
@@ -43,6 +43,16 @@ enum Command {
     /// Ask the running service on this machine whether it is ready (for container health
     /// checks); exits non-zero when it is not.
     Health,
+    /// How often people kept what halo-triage decided, field by field and source by
+    /// source, from the decisions read back from Halo once they settled.
+    Report {
+        /// Only decisions made since this date (YYYY-MM-DD, or an RFC 3339 time).
+        #[arg(long)]
+        since: Option<String>,
+        /// One JSON object instead of the table (the shape of GET /admin/report).
+        #[arg(long)]
+        json: bool,
+    },
     /// Tools for rule authors.
     Rules {
         #[command(subcommand)]
@@ -143,6 +153,9 @@ async fn main() -> ExitCode {
         Command::Classify { file } => run_classify(config.as_deref(), &file).await,
         Command::Check => run_check(config.as_deref()).await,
         Command::Health => health(config.as_deref()).await,
+        Command::Report { since, json } => {
+            run_report(config.as_deref(), since.as_deref(), json).await
+        }
         Command::Rules { command } => rules(config.as_deref(), command).await,
         Command::Jobs { command } => jobs_command(config.as_deref(), command).await,
         Command::Learn {
@@ -200,6 +213,16 @@ async fn run_learn(
         _ => learn::learn_from_halo(&Settings::load(config)?).await?,
     };
     print!("{report}");
+    Ok(ExitCode::SUCCESS)
+}
+
+async fn run_report(
+    config: Option<&Path>,
+    since: Option<&str>,
+    json: bool,
+) -> anyhow::Result<ExitCode> {
+    let settings = Settings::load(config)?;
+    print!("{}", report::report(&settings, since, json).await?);
     Ok(ExitCode::SUCCESS)
 }
 

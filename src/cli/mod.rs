@@ -6,3 +6,4 @@ pub mod classify;
 pub mod halo;
 pub mod jobs;
 pub mod learn;
+pub mod report;

@@ -18,7 +18,7 @@ use crate::halo::{HaloClient, HaloClientOptions, HaloCredentials, HaloError};
 
 pub use sections::{
     AckSettings, ActSettings, AdminSettings, HaloSettings, LearnSettings, LlmProvider, LlmSettings,
-    LogSettings, Mode, ModelSettings, ReconcileSettings, RedactSettings, RulesSettings,
+    LogSettings, Mode, ModelSettings, ReconcileSettings, RedactSettings, ReportSettings, RulesSettings,
     ServerSettings, StoreSettings, StructuredOutput, WebhookSettings, WorkerSettings,
 };
 
@@ -63,6 +63,7 @@ pub struct Settings {
     pub learn: LearnSettings,
     pub admin: AdminSettings,
     pub reconcile: ReconcileSettings,
+    pub report: ReportSettings,
 }
 
 impl Settings {

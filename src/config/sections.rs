@@ -42,6 +42,21 @@ pub struct ReconcileSettings {
 }
 
 #[derive(Debug, Clone, Deserialize)]
+pub struct ReportSettings {
+    /// How long after its decision a ticket is read back (earlier when it is closed).
+    #[serde(rename = "settle_secs", deserialize_with = "de::secs")]
+    pub settle: Duration,
+    /// Time between read-back passes; zero turns the read-back off.
+    #[serde(rename = "interval_secs", deserialize_with = "de::secs")]
+    pub interval: Duration,
+    /// Halo requests one pass may make.
+    pub max_requests_per_pass: u32,
+    pub page_size: u32,
+    pub ready_agreement: f64,
+    pub ready_min: i64,
+}
+
+#[derive(Debug, Clone, Deserialize)]
 pub struct AdminSettings {
     /// Bearer token for `/admin/*`; the routes do not exist without it.
     #[serde(deserialize_with = "de::non_empty_secret")]

@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use super::sections::{
     AckSettings, HaloSettings, LearnSettings, LlmProvider, LlmSettings, ModelSettings,
-    ReconcileSettings, ServerSettings, StoreSettings, WebhookSettings, WorkerSettings,
+    ReconcileSettings, ReportSettings, ServerSettings, StoreSettings, WebhookSettings, WorkerSettings,
 };
 use super::{invalid, parse_url, ConfigError, Mode, Settings};
 use crate::halo::Field;
@@ -36,6 +36,7 @@ impl Settings {
         self.server.validate()?;
         self.webhook.validate()?;
         self.reconcile.validate()?;
+        self.report.validate()?;
         self.store.validate()?;
         self.worker.validate()?;
         self.halo.validate()?;
@@ -186,6 +187,36 @@ impl ReconcileSettings {
                 "reconcile.overlap_secs",
                 "must be at most 2592000 (30 days)",
             ));
+        }
+        Ok(())
+    }
+}
+
+impl ReportSettings {
+    fn validate(&self) -> Result<(), ConfigError> {
+        if !(1..=100).contains(&self.page_size) {
+            return Err(invalid(
+                "report.page_size",
+                "must be between 1 and 100 (Halo's maximum)",
+            ));
+        }
+        if self.max_requests_per_pass == 0 {
+            return Err(invalid("report.max_requests_per_pass", "must be at least 1"));
+        }
+        if self.settle > 90 * DAY {
+            return Err(invalid(
+                "report.settle_secs",
+                "must be at most 7776000 (90 days)",
+            ));
+        }
+        if !(self.ready_agreement > 0.0 && self.ready_agreement <= 1.0) {
+            return Err(invalid(
+                "report.ready_agreement",
+                "must be above 0 and at most 1",
+            ));
+        }
+        if self.ready_min < 1 {
+            return Err(invalid("report.ready_min", "must be at least 1"));
         }
         Ok(())
     }

@@ -12,7 +12,7 @@ use url::Url;
 
 use super::decode::{decode, decode_list};
 use super::error::HaloError;
-use super::model::{Action, Ticket, TicketUpdate};
+use super::model::{Action, ListedTicket, Ticket, TicketUpdate};
 use super::token::{HaloCredentials, Tokens};
 use super::transport::{Fence, RetryPolicy, Transport};
 
@@ -112,26 +112,36 @@ impl HaloClient {
         Ok((ids.collect(), complete))
     }
 
-    /// The tickets closed since `since` (Halo's date string), newest pages first as Halo
-    /// lists them, at most `max_tickets`, a hundred a page within the rate budget;
+    /// The tickets closed since `since` (Halo's date string), in pages of `page_size`
+    /// within the rate budget, at most `max_pages`; whether every page was read.
     /// `progress` hears (tickets read so far, Halo's total when it says).
     pub async fn tickets_closed_since(
         &self,
         since: &str,
-        max_tickets: u32,
+        page_size: u32,
+        max_pages: u32,
         progress: &mut (dyn FnMut(usize, Option<u64>) + Send),
-    ) -> Result<Vec<Ticket>, HaloError> {
+    ) -> Result<(Vec<ListedTicket>, bool), HaloError> {
         let search = [
             // Halo's spelling of the closing date.
             ("datesearch", "datecleared"),
             ("startdate", since),
             ("closed_only", "true"),
         ];
-        let max_pages = max_tickets.div_ceil(100).max(1);
-        let (mut tickets, _): (Vec<Ticket>, bool) = self
-            .pages("Tickets", "tickets", &search, 100, max_pages, progress)
+        self.pages("Tickets", "tickets", &search, page_size, max_pages, progress)
+            .await
+    }
+
+    /// The tickets `ids` (at most 100, Halo's page limit), open or closed, in one
+    /// `GET /api/Tickets?ticketids=` request.
+    pub async fn tickets_by_ids(&self, ids: &[i64]) -> Result<Vec<ListedTicket>, HaloError> {
+        let listed: Vec<String> = ids.iter().map(i64::to_string).collect();
+        let listed = listed.join(",");
+        let search = [("ticketids", listed.as_str())];
+        let page_size = ids.len().clamp(1, 100) as u32;
+        let (tickets, _) = self
+            .pages("Tickets", "tickets", &search, page_size, 1, &mut |_, _| {})
             .await?;
-        tickets.truncate(max_tickets as usize);
         Ok(tickets)
     }
 

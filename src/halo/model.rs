@@ -55,6 +55,8 @@ pub struct Ticket {
     pub is_vip: bool,
     /// When the ticket was logged (ISO 8601).
     pub dateoccurred: Option<String>,
+    #[serde(deserialize_with = "lenient_bool")]
+    pub hasbeenclosed: bool,
     pub customfields: Vec<CustomField>,
     /// The details as plain text, worked out once (the rules, the sentiment and the LLM
     /// all read them).
@@ -63,6 +65,27 @@ pub struct Ticket {
     /// Read with `GET /api/Tickets/{id}`, not taken from a webhook's payload.
     #[serde(skip)]
     pub read_from_halo: bool,
+}
+
+/// A ticket as a list (`GET /api/Tickets`) shows it: Halo trims list items, so which of
+/// the decidable fields the answer carried is kept beside the ticket (a field it left out
+/// is unknown, not empty).
+#[derive(Debug, Clone)]
+pub struct ListedTicket {
+    pub ticket: Ticket,
+    pub carried: std::collections::BTreeSet<Field>,
+}
+
+impl<'de> Deserialize<'de> for ListedTicket {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let value = Value::deserialize(deserializer)?;
+        let carried = Field::ALL
+            .into_iter()
+            .filter(|f| value.get(f.name()).is_some())
+            .collect();
+        let ticket = Ticket::deserialize(value).map_err(serde::de::Error::custom)?;
+        Ok(ListedTicket { ticket, carried })
+    }
 }
 
 /// A cache of [`Ticket::plain_details`]; not part of what a ticket is (equal, not shown).

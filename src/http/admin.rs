@@ -1,4 +1,4 @@
-//! The admin API: dead letters and their replay, and recent decisions. Served only when
+//! The admin API: dead letters and their replay, recent decisions, the agreement report. Served only when
 //! `admin.token` is set, and only to requests bearing it.
 
 use std::sync::Arc;
@@ -17,35 +17,31 @@ use tokio::sync::Notify;
 use super::auth::bearer_matches;
 use super::error::json_error as error;
 use super::throttle::Throttle;
+use crate::config::ReportSettings;
+use crate::report::parse_since;
 use crate::store::{JobStatus, Replay, Store, StoreError, StoredDecision};
+use crate::tasks::model_watch::ModelsHandle;
 
-struct AdminState {
-    store: Store,
-    token: SecretString,
+pub(super) struct AdminState {
+    pub store: Store,
+    pub token: SecretString,
     /// Wakes idle workers when a replay queues work.
-    wake: Arc<Notify>,
-    throttle: Arc<Throttle>,
+    pub wake: Arc<Notify>,
+    pub throttle: Arc<Throttle>,
+    pub report: ReportSettings,
+    /// The models in force, for the corrections since each was trained.
+    pub models: Arc<ModelsHandle>,
 }
 
 /// The admin API, and `guarded` (more routes behind the same token).
-pub(super) fn router(
-    token: SecretString,
-    store: Store,
-    wake: Arc<Notify>,
-    throttle: Arc<Throttle>,
-    guarded: Router,
-) -> Router {
-    let state = Arc::new(AdminState {
-        store,
-        token,
-        wake,
-        throttle,
-    });
+pub(super) fn router(state: AdminState, guarded: Router) -> Router {
+    let state = Arc::new(state);
     Router::new()
         .route("/admin/jobs", get(list_jobs))
         .route("/admin/jobs/retry-dead", post(replay_all_dead))
         .route("/admin/jobs/{id}/retry", post(replay_job))
         .route("/admin/decisions", get(decisions))
+        .route("/admin/report", get(agreement_report))
         .with_state(state.clone())
         .merge(guarded)
         .route_layer(middleware::from_fn_with_state(state, require_token))
@@ -164,4 +160,25 @@ fn decision_json(stored: &StoredDecision) -> Value {
         "ticket_update": parse(&stored.ticket_update),
         "notes": parse(&stored.notes),
     })
+}
+
+#[derive(Deserialize)]
+struct ReportQuery {
+    since: Option<String>,
+}
+
+/// The agreement report, as `halo-triage report --json` prints it.
+async fn agreement_report(
+    State(state): State<Arc<AdminState>>,
+    Query(query): Query<ReportQuery>,
+) -> Response {
+    let since_ms = match query.since.as_deref().map(parse_since).transpose() {
+        Ok(since) => since.unwrap_or(0),
+        Err(message) => return error(StatusCode::BAD_REQUEST, format!("since: {message}")),
+    };
+    let models = state.models.status().loaded;
+    match crate::report::build(&state.store, since_ms, query.since, &state.report, &models).await {
+        Ok(report) => Json(report).into_response(),
+        Err(e) => store_error(e),
+    }
 }

@@ -38,7 +38,17 @@ pub fn routers(
         false => (metrics, Router::new()),
     };
     let operator = match settings.admin.token.clone() {
-        Some(token) => open.merge(admin::router(token, store, wake, throttle, guarded)),
+        Some(token) => {
+            let state = admin::AdminState {
+                store,
+                token,
+                wake,
+                throttle,
+                report: settings.report.clone(),
+                models: health.models.clone(),
+            };
+            open.merge(admin::router(state, guarded))
+        }
         None => open,
     };
     (health::router(health), operator)

@@ -52,9 +52,12 @@ pub async fn read(
     progress: &mut (dyn FnMut(usize, Option<u64>) + Send),
 ) -> Result<History, HaloError> {
     let known = KnownLabels::load(lookups, fields.iter().copied()).await?;
-    let tickets = halo
-        .tickets_closed_since(since, max_tickets, progress)
+    let max_pages = max_tickets.div_ceil(100).max(1);
+    let (mut tickets, _) = halo
+        .tickets_closed_since(since, 100, max_pages, progress)
         .await?;
+    tickets.truncate(max_tickets as usize);
+    let tickets: Vec<Ticket> = tickets.into_iter().map(|t| t.ticket).collect();
     let mut history = History {
         read: tickets.len(),
         examples: BTreeMap::new(),

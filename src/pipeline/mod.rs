@@ -121,7 +121,7 @@ impl Pipeline {
         if !live {
             notes.extend(self.shadow_notes(&decision, &plan));
         }
-        self.record(job, &decision, &plan, &notes).await?;
+        self.record(job, &ticket, &decision, &plan, &notes).await?;
         let Some(halo) = halo.filter(|_| live) else {
             return Ok(());
         };
@@ -161,6 +161,7 @@ impl Pipeline {
     async fn record(
         &self,
         job: &Job,
+        ticket: &Ticket,
         decision: &Decision,
         plan: &Plan,
         notes: &[String],
@@ -178,6 +179,7 @@ impl Pipeline {
             decision_json: serde_json::to_string(decision).unwrap_or_default(),
             ticket_update_json: serde_json::to_string(&plan.update).unwrap_or_default(),
             notes_json: json_list(notes),
+            before_json: before(ticket, decision).to_string(),
         };
         self.store.save_decision(&record).await?;
         tracing::info!(
@@ -204,6 +206,14 @@ async fn decide_off_the_runtime(
     .await;
     // A panic while deciding fails the job like any other (see `worker::isolate`).
     decided.unwrap_or_else(|error| std::panic::resume_unwind(error.into_panic()))
+}
+
+/// What the ticket held before triage in each field the decision set or left for review,
+/// for the read-back to tell a field a person changed from one left alone.
+fn before(ticket: &Ticket, decision: &Decision) -> serde_json::Value {
+    let fields = decision.fields.keys().chain(&decision.needs_review);
+    let held = fields.map(|f| (f.name().to_string(), serde_json::json!(ticket.current(*f))));
+    serde_json::Value::Object(held.collect())
 }
 
 fn json_list(notes: &[String]) -> String {

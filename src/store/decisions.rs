@@ -15,6 +15,8 @@ pub struct DecisionRecord {
     pub decision_json: String,
     pub ticket_update_json: String,
     pub notes_json: String,
+    /// What the ticket held in each decided or reviewed field before triage.
+    pub before_json: String,
 }
 
 /// A decision as stored.
@@ -36,12 +38,13 @@ impl Store {
     pub async fn save_decision(&self, record: &DecisionRecord) -> Result<(), StoreError> {
         sqlx::query(
             "INSERT INTO decisions (job_id, ticket_id, mode, decision, ticket_update, notes,
-                                    applied, created_at)
-             VALUES (?, ?, ?, ?, ?, ?, 0, ?)
+                                    before, applied, created_at)
+             VALUES (?, ?, ?, ?, ?, ?, ?, 0, ?)
              ON CONFLICT (job_id) DO UPDATE
              SET mode = excluded.mode, decision = excluded.decision,
                  ticket_update = excluded.ticket_update, notes = excluded.notes,
-                 applied = 0, created_at = excluded.created_at",
+                 before = excluded.before, applied = 0, created_at = excluded.created_at,
+                 read_back_at = NULL",
         )
         .bind(record.job_id)
         .bind(record.ticket_id)
@@ -49,6 +52,7 @@ impl Store {
         .bind(&record.decision_json)
         .bind(&record.ticket_update_json)
         .bind(&record.notes_json)
+        .bind(&record.before_json)
         .bind(now_ms())
         .execute(&self.pool)
         .await

@@ -1,12 +1,13 @@
-//! Durable state in SQLite (WAL): deliveries, jobs, decisions, acknowledgements, the LLM
-//! cache and budget, watermarks. Knows nothing of HTTP, Halo or rules; of the settings it
-//! knows only the mode a decision was made in.
+//! Durable state in SQLite (WAL): deliveries, jobs, decisions and their read-back,
+//! acknowledgements, the LLM cache and budget, watermarks and task leases. Knows nothing
+//! of HTTP, Halo or rules; of the settings it knows only the mode a decision was made in.
 
 mod acks;
 mod decisions;
 mod deliveries;
 mod jobs;
 mod llm;
+mod readback;
 mod retention;
 mod watermarks;
 
@@ -21,6 +22,7 @@ pub use acks::AckStatus;
 pub use decisions::{DecisionRecord, StoredDecision};
 pub use deliveries::{DeliveryOutcome, Enqueued, NewJob};
 pub use jobs::{Job, JobStatus, JobSummary, Replay};
+pub use readback::{PendingDecision, ReadBack};
 
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {

@@ -10,20 +10,17 @@ use crate::store::Store;
 const EVERY: Duration = Duration::from_secs(3600);
 
 /// Prunes until `stop` turns true; a zero `retention` keeps everything.
-pub async fn run(store: Store, retention: Duration, mut stop: watch::Receiver<bool>) {
+pub async fn run(store: Store, retention: Duration, stop: watch::Receiver<bool>) {
     if retention.is_zero() {
         return;
     }
     let retention_ms = retention.as_millis() as i64;
     let retention_days = retention.as_secs() / 86_400;
-    loop {
+    super::every(EVERY, stop, || async {
         match store.prune(now_ms() - retention_ms).await {
             Ok(pruned) => tracing::info!(?pruned, retention_days, "store pruned"),
             Err(error) => tracing::warn!(%error, "pruning the store failed; trying again later"),
         }
-        tokio::select! {
-            _ = tokio::time::sleep(EVERY) => {}
-            _ = stop.wait_for(|stopped| *stopped) => return,
-        }
-    }
+    })
+    .await
 }

@@ -9,8 +9,9 @@ use tokio::sync::{watch, Notify};
 
 use crate::clock::now_ms;
 use crate::config::ReconcileSettings;
-use crate::halo::{HaloClient, HaloError};
-use crate::store::{DeliveryOutcome, NewJob, Store, StoreError};
+use super::PassError;
+use crate::halo::HaloClient;
+use crate::store::{DeliveryOutcome, NewJob, Store};
 
 /// The watermark's name in the store: the start of the last successful pass.
 const WATERMARK: &str = "reconcile";
@@ -19,14 +20,6 @@ const WATERMARK: &str = "reconcile";
 const FLOOR: &str = "reconcile_floor";
 /// The event name of the jobs the reconciler queues.
 pub const EVENT: &str = "reconciled";
-
-#[derive(Debug, thiserror::Error)]
-pub enum ReconcileError {
-    #[error("listing recent tickets failed: {0}")]
-    Halo(#[from] HaloError),
-    #[error(transparent)]
-    Store(#[from] StoreError),
-}
 
 /// What one pass found.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -67,34 +60,24 @@ impl Reconciler {
 
     /// A pass at once, then one every interval, until `stop` turns true (a pass in
     /// progress is abandoned: its watermark is not moved, so the next start repeats it).
-    pub async fn run(self, mut stop: watch::Receiver<bool>) {
-        let interval = self.settings.interval;
-        if interval.is_zero() {
-            return;
-        }
-        loop {
-            tokio::select! {
-                result = self.pass() => match result {
-                    Ok(report) if !report.queued.is_empty() => tracing::warn!(
-                        queued = ?report.queued, since = %report.since,
-                        "reconciler queued tickets no webhook brought"
-                    ),
-                    Ok(report) => tracing::debug!(listed = report.listed, "reconciler: nothing missed"),
-                    Err(error) => tracing::warn!(%error, "reconciler pass failed; the next pass covers its period"),
-                },
-                _ = stop.wait_for(|stopped| *stopped) => return,
+    pub async fn run(self, stop: watch::Receiver<bool>) {
+        super::every(self.settings.interval, stop, || async {
+            match self.pass().await {
+                Ok(report) if !report.queued.is_empty() => tracing::warn!(
+                    queued = ?report.queued, since = %report.since,
+                    "reconciler queued tickets no webhook brought"
+                ),
+                Ok(report) => tracing::debug!(listed = report.listed, "reconciler: nothing missed"),
+                Err(error) => tracing::warn!(%error, "reconciler pass failed; the next pass covers its period"),
             }
-            tokio::select! {
-                _ = tokio::time::sleep(interval) => {}
-                _ = stop.wait_for(|stopped| *stopped) => return,
-            }
-        }
+        })
+        .await
     }
 
     /// Lists the tickets opened since the watermark (less the overlap, but never before
     /// the first pass), queues the ones without a job, then moves the watermark to this
     /// pass's start.
-    pub async fn pass(&self) -> Result<PassReport, ReconcileError> {
+    pub async fn pass(&self) -> Result<PassReport, PassError> {
         let started = now_ms();
         let overlap = self.settings.overlap.as_millis() as i64;
         let floor = match self.store.watermark(FLOOR).await? {

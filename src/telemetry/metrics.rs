@@ -80,3 +80,18 @@ pub fn queue(jobs_by_status: &[(String, i64)], oldest_queued_age_secs: f64) {
     }
     metrics::gauge!("halo_triage_oldest_queued_job_age_seconds").set(oldest_queued_age_secs);
 }
+
+/// Per field, how often people kept our value (read-back), and over how many tickets.
+pub fn agreement(field: &'static str, ratio: Option<f64>, compared: i64) {
+    if let Some(ratio) = ratio {
+        metrics::gauge!("halo_triage_field_agreement_ratio", "field" => field).set(ratio);
+    }
+    metrics::gauge!("halo_triage_field_compared", "field" => field).set(compared as f64);
+}
+
+/// Per field, how often a person changed a value we wrote (live mode).
+pub fn overrides(field: &'static str, ratio: Option<f64>) {
+    if let Some(ratio) = ratio {
+        metrics::gauge!("halo_triage_field_override_ratio", "field" => field).set(ratio);
+    }
+}

@@ -9,6 +9,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use halo_triage::App;
+use halo_triage::ReadBackTask;
 use halo_triage::Reconciler;
 use halo_triage::RulesHandle;
 use halo_triage::Settings;
@@ -51,6 +52,8 @@ pub struct TestApp {
     pub rules: Arc<RulesHandle>,
     /// Present in live mode (Halo credentials configured).
     pub reconciler: Option<Reconciler>,
+    /// Present in live mode (Halo credentials configured).
+    pub read_back: Option<ReadBackTask>,
     pub http: reqwest::Client,
     pub db_path: PathBuf,
     _dir: TempDir,
@@ -71,8 +74,9 @@ pub fn test_env(dir: &TempDir, halo: Option<&MockServer>) -> Vec<(String, String
         ("ACK__OUTCOME_ID", OUTCOME_ID.to_string()),
         ("HALO__RETRY_BASE_MS", "10".to_string()),
         ("HALO__TIMEOUT_SECS", "2".to_string()),
-        // Tests run reconciler passes themselves.
+        // Tests run reconciler and read-back passes themselves.
         ("RECONCILE__INTERVAL_SECS", "0".to_string()),
+        ("REPORT__INTERVAL_SECS", "0".to_string()),
     ];
     if let Some(halo) = halo {
         env.extend([
@@ -139,6 +143,7 @@ async fn build(halo: Option<&MockServer>, overrides: &[(&str, &str)]) -> (TestAp
         worker: app.worker().clone(),
         rules: app.rules().clone(),
         reconciler: app.reconciler().cloned(),
+        read_back: app.read_back().cloned(),
         http: reqwest::Client::new(),
         db_path: dir.path().join("test.db"),
         _dir: dir,
