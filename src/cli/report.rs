@@ -35,7 +35,10 @@ pub async fn report(
     )
     .await?;
     Ok(match json {
-        true => format!("{}\n", serde_json::to_string_pretty(&report).unwrap_or_default()),
+        true => format!(
+            "{}\n",
+            serde_json::to_string_pretty(&report).unwrap_or_default()
+        ),
         false => report::render(&report),
     })
 }

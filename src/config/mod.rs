@@ -18,8 +18,9 @@ use crate::halo::{HaloClient, HaloClientOptions, HaloCredentials, HaloError};
 
 pub use sections::{
     AckSettings, ActSettings, AdminSettings, HaloSettings, LearnSettings, LlmProvider, LlmSettings,
-    LogSettings, Mode, ModelSettings, ReconcileSettings, RedactSettings, ReportSettings, RulesSettings,
-    ServerSettings, StoreSettings, StructuredOutput, WebhookSettings, WorkerSettings,
+    LogSettings, Mode, ModelSettings, ReconcileSettings, RedactSettings, ReportSettings,
+    RulesSettings, ServerSettings, StoreSettings, StructuredOutput, WebhookSettings,
+    WorkerSettings,
 };
 
 const DEFAULTS: &str = include_str!("../../config/default.toml");

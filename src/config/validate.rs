@@ -8,7 +8,8 @@ use std::time::Duration;
 
 use super::sections::{
     AckSettings, HaloSettings, LearnSettings, LlmProvider, LlmSettings, ModelSettings,
-    ReconcileSettings, ReportSettings, ServerSettings, StoreSettings, WebhookSettings, WorkerSettings,
+    ReconcileSettings, ReportSettings, ServerSettings, StoreSettings, WebhookSettings,
+    WorkerSettings,
 };
 use super::{invalid, parse_url, ConfigError, Mode, Settings};
 use crate::halo::Field;
@@ -201,7 +202,10 @@ impl ReportSettings {
             ));
         }
         if self.max_requests_per_pass == 0 {
-            return Err(invalid("report.max_requests_per_pass", "must be at least 1"));
+            return Err(invalid(
+                "report.max_requests_per_pass",
+                "must be at least 1",
+            ));
         }
         if self.settle > 90 * DAY {
             return Err(invalid(

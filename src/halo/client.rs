@@ -128,8 +128,10 @@ impl HaloClient {
             ("startdate", since),
             ("closed_only", "true"),
         ];
-        self.pages("Tickets", "tickets", &search, page_size, max_pages, progress)
-            .await
+        self.pages(
+            "Tickets", "tickets", &search, page_size, max_pages, progress,
+        )
+        .await
     }
 
     /// The tickets `ids` (at most 100, Halo's page limit), open or closed, in one

@@ -38,9 +38,13 @@ pub fn compare(pending: &PendingDecision, listed: &ListedTicket) -> Vec<ReadBack
             let outcome = match (carried, ours) {
                 (false, _) => "unread",
                 (true, None) => "review",
-                (true, Some(ours)) => {
-                    outcome(&ours.value, theirs.as_ref(), before.as_ref(), was_written, closed)
-                }
+                (true, Some(ours)) => outcome(
+                    &ours.value,
+                    theirs.as_ref(),
+                    before.as_ref(),
+                    was_written,
+                    closed,
+                ),
             };
             let moved_from = if was_written {
                 ours.map(|d| d.value.clone())
@@ -123,18 +127,36 @@ mod tests {
         let net = text("Network");
         let desk = text("Service Desk");
         // Still what it held before, ticket open: nobody judged it.
-        assert_eq!(outcome(&net, Some(&desk), Some(&desk), false, false), "untouched");
+        assert_eq!(
+            outcome(&net, Some(&desk), Some(&desk), false, false),
+            "untouched"
+        );
         // The same, but closed: the person kept the old value.
-        assert_eq!(outcome(&net, Some(&desk), Some(&desk), false, true), "disagreed");
-        assert_eq!(outcome(&net, Some(&net), Some(&desk), false, false), "agreed");
+        assert_eq!(
+            outcome(&net, Some(&desk), Some(&desk), false, true),
+            "disagreed"
+        );
+        assert_eq!(
+            outcome(&net, Some(&net), Some(&desk), false, false),
+            "agreed"
+        );
         assert_eq!(outcome(&net, None, Some(&desk), false, true), "untouched");
     }
 
     #[test]
     fn live_fields_are_kept_changed_or_untouched() {
         let net = text("network");
-        assert_eq!(outcome(&net, Some(&text("Network")), None, true, false), "untouched");
-        assert_eq!(outcome(&net, Some(&text("Network")), None, true, true), "agreed");
-        assert_eq!(outcome(&net, Some(&text("Desk")), None, true, false), "disagreed");
+        assert_eq!(
+            outcome(&net, Some(&text("Network")), None, true, false),
+            "untouched"
+        );
+        assert_eq!(
+            outcome(&net, Some(&text("Network")), None, true, true),
+            "agreed"
+        );
+        assert_eq!(
+            outcome(&net, Some(&text("Desk")), None, true, false),
+            "disagreed"
+        );
     }
 }

@@ -123,7 +123,9 @@ pub fn parse_since(since: &str) -> Result<i64, String> {
         .parse::<jiff::Timestamp>()
         .or_else(|_| format!("{since}T00:00:00Z").parse::<jiff::Timestamp>());
     at.map(|at| at.as_millisecond()).map_err(|_| {
-        format!("'{since}' is not a date: give YYYY-MM-DD or an RFC 3339 time (2026-11-01T00:00:00Z)")
+        format!(
+            "'{since}' is not a date: give YYYY-MM-DD or an RFC 3339 time (2026-11-01T00:00:00Z)"
+        )
     })
 }
 
@@ -327,6 +329,8 @@ mod tests {
             super::parse_since("2026-11-01T01:00:00Z"),
             Ok(1_793_494_800_000)
         );
-        assert!(super::parse_since("last week").unwrap_err().contains("YYYY-MM-DD"));
+        assert!(super::parse_since("last week")
+            .unwrap_err()
+            .contains("YYYY-MM-DD"));
     }
 }

@@ -58,7 +58,12 @@ pub fn render(report: &Report) -> String {
                     true => s.source.clone(),
                     false => format!("{} '{}'", s.source, s.name),
                 };
-                format!("{who} {}/{} ({})", s.agreed, s.compared, percent(s.agreement))
+                format!(
+                    "{who} {}/{} ({})",
+                    s.agreed,
+                    s.compared,
+                    percent(s.agreement)
+                )
             })
             .collect();
         if !sources.is_empty() {

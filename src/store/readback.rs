@@ -99,10 +99,10 @@ impl Store {
         );
         sqlx::query_as(&sql)
             .bind(settled_before)
-        .bind(i64::from(limit))
-        .fetch_all(&self.pool)
-        .await
-        .context("reading the settled decisions")
+            .bind(i64::from(limit))
+            .fetch_all(&self.pool)
+            .await
+            .context("reading the settled decisions")
     }
 
     /// Keeps the comparisons and marks `decisions` read back, in one transaction: a pass

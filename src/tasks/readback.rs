@@ -5,8 +5,9 @@
 //! Few requests: a pass lists the tickets closed since the last pass (a page serves a
 //! hundred), then the settled ones by id (`ticketids=`, a hundred a request), at most
 //! `report.max_requests_per_pass` in all, through the service's rate budget. One process
-//! per store reads back at a time (a lease row); each decision's comparisons and its mark
-//! are one transaction, so a pass stopped midway counts nothing twice.
+//! per store reads back at a time (a lease row renewed before each request); each
+//! decision's comparisons and its mark are one transaction, and a decision compared twice
+//! replaces its rows, so a pass stopped midway counts nothing twice.
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -27,6 +28,9 @@ use crate::store::{PendingDecision, Store};
 const LEASE: &str = "readback";
 /// The watermark's name: the start of the last pass that listed closed tickets.
 const CLOSED_SINCE: &str = "readback_closed";
+/// How long the lease lasts past its last renewal, before each request: a process that
+/// died mid-pass hands the read-back over this soon. Between passes no one holds it.
+const LEASE_FOR: Duration = Duration::from_secs(30);
 /// Each listing of closed tickets looks this far before the last pass (clocks differ).
 const OVERLAP: Duration = Duration::from_secs(3600);
 
@@ -91,13 +95,8 @@ impl ReadBackTask {
     pub async fn pass(&self) -> Result<PassReport, PassError> {
         let started = now_ms();
         let settings = &self.settings;
-        let hold = started + (settings.interval * 2 + Duration::from_secs(60)).as_millis() as i64;
         let mut report = PassReport::default();
-        if !self
-            .store
-            .hold_task_lease(LEASE, &self.owner, started, hold)
-            .await?
-        {
+        if !self.hold_lease().await? {
             return Ok(report);
         }
         report.held = true;
@@ -132,7 +131,7 @@ impl ReadBackTask {
         self.save(&pending, &closed, &mut report).await?;
         self.store.set_watermark(CLOSED_SINCE, started).await?;
         // Then the settled ones, a page of tickets per request.
-        while report.requests < settings.max_requests_per_pass {
+        while report.requests < settings.max_requests_per_pass && self.hold_lease().await? {
             let batch = self
                 .store
                 .settled_decisions(started - settle, settings.page_size)
@@ -153,6 +152,16 @@ impl ReadBackTask {
         let all = crate::report::build(&self.store, 0, None, settings, &models).await?;
         all.publish();
         Ok(report)
+    }
+
+    /// Takes or renews the lease for [`LEASE_FOR`]; false when another process holds it.
+    async fn hold_lease(&self) -> Result<bool, PassError> {
+        let now = now_ms();
+        let until = now + LEASE_FOR.as_millis() as i64;
+        Ok(self
+            .store
+            .hold_task_lease(LEASE, &self.owner, now, until)
+            .await?)
     }
 
     /// Compares each decision with its listed ticket and keeps the result; a decision

@@ -7,9 +7,9 @@ use std::sync::Arc;
 use serde_json::json;
 use tokio::sync::{watch, Notify};
 
+use super::PassError;
 use crate::clock::now_ms;
 use crate::config::ReconcileSettings;
-use super::PassError;
 use crate::halo::HaloClient;
 use crate::store::{DeliveryOutcome, NewJob, Store};
 

@@ -1,77 +1,14 @@
 //! Proof of crash safety: the real binary is killed with SIGKILL while jobs are in flight,
 //! started again on the same database, and within 60 s every ticket ends updated and
-//! acknowledged exactly once. The stand-in Halo keeps state as the real one does: an update shows in
-//! the next read of the ticket, a posted action in the next list of actions.
+//! acknowledged exactly once, against a stand-in Halo that keeps state as the real one does.
 
-use std::collections::BTreeMap;
-use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use crate::common::{
-    binary, fixture_json, halo_env, mount_halo, ticket_id_in_path, ActionsLog, Served,
-};
-use serde_json::{json, Value};
-use wiremock::matchers::{method, path, path_regex};
-use wiremock::{Mock, MockServer, Request, ResponseTemplate};
+use crate::common::stateful_halo::{delivery_of, ticket, StatefulHalo};
+use crate::common::{binary, halo_env, Served};
+use wiremock::MockServer;
 
 const TICKETS: std::ops::RangeInclusive<i64> = 5001..=5012;
-
-/// The tickets as Halo holds them, and the updates it received for each.
-#[derive(Default)]
-struct HaloTickets {
-    tickets: BTreeMap<i64, Value>,
-    updates: BTreeMap<i64, usize>,
-}
-
-/// A Halo whose ticket updates take `update_delay` to answer (so a kill finds some in
-/// flight) but count at once, like a server that commits before it replies.
-async fn stateful_halo(
-    update_delay: Duration,
-) -> (MockServer, Arc<Mutex<HaloTickets>>, ActionsLog) {
-    let halo = MockServer::start().await;
-    let state = Arc::new(Mutex::new(HaloTickets::default()));
-    for id in TICKETS {
-        let mut ticket = fixture_json("ticket.json");
-        ticket["id"] = json!(id);
-        state.lock().unwrap().tickets.insert(id, ticket);
-    }
-    let updates = state.clone();
-    Mock::given(method("POST"))
-        .and(path("/api/Tickets"))
-        .respond_with(move |request: &Request| {
-            let body: Value = serde_json::from_slice(&request.body).unwrap();
-            let update = body[0].clone();
-            let id = update["id"].as_i64().unwrap();
-            let mut state = updates.lock().unwrap();
-            *state.updates.entry(id).or_default() += 1;
-            let ticket = state.tickets.get_mut(&id).unwrap();
-            for (key, value) in update.as_object().unwrap() {
-                ticket[key] = value.clone();
-            }
-            ResponseTemplate::new(200)
-                .set_body_json(ticket.clone())
-                .set_delay(update_delay)
-        })
-        .with_priority(1)
-        .mount(&halo)
-        .await;
-    let reads = state.clone();
-    Mock::given(method("GET"))
-        .and(path_regex(r"^/api/Tickets/\d+$"))
-        .respond_with(move |request: &Request| {
-            let id = ticket_id_in_path(request);
-            match reads.lock().unwrap().tickets.get(&id) {
-                Some(ticket) => ResponseTemplate::new(200).set_body_json(ticket),
-                None => ResponseTemplate::new(404),
-            }
-        })
-        .with_priority(1)
-        .mount(&halo)
-        .await;
-    let actions = ActionsLog::mount(&halo, ResponseTemplate::new(201), true).await;
-    mount_halo(&halo).await;
-    (halo, state, actions)
-}
 
 fn serve(halo: &MockServer, db: &std::path::Path) -> Served {
     let mut command = binary();
@@ -107,17 +44,19 @@ async fn jobs_by_status(db: &std::path::Path) -> (i64, i64, i64) {
 
 #[tokio::test]
 async fn a_service_killed_mid_work_triages_every_ticket_exactly_once_after_restart() {
-    let (halo, state, actions) = stateful_halo(Duration::from_millis(400)).await;
+    let tickets = TICKETS.map(|id| ticket(id, "Outlook keeps asking for my password"));
+    let StatefulHalo {
+        server: halo,
+        state,
+        actions,
+    } = StatefulHalo::start(tickets.collect(), Duration::from_millis(400)).await;
     let dir = tempfile::tempdir().unwrap();
     let db = dir.path().join("crash.db");
 
     let first = serve(&halo, &db);
     for id in TICKETS {
-        let mut delivery = fixture_json("webhook-new-ticket-full.json");
-        delivery["id"] = json!(format!("delivery-{id}"));
-        delivery["object_id"] = json!(id);
-        delivery["ticket"]["id"] = json!(id);
-        assert_eq!(first.deliver(delivery.to_string()).await.status(), 202);
+        let delivery = delivery_of(&ticket(id, "Outlook keeps asking for my password"));
+        assert_eq!(first.deliver(delivery).await.status(), 202);
     }
     // Kill once a few tickets are through and others are being updated.
     let deadline = Instant::now() + Duration::from_secs(30);

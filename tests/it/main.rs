@@ -30,6 +30,7 @@ mod outage;
 mod pipeline;
 mod prompt_size;
 mod reconcile;
+mod report;
 mod rules;
 mod shutdown;
 mod webhook_fuzz;

@@ -21,6 +21,8 @@ use tempfile::TempDir;
 use wiremock::matchers::{method, path, path_regex};
 use wiremock::{Mock, MockServer, Request, ResponseTemplate};
 
+pub mod stateful_halo;
+
 pub const TOKEN: &str = "test-webhook-token-0123456789";
 pub const OUTCOME_ID: i64 = 21;
 
