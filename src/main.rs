@@ -83,6 +83,10 @@ enum Command {
         /// Where to write the model.
         #[arg(long, requires = "from")]
         out: Option<PathBuf>,
+        /// From Halo, only the tickets read back since this date (YYYY-MM-DD): the
+        /// corrections people made to the service's decisions.
+        #[arg(long, conflicts_with = "from")]
+        since: Option<String>,
     },
     /// Judge a model on labelled tickets: macro-F1, per-label figures, confusion matrix,
     /// coverage at precision 0.90 / 0.95 / 0.98, calibration.
@@ -164,7 +168,11 @@ async fn main() -> ExitCode {
             label,
             field,
             out,
-        } => run_learn(config.as_deref(), from, &text, label, field, out).await,
+            since,
+        } => {
+            let export = (from, label, field, out);
+            run_learn(config.as_deref(), export, &text, since.as_deref()).await
+        }
         Command::Eval {
             model,
             from,
@@ -198,19 +206,25 @@ async fn main() -> ExitCode {
     }
 }
 
+/// An export to learn from: the file, its label column, the field and the model to write.
+type Export = (
+    Option<PathBuf>,
+    Option<String>,
+    Option<String>,
+    Option<PathBuf>,
+);
+
 async fn run_learn(
     config: Option<&Path>,
-    from: Option<PathBuf>,
+    export: Export,
     text: &[String],
-    label: Option<String>,
-    field: Option<String>,
-    out: Option<PathBuf>,
+    since: Option<&str>,
 ) -> anyhow::Result<ExitCode> {
-    let report = match (from, label, field, out) {
+    let report = match export {
         (Some(from), Some(label), Some(field), Some(out)) => {
             learn::learn_from_file(&from, text, &label, &field, &out)?
         }
-        _ => learn::learn_from_halo(&Settings::load(config)?).await?,
+        _ => learn::learn_from_halo(&Settings::load(config)?, since).await?,
     };
     print!("{report}");
     Ok(ExitCode::SUCCESS)

@@ -8,6 +8,7 @@ use crate::config::{ConfigError, Settings};
 use crate::halo::{HaloError, Lookups};
 use crate::learn::data::{self, DataError};
 use crate::learn::{self, evaluate, report, Example};
+use crate::store::{Store, StoreError};
 use crate::triage::model::{field_named, Model, ModelFileError};
 
 #[derive(Debug, thiserror::Error)]
@@ -20,6 +21,8 @@ pub enum LearnError {
     Config(#[from] ConfigError),
     #[error("reading the history from Halo: {0}")]
     Halo(#[from] HaloError),
+    #[error(transparent)]
+    Store(#[from] StoreError),
     #[error("{0}")]
     Input(String),
     #[error("writing {path}: {source}")]
@@ -76,10 +79,14 @@ pub fn learn_from_file(
     ))
 }
 
-/// Trains a model per `learn.fields` from the configured Halo's closed tickets and writes
-/// each to `model.dir/<field>.model`; returns what to print. Progress goes to stderr: one
+/// Trains a model per `learn.fields` from the configured Halo's closed tickets (or, with
+/// `since`, the tickets read back since that date: the values people set after the
+/// service decided) and writes each to `model.dir/<field>.model`; returns what to print. Progress goes to stderr: one
 /// line rewritten in place on a terminal, a line per page otherwise (for logs).
-pub async fn learn_from_halo(settings: &Settings) -> Result<String, LearnError> {
+pub async fn learn_from_halo(
+    settings: &Settings,
+    since: Option<&str>,
+) -> Result<String, LearnError> {
     let halo = settings.halo_client()?.ok_or_else(|| {
         LearnError::Input(
             "no Halo credentials (halo.base_url, halo.client_id, halo.client_secret): set them, \
@@ -94,8 +101,6 @@ pub async fn learn_from_halo(settings: &Settings) -> Result<String, LearnError> 
         .iter()
         .filter_map(|f| field_named(f))
         .collect();
-    let days = i64::from(settings.learn.months) * 30;
-    let since = crate::halo::date_param(crate::clock::now_ms() - days * 86_400_000);
     let terminal = std::io::IsTerminal::is_terminal(&std::io::stderr());
     let mut progress = |read: usize, total: Option<u64>| {
         let total = total.map_or(String::new(), |t| format!(" of {t}"));
@@ -104,22 +109,28 @@ pub async fn learn_from_halo(settings: &Settings) -> Result<String, LearnError> 
             false => eprintln!("learn: read {read}{total} closed tickets"),
         }
     };
-    let history = crate::learn::halo::read(
-        &halo,
-        &lookups,
-        &fields,
-        &since,
-        settings.learn.max_tickets,
-        &mut progress,
-    )
-    .await?;
+    let (tickets, read) = match since {
+        Some(since) => {
+            let since_ms = crate::report::parse_since(since)
+                .map_err(|e| LearnError::Input(format!("--since: {e}")))?;
+            let store = Store::open(&settings.store.path).await?;
+            let ids = store.tickets_read_back_since(since_ms).await?;
+            let tickets = crate::learn::halo::by_ids(&halo, &ids, &mut progress).await?;
+            (tickets, format!("read back since {since}"))
+        }
+        None => {
+            let days = i64::from(settings.learn.months) * 30;
+            let since = crate::halo::date_param(crate::clock::now_ms() - days * 86_400_000);
+            let max = settings.learn.max_tickets;
+            let tickets = crate::learn::halo::closed_since(&halo, &since, max, &mut progress);
+            (tickets.await?, format!("closed since {since}"))
+        }
+    };
     if terminal {
         eprintln!();
     }
-    let mut report = format!(
-        "{} tickets closed since {since} read from Halo\n",
-        history.read
-    );
+    let history = crate::learn::halo::label(&lookups, &fields, &tickets).await?;
+    let mut report = format!("{} tickets {read} read from Halo\n", history.read);
     for field in &fields {
         let examples = history.examples.get(field).map_or(&[][..], Vec::as_slice);
         let (empty, unusable) = history.left_out.get(field).copied().unwrap_or_default();

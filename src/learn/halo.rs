@@ -1,5 +1,5 @@
-//! The training data a Halo instance holds: tickets closed in the last `learn.months`,
-//! read a page at a time through the shared rate budget, each labelled per field with the
+//! The training data a Halo instance holds: tickets closed in the last `learn.months`, or
+//! those read back since a date, read a page at a time through the shared rate budget, each labelled per field with the
 //! final value a person left on it. A ticket whose label is no longer usable in Halo
 //! (an inactive team, a hidden priority) is left out for that field: a model must never
 //! learn to answer what the service may not write.
@@ -20,7 +20,7 @@ pub struct History {
 }
 
 /// The label a model learns for `field` on `ticket`: the name a person sees in Halo.
-fn label(known: &KnownLabels, field: Field, ticket: &Ticket) -> Result<Option<String>, ()> {
+fn label_of(known: &KnownLabels, field: Field, ticket: &Ticket) -> Result<Option<String>, ()> {
     let Some(value) = ticket.current(field) else {
         return Ok(None);
     };
@@ -42,32 +42,54 @@ fn label(known: &KnownLabels, field: Field, ticket: &Ticket) -> Result<Option<St
     name.filter(|n| !n.trim().is_empty()).map(Some).ok_or(())
 }
 
-/// Reads the history for `fields`; `progress` hears each page.
-pub async fn read(
+/// The tickets closed since `since`, at most `max_tickets`; `progress` hears each page.
+pub async fn closed_since(
     halo: &HaloClient,
-    lookups: &Lookups,
-    fields: &[Field],
     since: &str,
     max_tickets: u32,
     progress: &mut (dyn FnMut(usize, Option<u64>) + Send),
-) -> Result<History, HaloError> {
-    let known = KnownLabels::load(lookups, fields.iter().copied()).await?;
+) -> Result<Vec<Ticket>, HaloError> {
     let max_pages = max_tickets.div_ceil(100).max(1);
     let (mut tickets, _) = halo
         .tickets_closed_since(since, 100, max_pages, progress)
         .await?;
     tickets.truncate(max_tickets as usize);
-    let tickets: Vec<Ticket> = tickets.into_iter().map(|t| t.ticket).collect();
+    Ok(tickets.into_iter().map(|t| t.ticket).collect())
+}
+
+/// The tickets `ids` (those read back since a date), a hundred a request; `progress`
+/// hears each request.
+pub async fn by_ids(
+    halo: &HaloClient,
+    ids: &[i64],
+    progress: &mut (dyn FnMut(usize, Option<u64>) + Send),
+) -> Result<Vec<Ticket>, HaloError> {
+    let mut tickets = Vec::with_capacity(ids.len());
+    for page in ids.chunks(100) {
+        let listed = halo.tickets_by_ids(page).await?;
+        tickets.extend(listed.into_iter().map(|t| t.ticket));
+        progress(tickets.len(), Some(ids.len() as u64));
+    }
+    Ok(tickets)
+}
+
+/// The history `tickets` make for `fields`: each labelled with its final value.
+pub async fn label(
+    lookups: &Lookups,
+    fields: &[Field],
+    tickets: &[Ticket],
+) -> Result<History, HaloError> {
+    let known = KnownLabels::load(lookups, fields.iter().copied()).await?;
     let mut history = History {
         read: tickets.len(),
         examples: BTreeMap::new(),
         left_out: BTreeMap::new(),
     };
-    for ticket in &tickets {
+    for ticket in tickets {
         let text = format!("{}\n\n{}", ticket.summary, ticket.plain_details());
         for field in fields {
             let counts = history.left_out.entry(*field).or_default();
-            match label(&known, *field, ticket) {
+            match label_of(&known, *field, ticket) {
                 Ok(Some(label)) => history.examples.entry(*field).or_default().push(Example {
                     text: text.clone(),
                     label,

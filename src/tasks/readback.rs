@@ -102,10 +102,9 @@ impl ReadBackTask {
         report.held = true;
         let settle = settings.settle.as_millis() as i64;
         // Closed tickets first: they need not wait out the settling time.
-        let from = match self.store.watermark(CLOSED_SINCE).await? {
-            Some(last) => last - OVERLAP.as_millis() as i64,
-            None => started - settle,
-        };
+        // The first pass looks back as far as a decision can wait to settle.
+        let last = self.store.watermark(CLOSED_SINCE).await?;
+        let from = last.unwrap_or(started - settle) - OVERLAP.as_millis() as i64;
         // At most half the allowance: tickets closed beyond it are read once settled.
         let mut pages = 0;
         let (closed, _) = self

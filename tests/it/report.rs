@@ -32,6 +32,30 @@ fn rules_file(dir: &tempfile::TempDir) -> String {
     path.display().to_string()
 }
 
+/// Trains a team model from the sample export into `out`.
+fn train_from_sample(out: &std::path::Path) {
+    let sample = crate::common::shipped("tests/fixtures/it-tickets-sample.csv");
+    let output = binary()
+        .args([
+            "learn",
+            "--from",
+            &sample,
+            "--text",
+            "Document",
+            "--label",
+            "Topic_group",
+        ])
+        .args(["--field", "team", "--out"])
+        .arg(out)
+        .output()
+        .unwrap();
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+}
+
 fn summary(id: i64) -> &'static str {
     match id % 2 {
         0 => "VPN drops every hour",
@@ -115,6 +139,10 @@ async fn shadow_decisions_are_compared_with_what_agents_set_once_settled() {
     halo.agent_sets(7007, "team", json!("Service Desk"));
     halo.agent_closes(7007); // agrees, and is closed
                              // 7009 and 7010: nobody touched them.
+                             // A team model trained before the corrections arrive.
+    let models = dir.path().join("models");
+    std::fs::create_dir(&models).unwrap();
+    train_from_sample(&models.join("team.model"));
     tokio::time::sleep(Duration::from_millis(1100)).await;
 
     let read_back = app.read_back.as_ref().unwrap();
@@ -200,6 +228,7 @@ async fn shadow_decisions_are_compared_with_what_agents_set_once_settled() {
     // The same figures from the command line, and a field ready once the bar is lower.
     let output = binary()
         .env("HALO_TRIAGE__STORE__PATH", &app.db_path)
+        .env("HALO_TRIAGE__MODEL__DIR", &models)
         .env("HALO_TRIAGE__REPORT__READY_MIN", "8")
         .env("HALO_TRIAGE__REPORT__READY_AGREEMENT", "0.75")
         .args(["report", "--json"])
@@ -217,6 +246,51 @@ async fn shadow_decisions_are_compared_with_what_agents_set_once_settled() {
     }
     assert_eq!((&team["compared"], &team["agreed"]), (&json!(8), &json!(6)));
     assert_eq!(cli["ready"], json!(["team"]));
+    assert_eq!(cli["corrections"][0]["field"], "team");
+    assert_eq!(cli["corrections"][0]["corrections"], 2, "7005 and 7008");
+
+    // learn --since trains on the tickets read back: their final values.
+    let asked = halo.list_queries().await.len();
+    let today = jiff::Timestamp::now().strftime("%Y-%m-%d").to_string();
+    let mut learn = binary();
+    halo_env(&mut learn, &halo.server);
+    let learned = learn
+        .env("HALO_TRIAGE__STORE__PATH", &app.db_path)
+        .env("HALO_TRIAGE__MODEL__DIR", &models)
+        .env("HALO_TRIAGE__LEARN__FIELDS", "team")
+        .args(["learn", "--since", &today])
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&learned.stdout);
+    assert!(
+        learned.status.success(),
+        "{stdout}{}",
+        String::from_utf8_lossy(&learned.stderr)
+    );
+    assert!(
+        stdout.contains(&format!(
+            "10 tickets read back since {today} read from Halo"
+        )),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("== team: 8 tickets with a label, 2 without one"),
+        "{stdout}"
+    );
+    let lists = halo.list_queries().await;
+    assert_eq!(lists.len() - asked, 1, "ten tickets, one request");
+    assert_eq!(lists[asked]["ticketids"].split(',').count(), 10);
+    let output = binary()
+        .env("HALO_TRIAGE__STORE__PATH", &app.db_path)
+        .env("HALO_TRIAGE__MODEL__DIR", &models)
+        .args(["report", "--json"])
+        .output()
+        .unwrap();
+    let after: Value = serde_json::from_slice(&output.stdout).unwrap();
+    assert_eq!(
+        after["corrections"][0]["corrections"], 0,
+        "none since the new model"
+    );
     let table = binary()
         .env("HALO_TRIAGE__STORE__PATH", &app.db_path)
         .arg("report")
