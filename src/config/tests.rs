@@ -136,6 +136,26 @@ fn errors_name_the_key() {
             "reconcile.page_size",
         ),
         (
+            &[TOKEN, ("HALO_TRIAGE__REPORT__PAGE_SIZE", "0")],
+            "report.page_size",
+        ),
+        (
+            &[TOKEN, ("HALO_TRIAGE__REPORT__MAX_REQUESTS_PER_PASS", "0")],
+            "report.max_requests_per_pass",
+        ),
+        (
+            &[TOKEN, ("HALO_TRIAGE__REPORT__SETTLE_SECS", "99999999")],
+            "report.settle_secs",
+        ),
+        (
+            &[TOKEN, ("HALO_TRIAGE__REPORT__READY_AGREEMENT", "1.5")],
+            "report.ready_agreement",
+        ),
+        (
+            &[TOKEN, ("HALO_TRIAGE__REPORT__READY_MIN", "0")],
+            "report.ready_min",
+        ),
+        (
             &[TOKEN, ("HALO_TRIAGE__WORKER__OUTAGE_PAUSE_SECS", "0")],
             "worker.outage_pause_secs",
         ),

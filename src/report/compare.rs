@@ -144,6 +144,51 @@ mod tests {
     }
 
     #[test]
+    fn a_field_halo_did_not_list_is_unread_and_a_reviewed_one_keeps_the_persons_value() {
+        use crate::halo::model::Ticket;
+        use crate::triage::decision::Source;
+        let mut decision = Decision::default();
+        let decided = Decided {
+            value: text("Network"),
+            source: Source::Rule("vpn".into()),
+            reason: String::new(),
+            confidence: None,
+        };
+        decision.fields.insert(Field::Team, decided);
+        decision.needs_review.push(Field::Category1);
+        let pending = PendingDecision {
+            id: 1,
+            ticket_id: 9,
+            mode: "shadow".into(),
+            applied: false,
+            decision: serde_json::to_string(&decision).unwrap(),
+            ticket_update: "{}".into(),
+            before: "{}".into(),
+            created_at: 0,
+            superseded: false,
+        };
+        let ticket = Ticket {
+            team: "Network".into(),
+            category_1: "Hardware".into(),
+            ..Ticket::default()
+        };
+        let listed = ListedTicket {
+            ticket,
+            carried: [Field::Category1].into(),
+        };
+        let rows = compare(&pending, &listed);
+        let team = rows.iter().find(|r| r.field == "team").unwrap();
+        assert_eq!((team.outcome, team.theirs.as_deref()), ("unread", None));
+        let category = rows.iter().find(|r| r.field == "category_1").unwrap();
+        assert_eq!(category.outcome, "review");
+        assert_eq!(
+            (category.ours.as_deref(), category.theirs.as_deref()),
+            (None, Some("Hardware"))
+        );
+        assert_eq!(category.source_kind, None);
+    }
+
+    #[test]
     fn live_fields_are_kept_changed_or_untouched() {
         let net = text("network");
         assert_eq!(

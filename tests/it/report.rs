@@ -364,6 +364,30 @@ async fn a_closed_ticket_is_read_back_before_it_settles_and_since_filters_by_dat
 }
 
 #[tokio::test]
+async fn a_pass_makes_no_more_halo_requests_than_its_allowance() {
+    let halo = halo(7401..=7405).await;
+    let dir = tempfile::tempdir().unwrap();
+    let limits = [
+        ("REPORT__PAGE_SIZE", "1"),
+        ("REPORT__MAX_REQUESTS_PER_PASS", "3"),
+    ];
+    let app = app(&halo, &rules_file(&dir), &limits).await;
+    triage(&app, &halo).await;
+    tokio::time::sleep(Duration::from_millis(1100)).await;
+
+    let read_back = app.read_back.as_ref().unwrap();
+    let mut passes = Vec::new();
+    for _ in 0..3 {
+        let pass = read_back.pass().await.unwrap();
+        passes.push((pass.requests, pass.read_back));
+    }
+    // Each pass: one list of closed tickets, then tickets by id, a ticket a request.
+    assert_eq!(passes, [(3, 2), (3, 2), (2, 1)]);
+    assert_eq!(halo.list_queries().await.len(), 8);
+    assert_eq!(app.count("SELECT COUNT(*) FROM readbacks").await, 5);
+}
+
+#[tokio::test]
 async fn in_live_mode_values_we_wrote_are_kept_changed_or_untouched() {
     let halo = halo(7201..=7204).await;
     let dir = tempfile::tempdir().unwrap();
