@@ -114,11 +114,12 @@ pub fn render(report: &Report) -> String {
             let tickets: Vec<String> = d.tickets.iter().map(|t| format!("#{t}")).collect();
             let _ = writeln!(
                 out,
-                "  {}: we said '{}', people set {}: {} tickets (latest {})",
+                "  {}: we said '{}', people set {}: {} ticket{} (latest {})",
                 d.field,
                 d.ours,
                 value(d.theirs.as_deref()),
                 d.count,
+                if d.count == 1 { "" } else { "s" },
                 tickets.join(", ")
             );
         }

@@ -303,7 +303,7 @@ async fn shadow_decisions_are_compared_with_what_agents_set_once_settled() {
     );
     assert!(table.contains("'vpn' on team: 1 of 4 changed"), "{table}");
     assert!(
-        table.contains("we said 'Network', people set 'Service Desk': 1 tickets (latest #7008)"),
+        table.contains("we said 'Network', people set 'Service Desk': 1 ticket (latest #7008)"),
         "{table}"
     );
 }
