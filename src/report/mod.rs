@@ -243,7 +243,7 @@ pub async fn build(
         if report.ready {
             ready.push(report.field.to_string());
         }
-        report.by_source.sort_by(|a, b| b.compared.cmp(&a.compared));
+        report.by_source.sort_by_key(|s| std::cmp::Reverse(s.compared));
         report.confusion = merge(std::mem::take(&mut report.confusion));
     }
     let mut cells: Vec<_> = disagreed.into_iter().collect();
@@ -306,7 +306,7 @@ fn merge(cells: Vec<Cell>) -> Vec<Cell> {
             count,
         })
         .collect();
-    merged.sort_by(|a, b| b.count.cmp(&a.count));
+    merged.sort_by_key(|c| std::cmp::Reverse(c.count));
     merged
 }
 
