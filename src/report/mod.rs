@@ -243,7 +243,9 @@ pub async fn build(
         if report.ready {
             ready.push(report.field.to_string());
         }
-        report.by_source.sort_by_key(|s| std::cmp::Reverse(s.compared));
+        report
+            .by_source
+            .sort_by_key(|s| std::cmp::Reverse(s.compared));
         report.confusion = merge(std::mem::take(&mut report.confusion));
     }
     let mut cells: Vec<_> = disagreed.into_iter().collect();

@@ -27,8 +27,8 @@ fn history() -> String {
     csv
 }
 
-/// Trains `team.model` into `dir` with the real binary.
-fn train_team_model(dir: &Path) {
+/// Trains `models/team.model` into `dir` with the real binary.
+pub(crate) fn train_team_model(dir: &Path) {
     let data = dir.join("history.csv");
     std::fs::write(&data, history()).unwrap();
     let out = dir.join("models/team.model");

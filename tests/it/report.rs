@@ -32,30 +32,6 @@ fn rules_file(dir: &tempfile::TempDir) -> String {
     path.display().to_string()
 }
 
-/// Trains a team model from the sample export into `out`.
-fn train_from_sample(out: &std::path::Path) {
-    let sample = crate::common::shipped("tests/fixtures/it-tickets-sample.csv");
-    let output = binary()
-        .args([
-            "learn",
-            "--from",
-            &sample,
-            "--text",
-            "Document",
-            "--label",
-            "Topic_group",
-        ])
-        .args(["--field", "team", "--out"])
-        .arg(out)
-        .output()
-        .unwrap();
-    assert!(
-        output.status.success(),
-        "{}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-}
-
 fn summary(id: i64) -> &'static str {
     match id % 2 {
         0 => "VPN drops every hour",
@@ -81,14 +57,7 @@ async fn app(halo: &StatefulHalo, rules: &str, extra: &[(&str, &str)]) -> TestAp
 
 /// Delivers and triages the tickets Halo holds.
 async fn triage(app: &TestApp, halo: &StatefulHalo) {
-    let tickets: Vec<Value> = halo
-        .state
-        .lock()
-        .unwrap()
-        .tickets
-        .values()
-        .cloned()
-        .collect();
+    let tickets = halo.tickets();
     for ticket in &tickets {
         assert_eq!(app.deliver(delivery_of(ticket)).await.status(), 202);
     }
@@ -140,9 +109,8 @@ async fn shadow_decisions_are_compared_with_what_agents_set_once_settled() {
     halo.agent_closes(7007); // agrees, and is closed
                              // 7009 and 7010: nobody touched them.
                              // A team model trained before the corrections arrive.
+    crate::model_pipeline::train_team_model(dir.path());
     let models = dir.path().join("models");
-    std::fs::create_dir(&models).unwrap();
-    train_from_sample(&models.join("team.model"));
     tokio::time::sleep(Duration::from_millis(1100)).await;
 
     let read_back = app.read_back.as_ref().unwrap();
@@ -499,14 +467,7 @@ async fn a_service_killed_mid_read_back_counts_every_ticket_once_after_restart()
     let db = dir.path().join("readback.db");
 
     let first = serve(&halo, &db, &rules);
-    let tickets: Vec<Value> = halo
-        .state
-        .lock()
-        .unwrap()
-        .tickets
-        .values()
-        .cloned()
-        .collect();
+    let tickets = halo.tickets();
     for ticket in &tickets {
         assert_eq!(first.deliver(delivery_of(ticket)).await.status(), 202);
     }

@@ -109,6 +109,12 @@ impl StatefulHalo {
         }
     }
 
+    /// The tickets as Halo holds them now.
+    pub fn tickets(&self) -> Vec<Value> {
+        let state = self.state.lock().unwrap();
+        state.tickets.values().cloned().collect()
+    }
+
     /// An agent sets `field` of ticket `id` to `value`.
     pub fn agent_sets(&self, id: i64, field: &str, value: Value) {
         self.state.lock().unwrap().tickets.get_mut(&id).unwrap()[field] = value;
