@@ -42,7 +42,7 @@ pub use clock::now_ms;
 pub use config::Settings;
 pub use halo::model::Ticket;
 pub use store::{JobStatus, Store};
-pub use tasks::readback::{PassReport as ReadBackPass, ReadBackTask};
+pub use tasks::readback::ReadBackTask;
 pub use tasks::reconcile::Reconciler;
 pub use tasks::rules_watch::RulesHandle;
 pub use telemetry::init as init_logging;

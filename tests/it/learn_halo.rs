@@ -143,3 +143,32 @@ fn learn_without_an_export_needs_halo_credentials() {
     assert!(stderr.contains("no Halo credentials"), "{stderr}");
     assert!(stderr.contains("--from FILE"), "{stderr}");
 }
+
+#[tokio::test]
+async fn learn_since_takes_a_date_and_not_an_export() {
+    let halo = halo().await;
+    let mut command = binary();
+    halo_env(&mut command, &halo);
+    let output = command
+        .args(["learn", "--since", "last month"])
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8(output.stderr).unwrap();
+    assert!(!output.status.success());
+    assert!(
+        stderr.contains("--since: 'last month' is not a date"),
+        "{stderr}"
+    );
+    assert!(received(&halo, "GET", "/api/Tickets").await.is_empty());
+
+    let output = binary()
+        .args(["learn", "--since", "2026-11-01", "--from", "x.csv"])
+        .args([
+            "--text", "a", "--label", "b", "--field", "team", "--out", "m",
+        ])
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8(output.stderr).unwrap();
+    assert!(!output.status.success());
+    assert!(stderr.contains("cannot be used with"), "{stderr}");
+}

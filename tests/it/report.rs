@@ -356,6 +356,36 @@ async fn a_pass_makes_no_more_halo_requests_than_its_allowance() {
 }
 
 #[tokio::test]
+async fn a_pass_that_halo_fails_marks_nothing_and_the_next_reads_it_all() {
+    let halo = halo(7501..=7502).await;
+    let dir = tempfile::tempdir().unwrap();
+    let app = app(&halo, &rules_file(&dir), &[("HALO__MAX_RETRIES", "0")]).await;
+    triage(&app, &halo).await;
+    tokio::time::sleep(Duration::from_millis(1100)).await;
+    wiremock::Mock::given(wiremock::matchers::method("GET"))
+        .and(wiremock::matchers::path("/api/Tickets"))
+        .and(wiremock::matchers::query_param_is_missing("datesearch"))
+        .respond_with(wiremock::ResponseTemplate::new(500))
+        .up_to_n_times(1)
+        .with_priority(1)
+        .mount(&halo.server)
+        .await;
+
+    let read_back = app.read_back.as_ref().unwrap();
+    let error = read_back.pass().await.unwrap_err().to_string();
+    assert!(error.contains("500"), "{error}");
+    assert_eq!(app.count("SELECT COUNT(*) FROM readbacks").await, 0);
+    assert_eq!(
+        app.count("SELECT COUNT(*) FROM decisions WHERE read_back_at IS NULL")
+            .await,
+        2
+    );
+    let pass = read_back.pass().await.unwrap();
+    assert_eq!(pass.read_back, 2);
+    assert_eq!(app.count("SELECT COUNT(*) FROM readbacks").await, 2);
+}
+
+#[tokio::test]
 async fn in_live_mode_values_we_wrote_are_kept_changed_or_untouched() {
     let halo = halo(7201..=7204).await;
     let dir = tempfile::tempdir().unwrap();
