@@ -160,10 +160,10 @@ impl Store {
     /// source, outcome and values.
     pub async fn read_back_counts(&self, since: i64) -> Result<Vec<ReadBackCount>, StoreError> {
         sqlx::query_as(
-            "SELECT field, mode, source_kind, source_name, outcome, ours, theirs,
+            "SELECT field, outcome, ours, theirs, mode, source_kind, source_name,
                     COUNT(*) AS count
              FROM readbacks WHERE decided_at >= ?
-             GROUP BY field, mode, source_kind, source_name, outcome, ours, theirs",
+             GROUP BY field, outcome, ours, theirs, mode, source_kind, source_name",
         )
         .bind(since)
         .fetch_all(&self.pool)
