@@ -12,6 +12,15 @@ fn value(v: Option<&str>) -> String {
     v.map_or("(empty)".into(), |v| format!("'{v}'"))
 }
 
+/// One line of the field table: the heading and each field share its widths.
+fn row(out: &mut String, cells: [String; 8]) {
+    let [field, compared, agreed, agreement, untouched, review, live, rate] = cells;
+    let _ = writeln!(
+        out,
+        "{field:<14} {compared:>8} {agreed:>7} {agreement:>9} {untouched:>9} {review:>7} {live:>11} {rate:>9}"
+    );
+}
+
 /// The report as text for a terminal.
 pub fn render(report: &Report) -> String {
     let mut out = String::new();
@@ -28,24 +37,32 @@ pub fn render(report: &Report) -> String {
         out.push_str("Nothing read back yet: decisions are read back report.settle_secs after they are made, or when their ticket is closed.\n");
         return out;
     }
-    let _ = writeln!(
-        out,
-        "{:<14} {:>8} {:>7} {:>9} {:>9} {:>7} {:>11} {:>9}",
-        "field", "compared", "agreed", "agreement", "untouched", "review", "live kept", "override"
+    row(
+        &mut out,
+        [
+            "field",
+            "compared",
+            "agreed",
+            "agreement",
+            "untouched",
+            "review",
+            "live kept",
+            "override",
+        ]
+        .map(String::from),
     );
     for f in &report.fields {
-        let _ = writeln!(
-            out,
-            "{:<14} {:>8} {:>7} {:>9} {:>9} {:>7} {:>11} {:>9}",
-            f.field,
-            f.compared,
-            f.agreed,
+        let cells = [
+            f.field.to_string(),
+            f.compared.to_string(),
+            f.agreed.to_string(),
             percent(f.agreement),
-            f.untouched,
-            f.review,
+            f.untouched.to_string(),
+            f.review.to_string(),
             format!("{}/{}", f.live.kept, f.live.compared),
             percent(f.live.override_rate),
-        );
+        ];
+        row(&mut out, cells);
     }
     out.push('\n');
     for f in &report.fields {

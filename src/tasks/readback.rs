@@ -37,8 +37,6 @@ const OVERLAP: Duration = Duration::from_secs(3600);
 /// What one pass did.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct PassReport {
-    /// False when another process holds the read-back.
-    pub held: bool,
     pub requests: u32,
     /// Decisions compared, and decisions whose ticket Halo no longer lists.
     pub read_back: usize,
@@ -91,7 +89,8 @@ impl ReadBackTask {
         .await
     }
 
-    /// Reads back what has settled, within the pass's request allowance.
+    /// Reads back what has settled, within the pass's request allowance; nothing while
+    /// another process holds the read-back.
     pub async fn pass(&self) -> Result<PassReport, PassError> {
         let started = now_ms();
         let settings = &self.settings;
@@ -99,7 +98,6 @@ impl ReadBackTask {
         if !self.hold_lease().await? {
             return Ok(report);
         }
-        report.held = true;
         let settle = settings.settle.as_millis() as i64;
         // Closed tickets first: they need not wait out the settling time.
         // The first pass looks back as far as a decision can wait to settle.

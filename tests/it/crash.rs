@@ -28,10 +28,7 @@ fn serve(halo: &MockServer, db: &std::path::Path) -> Served {
 
 /// Jobs done, dead and running in the store.
 async fn jobs_by_status(db: &std::path::Path) -> (i64, i64, i64) {
-    let options = sqlx::sqlite::SqliteConnectOptions::new()
-        .filename(db)
-        .read_only(true);
-    let mut connection = sqlx::ConnectOptions::connect(&options).await.unwrap();
+    let mut connection = crate::common::read_only(db).await;
     sqlx::query_as(
         "SELECT COUNT(*) FILTER (WHERE status = 'done'), COUNT(*) FILTER (WHERE status = 'dead'),
                 COUNT(*) FILTER (WHERE status = 'running')

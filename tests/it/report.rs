@@ -437,10 +437,7 @@ async fn in_live_mode_values_we_wrote_are_kept_changed_or_untouched() {
 
 /// The number of read-back rows, and of distinct decisions among them.
 async fn read_backs(db: &std::path::Path) -> (i64, i64) {
-    let options = sqlx::sqlite::SqliteConnectOptions::new()
-        .filename(db)
-        .read_only(true);
-    let mut connection = sqlx::ConnectOptions::connect(&options).await.unwrap();
+    let mut connection = crate::common::read_only(db).await;
     sqlx::query_as("SELECT COUNT(*), COUNT(DISTINCT decision_id) FROM readbacks")
         .fetch_one(&mut connection)
         .await
@@ -448,10 +445,7 @@ async fn read_backs(db: &std::path::Path) -> (i64, i64) {
 }
 
 async fn read_back_tickets(db: &std::path::Path) -> Vec<String> {
-    let options = sqlx::sqlite::SqliteConnectOptions::new()
-        .filename(db)
-        .read_only(true);
-    let mut connection = sqlx::ConnectOptions::connect(&options).await.unwrap();
+    let mut connection = crate::common::read_only(db).await;
     let ids: Vec<i64> = sqlx::query_scalar("SELECT ticket_id FROM readbacks")
         .fetch_all(&mut connection)
         .await

@@ -447,6 +447,14 @@ impl TestApp {
     }
 }
 
+/// A read-only connection to the store at `db`, for looking at a real binary's rows.
+pub async fn read_only(db: &std::path::Path) -> sqlx::SqliteConnection {
+    let options = sqlx::sqlite::SqliteConnectOptions::new()
+        .filename(db)
+        .read_only(true);
+    sqlx::ConnectOptions::connect(&options).await.unwrap()
+}
+
 /// The real binary, run from the crate's folder with no HALO_TRIAGE_* variable inherited.
 pub fn binary() -> Command {
     let mut command = Command::new(env!("CARGO_BIN_EXE_halo-triage"));
