@@ -15,6 +15,7 @@ use crate::config::{ConfigError, Mode, ServerSettings, Settings};
 use crate::halo::Lookups;
 use crate::http::{Health, Throttle};
 use crate::pipeline::{Halo, Pipeline};
+use crate::report::LatestReport;
 use crate::store::{Store, StoreError};
 use crate::tasks::housekeeping;
 use crate::tasks::model_watch::ModelsHandle;
@@ -94,6 +95,7 @@ impl App {
             lookups: Lookups::new(client.clone(), settings.halo.lookup_ttl),
             client,
         });
+        let halo_client = halo.as_ref().map(|halo| halo.client.clone());
         let wake = Arc::new(Notify::new());
         let reconciler = halo.as_ref().map(|halo| {
             Reconciler::new(
@@ -103,12 +105,14 @@ impl App {
                 wake.clone(),
             )
         });
+        let latest_report = Arc::new(LatestReport::default());
         let read_back = halo.as_ref().map(|halo| {
             ReadBackTask::new(
                 store.clone(),
                 halo.client.clone(),
                 settings.report.clone(),
                 models.clone(),
+                latest_report.clone(),
             )
         });
         let worker_settings = &settings.worker;
@@ -155,8 +159,15 @@ impl App {
             store.clone(),
             wake.clone(),
         );
-        let (health_routes, operator_routes) =
-            crate::http::routers(&settings, store.clone(), wake.clone(), health, throttle);
+        let (health_routes, operator_routes) = crate::http::routers(
+            &settings,
+            store.clone(),
+            wake.clone(),
+            health,
+            throttle,
+            halo_client,
+            latest_report,
+        );
         let mut router = router.merge(health_routes);
         crate::http::raise_open_file_limit();
         let admin = match settings.admin_listen_addr()? {

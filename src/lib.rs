@@ -21,9 +21,11 @@
 
 mod ack_templates;
 mod app;
+mod charts;
 pub mod cli;
 mod clock;
 mod config;
+mod console;
 mod halo;
 mod http;
 mod ingest;
@@ -41,7 +43,7 @@ pub use app::{App, AppError};
 pub use clock::now_ms;
 pub use config::Settings;
 pub use halo::model::Ticket;
-pub use store::{JobStatus, Store};
+pub use store::{DecisionFilter, JobStatus, Store};
 pub use tasks::readback::ReadBackTask;
 pub use tasks::reconcile::Reconciler;
 pub use tasks::rules_watch::RulesHandle;

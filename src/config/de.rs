@@ -1,5 +1,5 @@
 //! Deserializers for values whose TOML form is not their Rust type: durations in the unit
-//! their key names (`*_secs`, `*_ms`, `*_days`), lists that the environment gives as one
+//! their key names (`*_secs`, `*_ms`, `*_hours`, `*_days`), lists that the environment gives as one
 //! comma-separated string, and blank strings that mean "not set".
 
 use std::time::Duration;
@@ -13,6 +13,10 @@ pub(super) fn secs<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Duratio
 
 pub(super) fn millis<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Duration, D::Error> {
     u64::deserialize(deserializer).map(Duration::from_millis)
+}
+
+pub(super) fn hours<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Duration, D::Error> {
+    u64::deserialize(deserializer).map(|hours| Duration::from_secs(hours.saturating_mul(3_600)))
 }
 
 /// Days (`store.retention_days`), saturating for absurd values (validation refuses them).

@@ -66,6 +66,11 @@ pub struct AdminSettings {
     pub listen: Option<String>,
     /// `/metrics` needs the admin token too.
     pub protect_metrics: bool,
+    /// How long a sign-in to the console (`/ui`) lasts.
+    #[serde(rename = "session_hours", deserialize_with = "de::hours")]
+    pub session: Duration,
+    /// A ticket's page in Halo, after `halo.base_url`; `{id}` is the ticket's number.
+    pub ticket_link: String,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]

@@ -7,9 +7,9 @@
 use std::time::Duration;
 
 use super::sections::{
-    AckSettings, HaloSettings, LearnSettings, LlmProvider, LlmSettings, ModelSettings,
-    ReconcileSettings, ReportSettings, ServerSettings, StoreSettings, WebhookSettings,
-    WorkerSettings,
+    AckSettings, AdminSettings, HaloSettings, LearnSettings, LlmProvider, LlmSettings,
+    ModelSettings, ReconcileSettings, ReportSettings, ServerSettings, StoreSettings,
+    WebhookSettings, WorkerSettings,
 };
 use super::{invalid, parse_url, ConfigError, Mode, Settings};
 use crate::halo::Field;
@@ -34,6 +34,7 @@ impl Settings {
                 "needs admin.token: the metrics are guarded by it",
             ));
         }
+        self.admin.validate()?;
         self.server.validate()?;
         self.webhook.validate()?;
         self.reconcile.validate()?;
@@ -46,6 +47,24 @@ impl Settings {
         self.llm.validate()?;
         self.model.validate()?;
         self.learn.validate()
+    }
+}
+
+impl AdminSettings {
+    fn validate(&self) -> Result<(), ConfigError> {
+        if self.session.is_zero() || self.session > 30 * DAY {
+            return Err(invalid(
+                "admin.session_hours",
+                "must be from 1 to 720 (30 days)",
+            ));
+        }
+        if !self.ticket_link.contains("{id}") {
+            return Err(invalid(
+                "admin.ticket_link",
+                "must contain {id}, where the ticket's number goes (e.g. /tickets?id={id})",
+            ));
+        }
+        Ok(())
     }
 }
 

@@ -55,6 +55,11 @@ struct Inner {
 }
 
 impl HaloClient {
+    /// Requests left of the rolling five-minute budget, and the budget.
+    pub fn budget(&self) -> (usize, u32) {
+        self.inner.transport.budget()
+    }
+
     pub fn new(
         credentials: HaloCredentials,
         options: HaloClientOptions,

@@ -97,17 +97,27 @@ impl Transport {
 
     /// Records one request in the rolling window Halo counts, and publishes what is left.
     fn count_sent(&self) {
+        let left = self.requests_left_after(Some(Instant::now()));
+        crate::telemetry::metrics::halo_budget_left(left);
+    }
+
+    /// Requests left in the rolling five minutes, and the budget (the console).
+    pub(super) fn budget(&self) -> (usize, u32) {
+        (self.requests_left_after(None), self.requests_per_5min)
+    }
+
+    /// Forgets requests older than the window, after recording one sent at `sent_at`.
+    fn requests_left_after(&self, sent_at: Option<Instant>) -> usize {
         let now = Instant::now();
         let mut sent = self.sent.lock().unwrap_or_else(|e| e.into_inner());
-        sent.push_back(now);
+        sent.extend(sent_at);
         while sent
             .front()
             .is_some_and(|at| now.duration_since(*at) > RATE_WINDOW)
         {
             sent.pop_front();
         }
-        let budget = self.requests_per_5min as usize;
-        crate::telemetry::metrics::halo_budget_left(budget.saturating_sub(sent.len()));
+        (self.requests_per_5min as usize).saturating_sub(sent.len())
     }
 
     pub(super) fn backoff(&self) -> impl Iterator<Item = Duration> {

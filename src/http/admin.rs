@@ -19,7 +19,7 @@ use super::error::json_error as error;
 use super::throttle::Throttle;
 use crate::config::ReportSettings;
 use crate::report::parse_since;
-use crate::store::{JobStatus, Replay, Store, StoreError, StoredDecision};
+use crate::store::{DecisionFilter, JobStatus, Replay, Store, StoreError, StoredDecision};
 use crate::tasks::model_watch::ModelsHandle;
 
 pub(super) struct AdminState {
@@ -135,7 +135,11 @@ async fn decisions(
 ) -> Response {
     match state
         .store
-        .recent_decisions(query.ticket_id, limit(query.limit))
+        .find_decisions(&DecisionFilter {
+            ticket_id: query.ticket_id,
+            limit: limit(query.limit),
+            ..DecisionFilter::default()
+        })
         .await
     {
         Ok(decisions) => {

@@ -85,7 +85,7 @@ fn scheme_value<'a>(authorization: &'a str, scheme: &str) -> Option<&'a str> {
 }
 
 /// Constant time, also in the length: digests of equal length are compared.
-fn equal(given: &[u8], expected: &[u8]) -> bool {
+pub(crate) fn equal(given: &[u8], expected: &[u8]) -> bool {
     Sha256::digest(given)
         .ct_eq(&Sha256::digest(expected))
         .into()

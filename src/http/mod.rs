@@ -1,5 +1,6 @@
 //! The HTTP surface besides the webhook (whose handler is `ingest/`, merged in by `app`):
-//! health and metrics, and the admin API when `admin.token` is set. The authentication
+//! health and metrics, and the admin API and the console (`console/`) when `admin.token`
+//! is set. The authentication
 //! helpers and the JSON error shape here serve the webhook too.
 
 mod admin;
@@ -15,6 +16,9 @@ use axum::Router;
 use tokio::sync::Notify;
 
 use crate::config::Settings;
+use crate::console::Console;
+use crate::halo::HaloClient;
+use crate::report::LatestReport;
 use crate::store::Store;
 
 pub use health::Health;
@@ -31,6 +35,8 @@ pub fn routers(
     wake: Arc<Notify>,
     health: Health,
     throttle: Arc<Throttle>,
+    halo: Option<HaloClient>,
+    latest_report: Arc<LatestReport>,
 ) -> (Router, Router) {
     let metrics = health::metrics_router(store.clone());
     let (open, guarded) = match settings.admin.protect_metrics {
@@ -39,6 +45,29 @@ pub fn routers(
     };
     let operator = match settings.admin.token.clone() {
         Some(token) => {
+            let console = Console {
+                store: store.clone(),
+                token: token.clone(),
+                throttle: throttle.clone(),
+                wake: wake.clone(),
+                session: settings.admin.session,
+                mode: settings.effective_mode(),
+                ticket_link: settings.halo.base_url.as_ref().map(|base| {
+                    format!(
+                        "{}{}",
+                        base.trim_end_matches('/'),
+                        settings.admin.ticket_link
+                    )
+                }),
+                halo,
+                rules: health.rules.clone(),
+                models: health.models.clone(),
+                outage: health.outage.clone(),
+                report: settings.report.clone(),
+                latest_report,
+                llm_enabled: settings.llm.enabled,
+                llm_daily_tokens: settings.llm.daily_token_budget,
+            };
             let state = admin::AdminState {
                 store,
                 token,
@@ -48,6 +77,7 @@ pub fn routers(
                 models: health.models.clone(),
             };
             open.merge(admin::router(state, guarded))
+                .merge(crate::console::router(console))
         }
         None => open,
     };

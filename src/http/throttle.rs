@@ -1,4 +1,4 @@
-//! 401 throttling, shared by the webhook and the admin API: an address that failed
+//! 401 throttling, shared by the webhook, the admin API and the console's sign-in: an address that failed
 //! authentication `server.auth_failures_per_minute` times within a minute gets 429 for
 //! every request until that minute is over, so tokens cannot be guessed at line rate.
 
@@ -52,7 +52,18 @@ impl Throttle {
 
     /// Counts one failed authentication of `request`'s address.
     pub fn failed(&self, request: &Request) {
-        let Some(ip) = peer(request) else {
+        self.failed_from(peer(request));
+    }
+
+    /// The address a request came from, for [`Throttle::failed_from`] once the request
+    /// has been consumed (a form read).
+    pub fn peer_of(&self, request: &Request) -> Option<IpAddr> {
+        peer(request)
+    }
+
+    /// Counts one failed authentication from `ip`.
+    pub fn failed_from(&self, ip: Option<IpAddr>) {
+        let Some(ip) = ip else {
             return;
         };
         let mut failures = self.failures.lock().unwrap_or_else(PoisonError::into_inner);

@@ -58,7 +58,7 @@ pub async fn consult(
         }
     }
     let budget = settings.daily_token_budget;
-    if budget > 0 && store.llm_tokens_today().await? >= budget {
+    if budget > 0 && store.llm_usage_today().await?.tokens >= budget {
         tracing::warn!(budget, "LLM daily token budget used up: rules only");
         metrics::llm_call("budget_exhausted");
         return Ok(vec![format!(
@@ -71,10 +71,8 @@ pub async fn consult(
     } else {
         "error"
     });
-    if consultation.tokens > 0 {
-        metrics::llm_tokens(consultation.tokens);
-        store.add_llm_tokens(consultation.tokens).await?;
-    }
+    metrics::llm_tokens(consultation.tokens);
+    store.count_llm_call(consultation.tokens).await?;
     if let Some(content) = &consultation.answer {
         store.cache_llm_answer(&key, content, window_ms).await?;
     }

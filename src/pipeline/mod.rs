@@ -18,7 +18,7 @@ use std::time::Duration;
 use crate::ack_templates::AckTemplates;
 use crate::config::{AckSettings, ActSettings, Mode, ModelSettings};
 use crate::halo::model::Ticket;
-use crate::halo::{HaloClient, HaloError, Lookups};
+use crate::halo::{Field, HaloClient, HaloError, Lookups};
 use crate::store::{DecisionRecord, Job, Store, StoreError};
 use crate::tasks::model_watch::ModelsHandle;
 use crate::tasks::rules_watch::RulesHandle;
@@ -180,6 +180,14 @@ impl Pipeline {
             ticket_update_json: serde_json::to_string(&plan.update).unwrap_or_default(),
             notes_json: json_list(notes),
             before_json: before(ticket, decision).to_string(),
+            client: ticket.client_name.clone(),
+            team: decision
+                .fields
+                .get(&Field::Team)
+                .map(|decided| decided.value.clone())
+                .or_else(|| ticket.current(Field::Team))
+                .map(|team| team.to_string()),
+            matched_rules: decision.matched_rules.clone(),
         };
         self.store.save_decision(&record).await?;
         tracing::info!(

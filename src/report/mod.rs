@@ -9,6 +9,7 @@ mod text;
 pub use text::render;
 
 use std::collections::BTreeMap;
+use std::sync::{Arc, Mutex, PoisonError};
 
 use serde::Serialize;
 
@@ -114,6 +115,25 @@ pub struct Corrections {
     pub field: String,
     pub trained_at: String,
     pub corrections: i64,
+}
+
+/// The agreement report last counted over all decisions, and when (unix ms): the
+/// read-back counts it again after each pass, the console shows it without counting.
+#[derive(Default)]
+pub struct LatestReport(Mutex<Option<Arc<(Report, i64)>>>);
+
+impl LatestReport {
+    pub fn get(&self) -> Option<Arc<(Report, i64)>> {
+        self.0
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone()
+    }
+
+    pub fn set(&self, report: Report) {
+        *self.0.lock().unwrap_or_else(PoisonError::into_inner) =
+            Some(Arc::new((report, crate::clock::now_ms())));
+    }
 }
 
 /// A `--since` or `?since=` date: `YYYY-MM-DD` (midnight UTC) or an RFC 3339 time; unix ms.

@@ -17,6 +17,11 @@ pub struct DecisionRecord {
     pub notes_json: String,
     /// What the ticket held in each decided or reviewed field before triage.
     pub before_json: String,
+    /// The ticket's client, and the team it goes to: what the console searches by.
+    pub client: String,
+    pub team: Option<String>,
+    /// The rules whose conditions matched, counted per day for the console.
+    pub matched_rules: Vec<String>,
 }
 
 /// A decision as stored.
@@ -31,19 +36,53 @@ pub struct StoredDecision {
     pub notes: String,
     pub applied: bool,
     pub created_at: i64,
+    pub client: Option<String>,
+    pub team: Option<String>,
+}
+
+/// Which decisions to list, newest first; every filter given must hold.
+#[derive(Debug, Clone, Default)]
+pub struct DecisionFilter {
+    pub ticket_id: Option<i64>,
+    /// The start of the client's name, in any case.
+    pub client: Option<String>,
+    /// The start of the team's name, in any case.
+    pub team: Option<String>,
+    /// Only decisions older than this one (the next page).
+    pub before_id: Option<i64>,
+    pub limit: i64,
+}
+
+const DECISION_COLUMNS: &str =
+    "id, job_id, ticket_id, mode, decision, ticket_update, notes, applied, created_at, client, team";
+
+/// `text` as a LIKE pattern for names starting with it (`%`, `_` and `\\` taken literally).
+fn starting_with(text: &str) -> String {
+    let escaped = text
+        .trim()
+        .replace('\\', "\\\\")
+        .replace('%', "\\%")
+        .replace('_', "\\_");
+    format!("{escaped}%")
 }
 
 impl Store {
-    /// Saves the decision of a job, replacing the one of an earlier attempt.
+    /// Saves the decision of a job, replacing the one of an earlier attempt, and keeps the
+    /// rule hit counts in step (the earlier attempt's matches are taken off first).
     pub async fn save_decision(&self, record: &DecisionRecord) -> Result<(), StoreError> {
+        let now = now_ms();
+        let rules = serde_json::to_string(&record.matched_rules).unwrap_or_else(|_| "[]".into());
+        let mut tx = self.pool.begin().await.context("starting a transaction")?;
+        super::rule_hits::uncount_decision(&mut tx, record.job_id).await?;
         sqlx::query(
             "INSERT INTO decisions (job_id, ticket_id, mode, decision, ticket_update, notes,
-                                    before, applied, created_at)
-             VALUES (?, ?, ?, ?, ?, ?, ?, 0, ?)
+                                    before, client, team, rules, applied, created_at)
+             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 0, ?)
              ON CONFLICT (job_id) DO UPDATE
              SET mode = excluded.mode, decision = excluded.decision,
                  ticket_update = excluded.ticket_update, notes = excluded.notes,
-                 before = excluded.before, applied = 0, created_at = excluded.created_at,
+                 before = excluded.before, client = excluded.client, team = excluded.team,
+                 rules = excluded.rules, applied = 0, created_at = excluded.created_at,
                  read_back_at = NULL",
         )
         .bind(record.job_id)
@@ -53,10 +92,15 @@ impl Store {
         .bind(&record.ticket_update_json)
         .bind(&record.notes_json)
         .bind(&record.before_json)
-        .bind(now_ms())
-        .execute(&self.pool)
+        .bind(&record.client)
+        .bind(&record.team)
+        .bind(&rules)
+        .bind(now)
+        .execute(&mut *tx)
         .await
         .context("saving a decision")?;
+        super::rule_hits::count(&mut tx, &record.matched_rules, now).await?;
+        tx.commit().await.context("committing a decision")?;
         Ok(())
     }
 
@@ -77,20 +121,50 @@ impl Store {
         Ok(())
     }
 
-    /// The most recent decisions, newest first: of one ticket, or of all.
-    pub async fn recent_decisions(
+    /// The decisions `filter` selects, newest first. Only the filters given become
+    /// conditions, so each search reads through its own index.
+    pub async fn find_decisions(
         &self,
-        ticket_id: Option<i64>,
-        limit: i64,
+        filter: &DecisionFilter,
     ) -> Result<Vec<StoredDecision>, StoreError> {
-        sqlx::query_as(
-            "SELECT id, job_id, ticket_id, mode, decision, ticket_update, notes, applied, created_at
-             FROM decisions WHERE ?1 IS NULL OR ticket_id = ?1 ORDER BY id DESC LIMIT ?2",
-        )
-        .bind(ticket_id)
-        .bind(limit)
-        .fetch_all(&self.pool)
+        let mut query =
+            sqlx::QueryBuilder::new(format!("SELECT {DECISION_COLUMNS} FROM decisions WHERE 1"));
+        if let Some(ticket_id) = filter.ticket_id {
+            query.push(" AND ticket_id = ").push_bind(ticket_id);
+        }
+        if let Some(client) = filter.client.as_deref().filter(|c| !c.trim().is_empty()) {
+            query
+                .push(" AND client LIKE ")
+                .push_bind(starting_with(client))
+                .push(" ESCAPE '\\'");
+        }
+        if let Some(team) = filter.team.as_deref().filter(|t| !t.trim().is_empty()) {
+            query
+                .push(" AND team LIKE ")
+                .push_bind(starting_with(team))
+                .push(" ESCAPE '\\'");
+        }
+        if let Some(before) = filter.before_id {
+            query.push(" AND id < ").push_bind(before);
+        }
+        query
+            .push(" ORDER BY id DESC LIMIT ")
+            .push_bind(filter.limit);
+        query
+            .build_query_as()
+            .fetch_all(&self.pool)
+            .await
+            .context("reading decisions")
+    }
+
+    /// One decision by its id.
+    pub async fn decision(&self, id: i64) -> Result<Option<StoredDecision>, StoreError> {
+        sqlx::query_as(&format!(
+            "SELECT {DECISION_COLUMNS} FROM decisions WHERE id = ?"
+        ))
+        .bind(id)
+        .fetch_optional(&self.pool)
         .await
-        .context("reading decisions")
+        .context("reading a decision")
     }
 }

@@ -92,6 +92,17 @@ pub struct QueueStats {
     pub oldest_queued_age_secs: f64,
 }
 
+const HOUR_MS: i64 = 3_600_000;
+
+/// One hour of the jobs last touched in it.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct HourActivity {
+    pub done: i64,
+    /// Jobs that needed more than one attempt (done, waiting for a retry, or dead).
+    pub retried: i64,
+    pub dead: i64,
+}
+
 /// What asking to replay one job did.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Replay {
@@ -247,17 +258,22 @@ impl Store {
         status: Option<JobStatus>,
         limit: i64,
     ) -> Result<Vec<JobSummary>, StoreError> {
-        sqlx::query_as(
-            "SELECT id, ticket_id, event, status, attempts, last_error, next_attempt_at,
-                    created_at, updated_at
-             FROM jobs WHERE ?1 IS NULL OR status = ?1
-             ORDER BY id DESC LIMIT ?2",
-        )
-        .bind(status)
-        .bind(limit)
-        .fetch_all(&self.pool)
-        .await
-        .context("listing jobs")
+        // Two statements: with a status, SQLite reads only that status from `jobs_due`.
+        let columns = "SELECT id, ticket_id, event, status, attempts, last_error, \
+                       next_attempt_at, created_at, updated_at FROM jobs";
+        let sql = match status {
+            Some(_) => format!("{columns} WHERE status = ? ORDER BY id DESC LIMIT ?"),
+            None => format!("{columns} ORDER BY id DESC LIMIT ?"),
+        };
+        let mut listed = sqlx::query_as(&sql);
+        if let Some(status) = status {
+            listed = listed.bind(status);
+        }
+        listed
+            .bind(limit)
+            .fetch_all(&self.pool)
+            .await
+            .context("listing jobs")
     }
 
     pub async fn queue_stats(&self) -> Result<QueueStats, StoreError> {
@@ -274,6 +290,32 @@ impl Store {
             jobs_by_status,
             oldest_queued_age_secs: oldest.map_or(0.0, |at| (now_ms() - at).max(0) as f64 / 1000.0),
         })
+    }
+
+    /// Jobs finished, retried and dead in each of the last 24 hours, the oldest hour first.
+    pub async fn job_activity(&self) -> Result<Vec<HourActivity>, StoreError> {
+        let since = now_ms() - 24 * HOUR_MS;
+        let rows: Vec<(i64, i64, i64, i64)> = sqlx::query_as(
+            "SELECT (updated_at - ?1) / ?2 AS hour, SUM(status = 'done'), SUM(attempts > 1),
+                    SUM(status = 'dead')
+             FROM jobs WHERE updated_at >= ?1 GROUP BY hour",
+        )
+        .bind(since)
+        .bind(HOUR_MS)
+        .fetch_all(&self.pool)
+        .await
+        .context("counting the last day's jobs")?;
+        let mut hours = vec![HourActivity::default(); 24];
+        for (hour, done, retried, dead) in rows {
+            if let Some(slot) = usize::try_from(hour).ok().and_then(|h| hours.get_mut(h)) {
+                *slot = HourActivity {
+                    done,
+                    retried,
+                    dead,
+                };
+            }
+        }
+        Ok(hours)
     }
 
     /// Queues a dead job again, due now, with a fresh budget of attempts.

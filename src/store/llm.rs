@@ -1,4 +1,4 @@
-//! The LLM's daily token count and its answer cache.
+//! The LLM's daily calls and tokens, and its answer cache.
 
 use super::{Context, Store, StoreError};
 use crate::clock::now_ms;
@@ -8,26 +8,40 @@ fn today() -> String {
     jiff::Timestamp::now().strftime("%Y-%m-%d").to_string()
 }
 
+/// Today's LLM calls and the tokens they spent (UTC day).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct LlmUsage {
+    pub calls: u64,
+    pub tokens: u64,
+}
+
 impl Store {
-    pub async fn llm_tokens_today(&self) -> Result<u64, StoreError> {
-        let tokens: Option<i64> = sqlx::query_scalar("SELECT tokens FROM llm_usage WHERE day = ?")
-            .bind(today())
-            .fetch_optional(&self.pool)
-            .await
-            .context("reading today's LLM tokens")?;
-        Ok(tokens.unwrap_or(0).max(0) as u64)
+    pub async fn llm_usage_today(&self) -> Result<LlmUsage, StoreError> {
+        let usage: Option<(i64, i64)> =
+            sqlx::query_as("SELECT calls, tokens FROM llm_usage WHERE day = ?")
+                .bind(today())
+                .fetch_optional(&self.pool)
+                .await
+                .context("reading today's LLM usage")?;
+        let (calls, tokens) = usage.unwrap_or_default();
+        Ok(LlmUsage {
+            calls: calls.max(0) as u64,
+            tokens: tokens.max(0) as u64,
+        })
     }
 
-    pub async fn add_llm_tokens(&self, tokens: u64) -> Result<(), StoreError> {
+    /// Counts one call to the LLM and the tokens it spent (none when it failed).
+    pub async fn count_llm_call(&self, tokens: u64) -> Result<(), StoreError> {
         sqlx::query(
-            "INSERT INTO llm_usage (day, tokens) VALUES (?, ?)
-             ON CONFLICT (day) DO UPDATE SET tokens = tokens + excluded.tokens",
+            "INSERT INTO llm_usage (day, tokens, calls) VALUES (?, ?, 1)
+             ON CONFLICT (day) DO UPDATE SET tokens = tokens + excluded.tokens,
+                                             calls = calls + 1",
         )
         .bind(today())
         .bind(tokens as i64)
         .execute(&self.pool)
         .await
-        .context("counting LLM tokens")?;
+        .context("counting an LLM call")?;
         Ok(())
     }
 

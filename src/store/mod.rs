@@ -1,14 +1,17 @@
 //! Durable state in SQLite (WAL): deliveries, jobs, decisions and their read-back,
-//! acknowledgements, the LLM cache and budget, watermarks and task leases. Knows nothing
+//! acknowledgements, the LLM cache and budget, watermarks, task leases, rule hit counts
+//! and the console's sessions. Knows nothing
 //! of HTTP, Halo or rules; of the settings it knows only the mode a decision was made in.
 
 mod acks;
+mod console;
 mod decisions;
 mod deliveries;
 mod jobs;
 mod llm;
 mod readback;
 mod retention;
+mod rule_hits;
 mod watermarks;
 
 use std::path::Path;
@@ -19,7 +22,7 @@ use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, S
 use sqlx::SqlitePool;
 
 pub use acks::AckStatus;
-pub use decisions::{DecisionRecord, StoredDecision};
+pub use decisions::{DecisionFilter, DecisionRecord, StoredDecision};
 pub use deliveries::{DeliveryOutcome, Enqueued, NewJob};
 pub use jobs::{Job, JobStatus, JobSummary, Replay};
 pub use readback::{PendingDecision, ReadBack};

@@ -14,7 +14,7 @@ pub struct Pruned {
 
 impl Store {
     /// Removes finished work last touched before `cutoff_ms`: done jobs with their
-    /// decisions, and deliveries no remaining job refers to. Queued, running and dead jobs
+    /// decisions, deliveries no remaining job refers to, and rule hit counts older than 30 days. Queued, running and dead jobs
     /// stay whatever their age, and so do their deliveries and decisions; the
     /// acknowledgement ledger is never pruned, so a ticket is never acknowledged twice.
     pub async fn prune(&self, cutoff_ms: i64) -> Result<Pruned, StoreError> {
@@ -43,6 +43,7 @@ impl Store {
         .await
         .context("pruning deliveries")?
         .rows_affected();
+        super::rule_hits::prune(&mut tx).await?;
         tx.commit().await.context("committing the pruning")?;
         Ok(Pruned {
             jobs,

@@ -22,6 +22,7 @@ use crate::config::ReportSettings;
 use crate::halo::model::ListedTicket;
 use crate::halo::HaloClient;
 use crate::report::compare::compare;
+use crate::report::LatestReport;
 use crate::store::{PendingDecision, Store};
 
 /// The lease's name in the store.
@@ -49,6 +50,8 @@ pub struct ReadBackTask {
     halo: HaloClient,
     settings: ReportSettings,
     models: Arc<ModelsHandle>,
+    /// Where the report counted after each pass goes (the console shows it).
+    latest: Arc<LatestReport>,
     /// Who holds the lease: this process.
     owner: String,
 }
@@ -59,6 +62,7 @@ impl ReadBackTask {
         halo: HaloClient,
         settings: ReportSettings,
         models: Arc<ModelsHandle>,
+        latest: Arc<LatestReport>,
     ) -> ReadBackTask {
         let owner = format!("pid {} started {}", std::process::id(), now_ms());
         ReadBackTask {
@@ -66,6 +70,7 @@ impl ReadBackTask {
             halo,
             settings,
             models,
+            latest,
             owner,
         }
     }
@@ -148,6 +153,7 @@ impl ReadBackTask {
         let models = self.models.status().loaded;
         let all = crate::report::build(&self.store, 0, None, settings, &models).await?;
         all.publish();
+        self.latest.set(all);
         Ok(report)
     }
 

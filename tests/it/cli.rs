@@ -268,8 +268,13 @@ async fn serve_triages_in_the_background_and_stops_on_sigterm() {
 
     let store = halo_triage::Store::open(&db).await.unwrap();
     let deadline = Instant::now() + Duration::from_secs(30);
+    let of_the_ticket = halo_triage::DecisionFilter {
+        ticket_id: Some(41234),
+        limit: 20,
+        ..Default::default()
+    };
     while store
-        .recent_decisions(Some(41234), 20)
+        .find_decisions(&of_the_ticket)
         .await
         .unwrap()
         .is_empty()
@@ -277,7 +282,7 @@ async fn serve_triages_in_the_background_and_stops_on_sigterm() {
         assert!(Instant::now() < deadline, "no decision recorded");
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
-    let decision = &store.recent_decisions(Some(41234), 20).await.unwrap()[0];
+    let decision = &store.find_decisions(&of_the_ticket).await.unwrap()[0];
     assert_eq!(decision.mode, "shadow");
     let ready: Value = reqwest::get(format!("http://{}/readyz", served.addr))
         .await

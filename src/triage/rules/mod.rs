@@ -201,6 +201,13 @@ impl RuleSet {
         self.rules.is_empty()
     }
 
+    /// Each rule's name and `file:line`, in evaluation order.
+    pub fn names(&self) -> impl Iterator<Item = (&str, &str)> {
+        self.rules
+            .iter()
+            .map(|rule| (rule.name.as_str(), rule.location.as_str()))
+    }
+
     /// The files this set was read from (watched for changes).
     pub fn files(&self) -> &[PathBuf] {
         &self.files
