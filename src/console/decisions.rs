@@ -202,7 +202,7 @@ pub async fn one(
                     (decision.needs_review.iter().map(|f| f.name()).collect::<Vec<_>>().join(", ")) }
             }
             @if let Some(sentiment) = &decision.sentiment {
-                p { "Sentiment: " (serde_json::to_value(&sentiment.mood).ok().and_then(|m| m.as_str().map(String::from)).unwrap_or_default())
+                p { "Sentiment: " (serde_json::to_value(sentiment.mood).ok().and_then(|m| m.as_str().map(String::from)).unwrap_or_default())
                     " (score " (format!("{:+.2}", sentiment.score)) ", " (sentiment.source) ")" }
             }
         }

@@ -102,7 +102,7 @@ fn learn_holds_out_a_fifth_reports_it_and_writes_a_model_that_eval_can_read() {
         assert_eq!(line.as_object().unwrap().len(), 2, "{line}");
     }
     let page = std::fs::read_to_string(&report).unwrap();
-    assert!(page.starts_with("<!doctype html>"));
+    assert!(page.starts_with("<!DOCTYPE html>"));
     assert!(page.matches("<svg").count() >= 2, "heat map and curve");
     assert!(page.contains("Administrative rights"));
     assert!(
