@@ -36,12 +36,13 @@ pub async fn page(
         Err(error) => return store_error(error),
     };
     let message = match (outcome.job, outcome.result.as_deref(), outcome.replayed) {
-        (Some(job), Some("queued"), _) => Some(format!(
+        (Some(job), Some("replayed"), _) => Some(format!(
             "Job {job} is queued again: a worker takes it up now."
         )),
         (Some(job), Some("missing"), _) => Some(format!("There is no job {job}.")),
         (Some(job), Some(status), _) => Some(format!(
-            "Job {job} is {status}: only dead jobs are replayed."
+            "Job {job} is {}: only dead jobs are replayed.",
+            status.trim_start_matches("not-dead-")
         )),
         (_, _, Some(0)) => Some("There was no dead job to replay.".into()),
         (_, _, Some(n)) => Some(format!("{n} dead jobs are queued again.")),
@@ -98,10 +99,10 @@ pub async fn replay_one(
         Ok(Replay::Queued) => {
             console.wake.notify_waiters();
             tracing::info!(job_id = id, "dead job replayed from the console");
-            "queued".to_string()
+            "replayed".to_string()
         }
         Ok(Replay::NotFound) => "missing".into(),
-        Ok(Replay::NotDead(status)) => status.as_str().into(),
+        Ok(Replay::NotDead(status)) => format!("not-dead-{}", status.as_str()),
         Err(error) => return store_error(error),
     };
     Redirect::to(&format!("/ui/dead-letters?job={id}&result={result}")).into_response()

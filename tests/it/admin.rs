@@ -6,10 +6,10 @@ use reqwest::Method;
 use serde_json::Value;
 use wiremock::{MockServer, ResponseTemplate};
 
-const ADMIN_TOKEN: &str = "admin-secret-for-the-tests-0123";
+pub(crate) const ADMIN_TOKEN: &str = "admin-secret-for-the-tests-0123";
 
 /// Halo refusing every ticket update with a 500; the app gives up after one attempt.
-async fn app_with_a_dead_job() -> (MockServer, TestApp) {
+pub(crate) async fn app_with_a_dead_job() -> (MockServer, TestApp) {
     let refused = ResponseTemplate::new(500).set_body_string("Database unavailable");
     let halo = halo_with(&[("POST", "/api/Tickets", refused)]).await;
     let app = spawn_with(

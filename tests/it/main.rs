@@ -11,6 +11,7 @@ mod admin;
 mod batch_memory;
 mod cli;
 mod connections;
+mod console;
 mod crash;
 mod fence;
 mod halo_credentials;

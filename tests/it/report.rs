@@ -11,7 +11,7 @@ use serde_json::{json, Value};
 use crate::common::stateful_halo::{delivery_of, ticket, StatefulHalo};
 use crate::common::{binary, halo_env, spawn_with, Served, TestApp};
 
-const ADMIN_TOKEN: &str = "test-admin-token-0123456789abcdef";
+pub(crate) const ADMIN_TOKEN: &str = "test-admin-token-0123456789abcdef";
 
 /// VPN tickets go to Network by rule; everything else to the Service Desk by default.
 const RULES: &str = r#"
@@ -26,7 +26,7 @@ when = { field = "summary", contains_any = ["vpn"] }
 set = { team = "Network" }
 "#;
 
-fn rules_file(dir: &tempfile::TempDir) -> String {
+pub(crate) fn rules_file(dir: &tempfile::TempDir) -> String {
     let path = dir.path().join("rules.toml");
     std::fs::write(&path, RULES).unwrap();
     path.display().to_string()
@@ -39,12 +39,12 @@ fn summary(id: i64) -> &'static str {
     }
 }
 
-async fn halo(ids: std::ops::RangeInclusive<i64>) -> StatefulHalo {
+pub(crate) async fn halo(ids: std::ops::RangeInclusive<i64>) -> StatefulHalo {
     let tickets = ids.map(|id| ticket(id, summary(id))).collect();
     StatefulHalo::start(tickets, Duration::ZERO).await
 }
 
-async fn app(halo: &StatefulHalo, rules: &str, extra: &[(&str, &str)]) -> TestApp {
+pub(crate) async fn app(halo: &StatefulHalo, rules: &str, extra: &[(&str, &str)]) -> TestApp {
     let mut overrides = vec![
         ("MODE", "shadow"),
         ("RULES__PATH", rules),
@@ -56,7 +56,7 @@ async fn app(halo: &StatefulHalo, rules: &str, extra: &[(&str, &str)]) -> TestAp
 }
 
 /// Delivers and triages the tickets Halo holds.
-async fn triage(app: &TestApp, halo: &StatefulHalo) {
+pub(crate) async fn triage(app: &TestApp, halo: &StatefulHalo) {
     let tickets = halo.tickets();
     for ticket in &tickets {
         assert_eq!(app.deliver(delivery_of(ticket)).await.status(), 202);
