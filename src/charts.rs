@@ -114,7 +114,8 @@ pub fn stacked_columns(series: &[(&str, &str)], slots: &[Vec<i64>], label: &str)
         for ((name, colour), count) in series.iter().zip(slot) {
             let tall = plot * *count as f64 / top;
             if *count > 0 {
-                let title = format!("{count} {name}, {} h ago", slots.len() - t);
+                let age = slots.len() - t - 1;
+                let title = format!("{count} {name}, {age} to {} h ago", age + 1);
                 marks.push((
                     left + column * t as f64,
                     plot - below - tall,

@@ -156,6 +156,18 @@ fn errors_name_the_key() {
             "report.ready_min",
         ),
         (
+            &[TOKEN, ("HALO_TRIAGE__ADMIN__SESSION_HOURS", "0")],
+            "admin.session_hours",
+        ),
+        (
+            &[TOKEN, ("HALO_TRIAGE__ADMIN__SESSION_HOURS", "721")],
+            "admin.session_hours",
+        ),
+        (
+            &[TOKEN, ("HALO_TRIAGE__ADMIN__TICKET_LINK", "/tickets")],
+            "admin.ticket_link",
+        ),
+        (
             &[TOKEN, ("HALO_TRIAGE__WORKER__OUTAGE_PAUSE_SECS", "0")],
             "worker.outage_pause_secs",
         ),

@@ -5,11 +5,10 @@
 use reqwest::header::{COOKIE, LOCATION, SET_COOKIE};
 use reqwest::redirect::Policy;
 use reqwest::{Response, StatusCode};
-use serde_json::json;
 use sha2::{Digest, Sha256};
 
 use crate::admin::{app_with_a_dead_job, ADMIN_TOKEN};
-use crate::common::{fixture_json, mount_halo, spawn_with, TestApp};
+use crate::common::{mount_halo, spawn_with, TestApp};
 
 /// Every page behind the sign-in: path and its heading.
 const PAGES: [(&str, &str); 6] = [
@@ -37,7 +36,7 @@ fn client() -> reqwest::Client {
         .unwrap()
 }
 
-fn location(response: &Response) -> &str {
+pub(crate) fn location(response: &Response) -> &str {
     response.headers()[LOCATION].to_str().unwrap()
 }
 
@@ -102,7 +101,7 @@ impl Operator {
 }
 
 /// Page text without tags or runs of spaces, for asserting on what a reader sees.
-fn text(page: &str) -> String {
+pub(crate) fn text(page: &str) -> String {
     let tags = regex::Regex::new(r"<[^>]*>").unwrap();
     let spaces = regex::Regex::new(r"\s+").unwrap();
     let text = tags.replace_all(page, " ");
@@ -370,115 +369,4 @@ async fn signing_out_ends_the_session_and_an_ended_session_lets_nobody_in() {
     assert_eq!(location(&refused), "/ui/sign-in?ended");
     let (_, page) = late.get("/ui/sign-in?ended").await;
     assert!(page.contains("Your session has ended"));
-}
-
-/// The shipped rules on a ticket of `client` about `summary`.
-fn delivery(ticket_id: i64, client: &str, summary: &str) -> String {
-    let mut delivery = fixture_json("webhook-new-ticket-full.json");
-    delivery["id"] = json!(format!("delivery-{ticket_id}"));
-    delivery["object_id"] = json!(ticket_id);
-    delivery["ticket"]["id"] = json!(ticket_id);
-    delivery["ticket"]["client_name"] = json!(client);
-    delivery["ticket"]["summary"] = json!(summary);
-    delivery["ticket"]["details"] = json!(summary);
-    delivery.to_string()
-}
-
-/// Ticket ids in the order a decisions page lists them.
-fn listed_tickets(page: &str) -> Vec<i64> {
-    let found = regex::Regex::new(r"<td>#(\d+)</td>").unwrap();
-    found
-        .captures_iter(page)
-        .map(|c| c[1].parse().unwrap())
-        .collect()
-}
-
-#[tokio::test]
-async fn decisions_are_found_by_ticket_client_and_team_and_explain_themselves() {
-    let halo = wiremock::MockServer::start().await;
-    mount_halo(&halo).await;
-    let app = spawn_with(
-        Some(&halo),
-        &[
-            ("ADMIN__TOKEN", ADMIN_TOKEN),
-            // 57 tickets at four requests each: beyond the default budget's pace.
-            ("HALO__REQUESTS_PER_5MIN", "100000"),
-        ],
-    )
-    .await;
-    app.deliver(delivery(
-        501,
-        "Globex Corporation",
-        "Outlook keeps asking for my password",
-    ))
-    .await;
-    app.deliver(delivery(502, "Initech", "The VPN keeps dropping"))
-        .await;
-    for id in 503..=557 {
-        app.deliver(delivery(
-            id,
-            "Umbrella Ltd",
-            "Question about the office move",
-        ))
-        .await;
-    }
-    app.drain().await;
-    let operator = Operator::sign_in(&app, ADMIN_TOKEN).await;
-
-    let (_, page) = operator.get("/ui/decisions?ticket=502").await;
-    assert_eq!(listed_tickets(&page), vec![502]);
-    let (_, page) = operator.get("/ui/decisions?ticket=%23501").await;
-    assert_eq!(listed_tickets(&page), vec![501], "#501 is 501");
-    let (_, page) = operator.get("/ui/decisions?client=glob").await;
-    assert_eq!(listed_tickets(&page), vec![501], "prefix, any case");
-    let (_, page) = operator.get("/ui/decisions?client=%25").await;
-    assert!(listed_tickets(&page).is_empty(), "% is taken literally");
-    assert_eq!(
-        app.decision(502).await.decision["fields"]["team"]["value"],
-        "Network"
-    );
-    let (_, page) = operator.get("/ui/decisions?team=netw").await;
-    assert_eq!(listed_tickets(&page), vec![502], "the team it goes to");
-
-    // Newest first, 50 a page, then the older ones.
-    let (_, first) = operator.get("/ui/decisions").await;
-    let listed = listed_tickets(&first);
-    assert_eq!(listed.len(), 50);
-    assert_eq!(listed[0], 557);
-    let older = regex::Regex::new(r#"href="(/ui/decisions\?[^"]*before=\d+)""#).unwrap();
-    let next = older.captures(&first).expect("a link to older decisions")[1].replace("&amp;", "&");
-    let (_, second) = operator.get(&next).await;
-    assert_eq!(
-        listed_tickets(&second),
-        vec![507, 506, 505, 504, 503, 502, 501]
-    );
-    assert!(!older.is_match(&second), "no page after the last");
-
-    let (status, page) = operator.get("/ui/decisions?ticket=abc").await;
-    assert_eq!(status, 400);
-    assert!(text(&page).contains("'abc' is not a ticket number."));
-
-    // One decision, explained.
-    let id: i64 = sqlx::query_scalar("SELECT id FROM decisions WHERE ticket_id = 501")
-        .fetch_one(app.store.pool())
-        .await
-        .unwrap();
-    let (status, page) = operator.get(&format!("/ui/decisions/{id}")).await;
-    assert_eq!(status, 200);
-    assert!(page.contains(&format!(r#"href="{}/tickets?id=501""#, halo.uri())));
-    let page = text(&page);
-    for expected in [
-        "Ticket #501",
-        "Globex Corporation",
-        "rule 'password-and-lockout' matched: the text contains 'password'",
-        "category_1 to rule 'password-and-lockout'",
-        "This update was written to the ticket.",
-        "\"category_1\": \"Accounts\"",
-        "Acknowledgement: sent",
-    ] {
-        assert!(page.contains(expected), "{expected} in {page}");
-    }
-    let (status, page) = operator.get("/ui/decisions/999999").await;
-    assert_eq!(status, 404);
-    assert!(text(&page).contains("There is no decision 999999"));
 }
