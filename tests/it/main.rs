@@ -12,6 +12,7 @@ mod batch_memory;
 mod cli;
 mod connections;
 mod console;
+mod console_browser;
 mod console_pages;
 mod crash;
 mod fence;
