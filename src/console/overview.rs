@@ -51,8 +51,9 @@ pub async fn page(
         .collect();
     let models = console.models.status();
     let body = html! {
-        p { "Mode: " strong { (console.mode.as_str()) }
+        p.mode { "Mode: " strong { (console.mode.as_str()) }
             @if console.mode.as_str() == "shadow" { " — decisions are recorded, nothing is written to Halo." } }
+        div.overview {
         section aria-labelledby="queue" {
             h2 #queue { "Queue" }
             dl.figures {
@@ -129,6 +130,7 @@ pub async fn page(
                     @for error in &models.errors { br; strong.bad { "refused: " } (error) }
                 }
             }
+        }
         }
     };
     layout::page(&session, "/ui", "Overview", body)
