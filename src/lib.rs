@@ -7,7 +7,8 @@
 //! |-------------|---------------------------------------------------------------------|
 //! | `app`       | builds the service from settings and runs it until a signal         |
 //! | `cli`       | the commands besides `serve`: classify, check, jobs, halo           |
-//! | `http`      | every route: webhook (via `ingest`), health, metrics, admin         |
+//! | `http`      | every route: webhook (via `ingest`), health, metrics, admin, the    |
+//! |             | browser console (`http/console`: pages, sessions, CSRF)             |
 //! | `tasks`     | background loops: reconciler, read-back, housekeeping, watchers     |
 //! | `worker`    | the queue runtime: claim, lease, settle, retry, outage pause        |
 //! | `ingest`    | stage 0: webhook body → stored delivery and jobs                    |
@@ -17,7 +18,8 @@
 //! | `store`     | SQLite: deliveries, jobs, decisions, ack ledger, caches             |
 //! | `halo`      | the Halo adapter: client, wire types, fields, lookups, webhooks     |
 //! | `config`    | typed settings, validated per section; builds the Halo client      |
-//! | leaves      | `telemetry` (logs, metrics), `ack_templates`, `text`, `clock`       |
+//! | leaves      | `telemetry` (logs, metrics), `ack_templates`, `text`, `clock`,      |
+//! |             | `charts` (inline SVG)                                               |
 
 mod ack_templates;
 mod app;
@@ -25,7 +27,6 @@ mod charts;
 pub mod cli;
 mod clock;
 mod config;
-mod console;
 mod halo;
 mod http;
 mod ingest;

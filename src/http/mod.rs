@@ -5,6 +5,7 @@
 
 mod admin;
 pub(crate) mod auth;
+mod console;
 pub(crate) mod error;
 mod health;
 mod serve;
@@ -16,7 +17,6 @@ use axum::Router;
 use tokio::sync::Notify;
 
 use crate::config::Settings;
-use crate::console::Console;
 use crate::halo::HaloClient;
 use crate::report::LatestReport;
 use crate::store::Store;
@@ -45,7 +45,7 @@ pub fn routers(
     };
     let operator = match settings.admin.token.clone() {
         Some(token) => {
-            let console = Console {
+            let console = console::Console {
                 store: store.clone(),
                 token: token.clone(),
                 throttle: throttle.clone(),
@@ -77,7 +77,7 @@ pub fn routers(
                 models: health.models.clone(),
             };
             open.merge(admin::router(state, guarded))
-                .merge(crate::console::router(console))
+                .merge(console::router(console))
         }
         None => open,
     };

@@ -294,7 +294,7 @@ async fn a_replay_needs_the_session_s_csrf_token() {
 
     let (_, page) = operator.get("/ui/dead-letters").await;
     let page = text(&page);
-    assert!(page.contains("1 jobs ran out of attempts"), "{page}");
+    assert!(page.contains("1 job ran out of attempts."), "{page}");
     assert!(page.contains("Database unavailable"), "the error: {page}");
 
     let replayed = operator.submit("/ui/dead-letters/1/replay").await;

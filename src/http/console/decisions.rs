@@ -62,7 +62,7 @@ pub async fn list(
                     (search_form(&search))
                     p.error role="alert" { "'" (text) "' is not a ticket number." }
                 };
-                let mut page = layout::page(&session, "/ui/decisions", "Decisions", body);
+                let mut page = layout::page(session.csrf(), "/ui/decisions", "Decisions", body);
                 *page.status_mut() = StatusCode::BAD_REQUEST;
                 return page;
             }
@@ -109,7 +109,7 @@ pub async fn list(
             }
         }
     };
-    layout::page(&session, "/ui/decisions", "Decisions", body)
+    layout::page(session.csrf(), "/ui/decisions", "Decisions", body)
 }
 
 fn urlencode(text: &str) -> String {
@@ -150,7 +150,7 @@ pub async fn one(
         Ok(Some(stored)) => stored,
         Ok(None) => {
             let body = html! { p { "There is no decision " (id) " (it may have been pruned)." } };
-            let mut page = layout::page(&session, "/ui/decisions", "No such decision", body);
+            let mut page = layout::page(session.csrf(), "/ui/decisions", "No such decision", body);
             *page.status_mut() = StatusCode::NOT_FOUND;
             return page;
         }
@@ -259,7 +259,7 @@ pub async fn one(
             }
         }
     };
-    layout::page(&session, "/ui/decisions", &title, body)
+    layout::page(session.csrf(), "/ui/decisions", &title, body)
 }
 
 fn field_row(name: &str, decided: &Decided) -> Markup {

@@ -55,7 +55,10 @@ pub async fn page(
         @if dead.is_empty() {
             p { "No dead letters." }
         } @else {
-            p { (dead.len()) @if dead.len() as i64 == SHOWN { " or more" } " jobs ran out of attempts." }
+            p {
+                (dead.len()) @if dead.len() as i64 == SHOWN { " or more" }
+                @if dead.len() == 1 { " job ran" } @else { " jobs ran" } " out of attempts."
+            }
             form method="post" action="/ui/dead-letters/replay-all" {
                 (session.csrf_field())
                 button type="submit" { "Replay all dead jobs" }
@@ -83,7 +86,7 @@ pub async fn page(
             }
         }
     };
-    layout::page(&session, "/ui/dead-letters", "Dead letters", body)
+    layout::page(session.csrf(), "/ui/dead-letters", "Dead letters", body)
 }
 
 pub async fn replay_one(

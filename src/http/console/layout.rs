@@ -6,8 +6,6 @@ use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{Html, IntoResponse, Response};
 use maud::{html, Markup, DOCTYPE};
 
-use super::session::Session;
-
 /// The pages in the navigation: path and name.
 const PAGES: [(&str, &str); 6] = [
     ("/ui", "Overview"),
@@ -29,8 +27,14 @@ fn head(title: &str) -> Markup {
     }
 }
 
-/// A signed-in page: `current` is its path in the navigation.
-pub fn page(session: &Session, current: &str, title: &str, body: Markup) -> Response {
+/// The hidden field every form of the console carries: the session's CSRF token.
+pub fn csrf_field(csrf: &str) -> Markup {
+    html! { input type="hidden" name="csrf" value=(csrf); }
+}
+
+/// A signed-in page: `current` is its path in the navigation; `csrf` is the session's
+/// token, for the sign-out form.
+pub fn page(csrf: &str, current: &str, title: &str, body: Markup) -> Response {
     let markup = html! {
         (DOCTYPE)
         html lang="en" {
@@ -52,7 +56,7 @@ pub fn page(session: &Session, current: &str, title: &str, body: Markup) -> Resp
                             }
                         }
                         form method="post" action="/ui/sign-out" {
-                            (session.csrf_field())
+                            (csrf_field(csrf))
                             button type="submit" { "Sign out" }
                         }
                     }

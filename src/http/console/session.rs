@@ -36,9 +36,13 @@ pub struct Session {
 }
 
 impl Session {
+    pub fn csrf(&self) -> &str {
+        &self.csrf
+    }
+
     /// The hidden field every form of the console carries.
     pub fn csrf_field(&self) -> Markup {
-        html! { input type="hidden" name="csrf" value=(self.csrf); }
+        layout::csrf_field(&self.csrf)
     }
 
     /// True when a form sent back this session's CSRF token.

@@ -94,7 +94,7 @@ pub async fn page(
             }
         }
     };
-    layout::page(&session, "/ui/agreement", "Agreement", body)
+    layout::page(session.csrf(), "/ui/agreement", "Agreement", body)
 }
 
 /// What people set (down) against what we decided (across) for one field.

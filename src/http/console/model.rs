@@ -49,5 +49,5 @@ pub async fn page(
             }
         }
     };
-    layout::page(&session, "/ui/model", "Model", body)
+    layout::page(session.csrf(), "/ui/model", "Model", body)
 }

@@ -133,5 +133,5 @@ pub async fn page(
         }
         }
     };
-    layout::page(&session, "/ui", "Overview", body)
+    layout::page(session.csrf(), "/ui", "Overview", body)
 }

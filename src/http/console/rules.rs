@@ -70,5 +70,5 @@ pub async fn page(
             }
         }
     };
-    layout::page(&session, "/ui/rules", "Rules", body)
+    layout::page(session.csrf(), "/ui/rules", "Rules", body)
 }
