@@ -100,15 +100,46 @@ async fn screenshot(browser: &Client, name: &str) {
     }
 }
 
-async fn heading(browser: &Client) -> String {
-    browser
-        .wait()
-        .for_element(Locator::Css("h1"))
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap()
+/// The text of the first element `css` selects once it reads `wanted`: a click starts a
+/// navigation, and until the next page is in, the old one (or a node of it gone stale)
+/// answers. Fails after 10 seconds with what it last read.
+async fn until_text(browser: &Client, css: &str, wanted: &str) {
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let read = match browser.find(Locator::Css(css)).await {
+            Ok(element) => element.text().await.ok(),
+            Err(_) => None,
+        };
+        if read.as_deref() == Some(wanted) {
+            return;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "{css} reads {read:?}, not {wanted:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+/// Waits for the page whose heading is `title`.
+async fn arrive(browser: &Client, title: &str) {
+    until_text(browser, "h1", title).await;
+}
+
+/// Clicks the element `locator` finds, again while the page is still coming in.
+async fn click(browser: &Client, locator: Locator<'_>) {
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let clicked = match browser.find(locator).await {
+            Ok(element) => element.click().await,
+            Err(error) => Err(error),
+        };
+        match clicked {
+            Ok(()) => return,
+            Err(error) if Instant::now() >= deadline => panic!("cannot click: {error}"),
+            Err(_) => tokio::time::sleep(Duration::from_millis(50)).await,
+        }
+    }
 }
 
 #[tokio::test]
@@ -130,39 +161,34 @@ async fn an_operator_finds_a_decision_replays_a_dead_job_and_signs_out() {
 
     // Any page sends the browser to the sign-in; the token takes it to the overview.
     browser.goto(&app.url("/ui/decisions")).await.unwrap();
-    assert_eq!(heading(&browser).await, "Sign in");
+    arrive(&browser, "Sign in").await;
     screenshot(&browser, "console-sign-in").await;
     let token = browser.find(Locator::Id("token")).await.unwrap();
     token.send_keys(ADMIN_TOKEN).await.unwrap();
-    browser
-        .find(Locator::Css("button[type=submit]"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
-    assert_eq!(heading(&browser).await, "Overview");
+    click(&browser, Locator::Css("button[type=submit]")).await;
+    arrive(&browser, "Overview").await;
     screenshot(&browser, "console-overview").await;
 
     // Decisions: search by ticket, open the one found, read why.
-    browser
-        .find(Locator::LinkText("Decisions"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
-    assert_eq!(heading(&browser).await, "Decisions");
+    click(&browser, Locator::LinkText("Decisions")).await;
+    arrive(&browser, "Decisions").await;
     let search = browser.form(Locator::Css("form.search")).await.unwrap();
     search.set_by_name("ticket", "41234").await.unwrap();
     search.submit().await.unwrap();
-    let first = browser
-        .wait()
-        .for_element(Locator::Css("tbody tr td a"))
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while !browser
+        .current_url()
         .await
-        .unwrap();
-    first.click().await.unwrap();
-    assert_eq!(heading(&browser).await, "Ticket #41234");
+        .unwrap()
+        .query()
+        .is_some_and(|q| q.contains("ticket=41234"))
+    {
+        assert!(Instant::now() < deadline, "the search did not load");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    arrive(&browser, "Decisions").await;
+    click(&browser, Locator::Css("tbody tr td a")).await;
+    arrive(&browser, "Ticket #41234").await;
     let page = browser
         .find(Locator::Css("main"))
         .await
@@ -177,46 +203,24 @@ async fn an_operator_finds_a_decision_replays_a_dead_job_and_signs_out() {
     screenshot(&browser, "console-decision").await;
 
     // Dead letters: replay the job, see it queued, and the store agrees.
-    browser
-        .find(Locator::LinkText("Dead letters"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
-    assert_eq!(heading(&browser).await, "Dead letters");
+    click(&browser, Locator::LinkText("Dead letters")).await;
+    arrive(&browser, "Dead letters").await;
     screenshot(&browser, "console-dead-letters").await;
-    browser
-        .find(Locator::Css("button[aria-label='Replay job 1']"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
-    let notice = browser
-        .wait()
-        .for_element(Locator::Css("p.notice"))
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
-    assert_eq!(notice, "Job 1 is queued again: a worker takes it up now.");
+    click(&browser, Locator::Css("button[aria-label='Replay job 1']")).await;
+    until_text(
+        &browser,
+        "p.notice",
+        "Job 1 is queued again: a worker takes it up now.",
+    )
+    .await;
     assert_eq!(app.job_row(1).await.status, "queued");
 
     // Signed out, the console is closed to this browser.
-    browser
-        .find(Locator::Css("nav button[type=submit]"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
-    assert_eq!(heading(&browser).await, "Sign in");
-    let said = browser.find(Locator::Css("p.error")).await.unwrap();
-    assert_eq!(said.text().await.unwrap(), "You are signed out.");
+    click(&browser, Locator::Css("nav button[type=submit]")).await;
+    arrive(&browser, "Sign in").await;
+    until_text(&browser, "p.error", "You are signed out.").await;
     browser.goto(&app.url("/ui/dead-letters")).await.unwrap();
-    assert_eq!(heading(&browser).await, "Sign in");
+    arrive(&browser, "Sign in").await;
     assert!(browser
         .current_url()
         .await
