@@ -55,13 +55,7 @@ impl Throttle {
         self.failed_from(peer(request));
     }
 
-    /// The address a request came from, for [`Throttle::failed_from`] once the request
-    /// has been consumed (a form read).
-    pub fn peer_of(&self, request: &Request) -> Option<IpAddr> {
-        peer(request)
-    }
-
-    /// Counts one failed authentication from `ip`.
+    /// Counts one failed authentication from `ip` (see [`peer`]).
     pub fn failed_from(&self, ip: Option<IpAddr>) {
         let Some(ip) = ip else {
             return;
@@ -82,7 +76,9 @@ impl Throttle {
     }
 }
 
-fn peer(request: &Request) -> Option<IpAddr> {
+/// The address a request came from (none in in-process tests), for
+/// [`Throttle::failed_from`] once the request has been consumed (a form read).
+pub fn peer(request: &Request) -> Option<IpAddr> {
     request
         .extensions()
         .get::<ConnectInfo<SocketAddr>>()

@@ -6,12 +6,12 @@ use std::sync::Arc;
 
 use axum::extract::{Path, Query, State};
 use axum::response::{IntoResponse, Redirect, Response};
-use axum::{Extension, Form};
+use axum::Extension;
 use maud::html;
 use serde::Deserialize;
 
 use super::layout::{self, when};
-use super::session::{forged, CsrfForm, Session};
+use super::session::{Checked, Session};
 use super::{store_error, Console};
 use crate::store::{JobStatus, Replay};
 
@@ -91,13 +91,9 @@ pub async fn page(
 
 pub async fn replay_one(
     State(console): State<Arc<Console>>,
-    Extension(session): Extension<Session>,
     Path(id): Path<i64>,
-    Form(form): Form<CsrfForm>,
+    _: Checked,
 ) -> Response {
-    if !session.csrf_matches(&form.csrf) {
-        return forged();
-    }
     let result = match console.store.replay_job(id).await {
         Ok(Replay::Queued) => {
             console.wake.notify_waiters();
@@ -111,14 +107,7 @@ pub async fn replay_one(
     Redirect::to(&format!("/ui/dead-letters?job={id}&result={result}")).into_response()
 }
 
-pub async fn replay_all(
-    State(console): State<Arc<Console>>,
-    Extension(session): Extension<Session>,
-    Form(form): Form<CsrfForm>,
-) -> Response {
-    if !session.csrf_matches(&form.csrf) {
-        return forged();
-    }
+pub async fn replay_all(State(console): State<Arc<Console>>, _: Checked) -> Response {
     match console.store.replay_all_dead().await {
         Ok(replayed) => {
             if replayed > 0 {

@@ -15,7 +15,7 @@ use axum::extract::{FromRequest, Request, State};
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Redirect, Response};
-use axum::{Extension, Form};
+use axum::Form;
 use base64::Engine;
 use maud::{html, Markup};
 use secrecy::{ExposeSecret, SecretString};
@@ -46,7 +46,7 @@ impl Session {
     }
 
     /// True when a form sent back this session's CSRF token.
-    pub fn csrf_matches(&self, given: &str) -> bool {
+    fn csrf_matches(&self, given: &str) -> bool {
         equal(given.as_bytes(), self.csrf.as_bytes())
     }
 }
@@ -146,7 +146,7 @@ pub async fn sign_in(State(console): State<Arc<Console>>, request: Request) -> R
         .headers()
         .get("x-forwarded-proto")
         .is_some_and(|proto| proto.as_bytes().eq_ignore_ascii_case(b"https"));
-    let peer = console.throttle.peer_of(&request);
+    let peer = crate::http::throttle::peer(&request);
     let Ok(Form(form)) = Form::<SignIn>::from_request(request, &()).await else {
         return layout::standalone(
             StatusCode::BAD_REQUEST,
@@ -186,20 +186,32 @@ pub async fn sign_in(State(console): State<Arc<Console>>, request: Request) -> R
 }
 
 #[derive(Deserialize)]
-pub struct CsrfForm {
+struct CsrfForm {
     #[serde(default)]
-    pub csrf: String,
+    csrf: String,
+}
+
+/// A form POST that carried its session's CSRF token: a handler that takes it as its
+/// last argument runs only then, and every other POST gets [`forged`].
+pub struct Checked(pub Session);
+
+impl<S: Send + Sync> FromRequest<S> for Checked {
+    type Rejection = Response;
+
+    async fn from_request(request: Request, state: &S) -> Result<Checked, Response> {
+        let session = request.extensions().get::<Session>().cloned();
+        let form = Form::<CsrfForm>::from_request(request, state).await;
+        match (session, form) {
+            (Some(session), Ok(Form(form))) if session.csrf_matches(&form.csrf) => {
+                Ok(Checked(session))
+            }
+            _ => Err(forged()),
+        }
+    }
 }
 
 /// Ends the session, here and in the browser.
-pub async fn sign_out(
-    State(console): State<Arc<Console>>,
-    Extension(session): Extension<Session>,
-    Form(form): Form<CsrfForm>,
-) -> Response {
-    if !session.csrf_matches(&form.csrf) {
-        return forged();
-    }
+pub async fn sign_out(State(console): State<Arc<Console>>, Checked(session): Checked) -> Response {
     if let Err(error) = console.store.end_console_session(&session.id_hash).await {
         return store_error(error);
     }
@@ -219,7 +231,7 @@ fn with_cookie(redirect: Redirect, cookie: &str) -> Response {
 }
 
 /// The answer to a POST without this session's CSRF token.
-pub fn forged() -> Response {
+fn forged() -> Response {
     tracing::warn!("console form refused: missing or wrong CSRF token");
     layout::bare(
         StatusCode::FORBIDDEN,
