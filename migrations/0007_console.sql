@@ -11,14 +11,18 @@ CREATE TABLE console_sessions (
 );
 
 -- Decisions searchable by client and team (prefix, any case) without reading their JSON,
--- and the names of the rules that matched (a JSON array) for the rule hit counts.
+-- and the names of the rules that matched (a JSON array) for the rule hit counts. The team
+-- is the one decided, else the ticket's own; decisions made before this migration get
+-- them from their JSON and their job's delivery.
 ALTER TABLE decisions ADD COLUMN client TEXT COLLATE NOCASE;
 ALTER TABLE decisions ADD COLUMN team TEXT COLLATE NOCASE;
 ALTER TABLE decisions ADD COLUMN rules TEXT NOT NULL DEFAULT '[]';
 UPDATE decisions SET
     client = (SELECT json_extract(jobs.payload, '$.ticket.client_name') FROM jobs
               WHERE jobs.id = decisions.job_id),
-    team = json_extract(decision, '$.fields.team.value'),
+    team = coalesce(json_extract(decision, '$.fields.team.value'),
+                    (SELECT json_extract(jobs.payload, '$.ticket.team') FROM jobs
+                     WHERE jobs.id = decisions.job_id)),
     rules = coalesce(json_extract(decision, '$.matched_rules'), '[]');
 CREATE INDEX decisions_client ON decisions (client);
 CREATE INDEX decisions_team ON decisions (team);

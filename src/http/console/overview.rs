@@ -11,6 +11,7 @@ use super::layout::{self, when};
 use super::session::Session;
 use super::{store_error, Console};
 use crate::charts;
+use crate::config::Mode;
 
 pub async fn page(
     State(console): State<Arc<Console>>,
@@ -52,7 +53,7 @@ pub async fn page(
     let models = console.models.status();
     let body = html! {
         p.mode { "Mode: " strong { (console.mode.as_str()) }
-            @if console.mode.as_str() == "shadow" { " — decisions are recorded, nothing is written to Halo." } }
+            @if console.mode == Mode::Shadow { " — decisions are recorded, nothing is written to Halo." } }
         div.overview {
         section aria-labelledby="queue" {
             h2 #queue { "Queue" }

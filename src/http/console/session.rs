@@ -18,7 +18,7 @@ use axum::response::{IntoResponse, Redirect, Response};
 use axum::Form;
 use base64::Engine;
 use maud::{html, Markup};
-use secrecy::{ExposeSecret, SecretString};
+use secrecy::ExposeSecret;
 use serde::Deserialize;
 use sha2::{Digest, Sha256};
 
@@ -154,10 +154,9 @@ pub async fn sign_in(State(console): State<Arc<Console>>, request: Request) -> R
             sign_in_form(Some("The form could not be read: send it from this page.")),
         );
     };
-    let expected: &SecretString = &console.token;
     if !equal(
         form.token.trim().as_bytes(),
-        expected.expose_secret().as_bytes(),
+        console.token.expose_secret().as_bytes(),
     ) {
         console.throttle.failed_from(peer);
         tracing::warn!("console sign-in refused: wrong token");
