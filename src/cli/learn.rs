@@ -5,11 +5,12 @@ use std::io::Write;
 use std::path::Path;
 
 use crate::config::{ConfigError, Settings};
+use crate::halo::Field;
 use crate::halo::{HaloError, Lookups};
 use crate::learn::data::{self, DataError};
 use crate::learn::{self, evaluate, report, Example};
 use crate::store::{Store, StoreError};
-use crate::triage::model::{field_named, Model, ModelFileError};
+use crate::triage::model::{Model, ModelFileError};
 
 #[derive(Debug, thiserror::Error)]
 pub enum LearnError {
@@ -99,7 +100,7 @@ pub async fn learn_from_halo(
         .learn
         .fields
         .iter()
-        .filter_map(|f| field_named(f))
+        .filter_map(|f| Field::learnable(f))
         .collect();
     let terminal = std::io::IsTerminal::is_terminal(&std::io::stderr());
     let mut progress = |read: usize, total: Option<u64>| {

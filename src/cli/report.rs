@@ -25,7 +25,7 @@ pub async fn report(
         .transpose()
         .map_err(ReportError::Since)?;
     let store = Store::open(&settings.store.path).await?;
-    let models = ModelsHandle::load(&settings.model).status().loaded;
+    let models = ModelsHandle::load(&settings.model).current();
     let report = report::build(
         &store,
         since_ms.unwrap_or(0),

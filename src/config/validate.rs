@@ -73,7 +73,7 @@ impl LearnSettings {
         if let Some(field) = self
             .fields
             .iter()
-            .find(|f| crate::triage::model::field_named(f).is_none())
+            .find(|f| crate::halo::Field::learnable(f).is_none())
         {
             return Err(invalid(
                 "learn.fields",
@@ -99,7 +99,7 @@ impl ModelSettings {
             return Err(invalid("model.fill_threshold", "must be between 0 and 1"));
         }
         for (field, threshold) in &self.thresholds {
-            if crate::triage::model::field_named(field).is_none() {
+            if crate::halo::Field::learnable(field).is_none() {
                 return Err(invalid(
                     "model.thresholds",
                     format!(

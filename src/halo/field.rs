@@ -94,6 +94,19 @@ impl Field {
             _ => Kind::Id,
         }
     }
+
+    /// A field a learned model decides, by Halo's name (`priority_id`) or without `_id`
+    /// (`priority`, `tickettype`, as `learn --field` takes it): the text fields and the two
+    /// id fields whose labels have names; agents, statuses, impact and urgency are not.
+    pub fn learnable(name: &str) -> Option<Field> {
+        let name = name.trim().to_ascii_lowercase();
+        Field::ALL.into_iter().find(|field| {
+            let learnable = field.kind() == Kind::Text
+                || matches!(field, Field::PriorityId | Field::TicketTypeId);
+            let halo = field.name();
+            learnable && (halo == name || halo.strip_suffix("_id") == Some(name.as_str()))
+        })
+    }
 }
 
 impl fmt::Display for Field {
@@ -147,6 +160,15 @@ impl fmt::Display for FieldValue {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn learnable_fields_are_named_as_halo_or_as_learn_takes_them() {
+        assert_eq!(Field::learnable("category_1"), Some(Field::Category1));
+        assert_eq!(Field::learnable("priority"), Some(Field::PriorityId));
+        assert_eq!(Field::learnable("tickettype_id"), Some(Field::TicketTypeId));
+        assert_eq!(Field::learnable("agent"), None);
+        assert_eq!(Field::learnable("impact"), None);
+    }
 
     #[test]
     fn names_are_the_serialized_names() {

@@ -180,7 +180,7 @@ async fn agreement_report(
         Ok(since) => since.unwrap_or(0),
         Err(message) => return error(StatusCode::BAD_REQUEST, format!("since: {message}")),
     };
-    let models = state.models.status().loaded;
+    let models = state.models.current();
     match crate::report::build(&state.store, since_ms, query.since, &state.report, &models).await {
         Ok(report) => Json(report).into_response(),
         Err(e) => store_error(e),

@@ -7,7 +7,7 @@ use crate::config::ModelSettings;
 use crate::halo::model::Ticket;
 use crate::halo::{Field, Lookups};
 use crate::triage::decision::{Decided, Source};
-use crate::triage::model::{field_named, ModelSet};
+use crate::triage::model::ModelSet;
 use crate::triage::{Decision, RuleSet};
 
 /// The threshold for `field`: its own in `[model.thresholds]`, else `model.fill_threshold`.
@@ -15,7 +15,7 @@ fn threshold(settings: &ModelSettings, field: Field) -> f64 {
     settings
         .thresholds
         .iter()
-        .find(|(name, _)| field_named(name) == Some(field))
+        .find(|(name, _)| Field::learnable(name) == Some(field))
         .map_or(settings.fill_threshold, |(_, t)| *t)
 }
 

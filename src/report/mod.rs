@@ -16,7 +16,7 @@ use serde::Serialize;
 use crate::config::ReportSettings;
 use crate::halo::Field;
 use crate::store::{Store, StoreError};
-use crate::tasks::model_watch::LoadedModel;
+use crate::triage::model::ModelSet;
 
 /// Rules, disagreements and tickets shown: the worst few are what an operator acts on.
 const WORST: usize = 10;
@@ -160,7 +160,7 @@ pub async fn build(
     since_ms: i64,
     since: Option<String>,
     settings: &ReportSettings,
-    models: &[LoadedModel],
+    models: &ModelSet,
 ) -> Result<Report, StoreError> {
     let counts = store.read_back_counts(since_ms).await?;
     let mut fields: BTreeMap<&'static str, FieldReport> = BTreeMap::new();
@@ -284,13 +284,11 @@ pub async fn build(
         });
     }
     let mut corrections = Vec::new();
-    for model in models {
-        let trained = model.trained_at.parse::<jiff::Timestamp>().ok();
-        let field = crate::triage::model::field_named(&model.field);
-        if let (Some(trained), Some(field)) = (trained, field) {
+    for (field, model) in &models.models {
+        if let Ok(trained) = model.info.trained_at.parse::<jiff::Timestamp>() {
             corrections.push(Corrections {
                 field: field.name().to_string(),
-                trained_at: model.trained_at.clone(),
+                trained_at: model.info.trained_at.clone(),
                 corrections: store
                     .corrections_since(field.name(), trained.as_millisecond())
                     .await?,

@@ -12,7 +12,8 @@ use serde::Serialize;
 use tokio::sync::watch;
 
 use crate::config::ModelSettings;
-use crate::triage::model::{field_named, Model, ModelSet};
+use crate::halo::Field;
+use crate::triage::model::{Model, ModelSet};
 
 /// One model in force, for `/readyz` and the logs.
 #[derive(Debug, Clone, Serialize, PartialEq)]
@@ -105,7 +106,7 @@ impl ModelsHandle {
             let read = Model::load(path)
                 .map_err(|e| e.to_string())
                 .and_then(|model| {
-                    let field = field_named(&model.info.field).ok_or_else(|| {
+                    let field = Field::learnable(&model.info.field).ok_or_else(|| {
                         format!(
                             "{}: field '{}' is not one a model can decide",
                             path.display(),
@@ -130,7 +131,7 @@ impl ModelsHandle {
                     // A refused `<field>.model` leaves that field's earlier model in force.
                     let field = path
                         .file_stem()
-                        .and_then(|s| field_named(&s.to_string_lossy()));
+                        .and_then(|s| Field::learnable(&s.to_string_lossy()));
                     if let Some((field, model)) =
                         field.and_then(|f| Some((f, before.models.get(&f)?.clone())))
                     {

@@ -150,7 +150,7 @@ impl ReadBackTask {
                 listed.into_iter().map(|l| (l.ticket.id, l)).collect();
             self.save(&batch, &listed, &mut report).await?;
         }
-        let models = self.models.status().loaded;
+        let models = self.models.current();
         let all = crate::report::build(&self.store, 0, None, settings, &models).await?;
         all.publish();
         self.latest.set(all);

@@ -30,7 +30,7 @@ pub async fn page(
     let latest = match console.latest_report.get() {
         Some(latest) => latest,
         None => {
-            let models = console.models.status().loaded;
+            let models = console.models.current();
             match crate::report::build(&console.store, 0, None, &console.report, &models).await {
                 Ok(report) => {
                     console.latest_report.set(report);

@@ -9,7 +9,7 @@ use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
 
-use crate::halo::{Field, Kind};
+use crate::halo::Field;
 
 pub use features::{Sparse, Vectorizer};
 pub use file::ModelFileError;
@@ -26,19 +26,6 @@ pub struct ModelInfo {
     /// The figures on the held-out part, as `learn` printed them (JSON, for `eval`,
     /// the console and the report).
     pub held_out: serde_json::Value,
-}
-
-/// The field a model decides, by Halo's name (`priority_id`) or without `_id`
-/// (`priority`, `tickettype`, as `learn --field` takes it). Text fields and the two id
-/// fields whose labels have names; agents, statuses, impact and urgency are not learned.
-pub fn field_named(name: &str) -> Option<Field> {
-    let name = name.trim().to_ascii_lowercase();
-    Field::ALL.into_iter().find(|field| {
-        let learnable =
-            field.kind() == Kind::Text || matches!(field, Field::PriorityId | Field::TicketTypeId);
-        let halo = field.name();
-        learnable && (halo == name || halo.strip_suffix("_id") == Some(name.as_str()))
-    })
 }
 
 /// The models in force, one per field.
@@ -150,19 +137,5 @@ impl Model {
             .take(n)
             .map(|(i, _)| self.vectorizer.terms()[*i as usize].clone())
             .collect()
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn fields_are_named_as_halo_or_as_learn_takes_them() {
-        assert_eq!(field_named("category_1"), Some(Field::Category1));
-        assert_eq!(field_named("priority"), Some(Field::PriorityId));
-        assert_eq!(field_named("tickettype_id"), Some(Field::TicketTypeId));
-        assert_eq!(field_named("agent"), None);
-        assert_eq!(field_named("impact"), None);
     }
 }
