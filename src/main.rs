@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use anyhow::Context;
-use clap::{Parser, Subcommand};
+use clap::{Args, Parser, Subcommand};
 use halo_triage::cli::jobs::{self, ReplayTarget};
 use halo_triage::cli::{check, classify, learn, report};
 use halo_triage::Settings;
@@ -67,27 +67,7 @@ enum Command {
     /// model.dir), or one field's model from an export of labelled tickets (CSV or JSON
     /// Lines) with --from. Holds out 20% and prints how the model does on it, then trains
     /// on everything.
-    Learn {
-        /// The export: CSV with a header row, or .jsonl.
-        #[arg(long, requires_all = ["text", "label", "field", "out"])]
-        from: Option<PathBuf>,
-        /// The column(s) holding the text, joined: COL or COL,COL.
-        #[arg(long, value_delimiter = ',', requires = "from")]
-        text: Vec<String>,
-        /// The column holding the label a person set.
-        #[arg(long, requires = "from")]
-        label: Option<String>,
-        /// The Halo field the model decides (category_1, team, priority, tickettype).
-        #[arg(long, requires = "from")]
-        field: Option<String>,
-        /// Where to write the model.
-        #[arg(long, requires = "from")]
-        out: Option<PathBuf>,
-        /// From Halo, only the tickets read back since this date (YYYY-MM-DD): the
-        /// corrections people made to the service's decisions.
-        #[arg(long, conflicts_with = "from")]
-        since: Option<String>,
-    },
+    Learn(LearnArgs),
     /// Judge a model on labelled tickets: macro-F1, per-label figures, confusion matrix,
     /// coverage at precision 0.90 / 0.95 / 0.98, calibration.
     Eval {
@@ -162,17 +142,7 @@ async fn main() -> ExitCode {
         }
         Command::Rules { command } => rules(config.as_deref(), command).await,
         Command::Jobs { command } => jobs_command(config.as_deref(), command).await,
-        Command::Learn {
-            from,
-            text,
-            label,
-            field,
-            out,
-            since,
-        } => {
-            let export = (from, label, field, out);
-            run_learn(config.as_deref(), export, &text, since.as_deref()).await
-        }
+        Command::Learn(args) => run_learn(config.as_deref(), &args).await,
         Command::Eval {
             model,
             from,
@@ -206,25 +176,37 @@ async fn main() -> ExitCode {
     }
 }
 
-/// An export to learn from: the file, its label column, the field and the model to write.
-type Export = (
-    Option<PathBuf>,
-    Option<String>,
-    Option<String>,
-    Option<PathBuf>,
-);
+/// `learn`: from an export file (all of --from, --text, --label, --field, --out), or from
+/// Halo (none of them).
+#[derive(Args)]
+struct LearnArgs {
+    /// The export: CSV with a header row, or .jsonl.
+    #[arg(long, requires_all = ["text", "label", "field", "out"])]
+    from: Option<PathBuf>,
+    /// The column(s) holding the text, joined: COL or COL,COL.
+    #[arg(long, value_delimiter = ',', requires = "from")]
+    text: Vec<String>,
+    /// The column holding the label a person set.
+    #[arg(long, requires = "from")]
+    label: Option<String>,
+    /// The Halo field the model decides (category_1, team, priority, tickettype).
+    #[arg(long, requires = "from")]
+    field: Option<String>,
+    /// Where to write the model.
+    #[arg(long, requires = "from")]
+    out: Option<PathBuf>,
+    /// From Halo, only the tickets read back since this date (YYYY-MM-DD): the
+    /// corrections people made to the service's decisions.
+    #[arg(long, conflicts_with = "from")]
+    since: Option<String>,
+}
 
-async fn run_learn(
-    config: Option<&Path>,
-    export: Export,
-    text: &[String],
-    since: Option<&str>,
-) -> anyhow::Result<ExitCode> {
-    let report = match export {
+async fn run_learn(config: Option<&Path>, args: &LearnArgs) -> anyhow::Result<ExitCode> {
+    let report = match (&args.from, &args.label, &args.field, &args.out) {
         (Some(from), Some(label), Some(field), Some(out)) => {
-            learn::learn_from_file(&from, text, &label, &field, &out)?
+            learn::learn_from_file(from, &args.text, label, field, out)?
         }
-        _ => learn::learn_from_halo(&Settings::load(config)?, since).await?,
+        _ => learn::learn_from_halo(&Settings::load(config)?, args.since.as_deref()).await?,
     };
     print!("{report}");
     Ok(ExitCode::SUCCESS)
