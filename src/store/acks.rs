@@ -15,7 +15,7 @@ impl Store {
     pub async fn ack_status(&self, ticket_id: i64) -> Result<Option<AckStatus>, StoreError> {
         sqlx::query_scalar("SELECT status FROM acknowledgements WHERE ticket_id = ?")
             .bind(ticket_id)
-            .fetch_optional(&self.pool)
+            .fetch_optional(&self.reads)
             .await
             .context("reading the acknowledgement state")
     }
@@ -37,7 +37,7 @@ impl Store {
         .bind(status)
         .bind(action_id)
         .bind(now_ms())
-        .execute(&self.pool)
+        .execute(&self.writes)
         .await
         .context("recording the acknowledgement state")?;
         Ok(())

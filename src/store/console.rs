@@ -23,7 +23,11 @@ impl Store {
         expires_at: i64,
     ) -> Result<(), StoreError> {
         let now = now_ms();
-        let mut tx = self.pool.begin().await.context("starting a transaction")?;
+        let mut tx = self
+            .writes
+            .begin()
+            .await
+            .context("starting a transaction")?;
         // Sessions that ran out go here, where one is written, not on every page.
         sqlx::query("DELETE FROM console_sessions WHERE expires_at <= ?")
             .bind(now)
@@ -55,7 +59,7 @@ impl Store {
         )
         .bind(id_hash)
         .bind(now_ms())
-        .fetch_optional(&self.pool)
+        .fetch_optional(&self.reads)
         .await
         .context("reading a console session")
     }
@@ -64,7 +68,7 @@ impl Store {
     pub async fn end_console_session(&self, id_hash: &str) -> Result<(), StoreError> {
         sqlx::query("DELETE FROM console_sessions WHERE id_hash = ?")
             .bind(id_hash)
-            .execute(&self.pool)
+            .execute(&self.writes)
             .await
             .context("ending a console session")?;
         Ok(())

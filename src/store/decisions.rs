@@ -72,7 +72,11 @@ impl Store {
     pub async fn save_decision(&self, record: &DecisionRecord) -> Result<(), StoreError> {
         let now = now_ms();
         let rules = serde_json::to_string(&record.matched_rules).unwrap_or_else(|_| "[]".into());
-        let mut tx = self.pool.begin().await.context("starting a transaction")?;
+        let mut tx = self
+            .writes
+            .begin()
+            .await
+            .context("starting a transaction")?;
         super::rule_hits::uncount_decision(&mut tx, record.job_id).await?;
         sqlx::query(
             "INSERT INTO decisions (job_id, ticket_id, mode, decision, ticket_update, notes,
@@ -115,7 +119,7 @@ impl Store {
             .bind(applied)
             .bind(notes_json)
             .bind(job_id)
-            .execute(&self.pool)
+            .execute(&self.writes)
             .await
             .context("marking a decision applied")?;
         Ok(())
@@ -156,7 +160,7 @@ impl Store {
             .push(") ORDER BY id DESC");
         query
             .build_query_as()
-            .fetch_all(&self.pool)
+            .fetch_all(&self.reads)
             .await
             .context("reading decisions")
     }
@@ -167,7 +171,7 @@ impl Store {
             "SELECT {DECISION_COLUMNS} FROM decisions WHERE id = ?"
         ))
         .bind(id)
-        .fetch_optional(&self.pool)
+        .fetch_optional(&self.reads)
         .await
         .context("reading a decision")
     }

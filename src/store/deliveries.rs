@@ -1,6 +1,12 @@
-//! Recording what Halo sent: the raw request and its jobs, in one transaction.
+//! Recording what Halo sent: the raw request and its jobs, atomically, in group commits.
+//! Deliveries that arrive while one commit is being made are written by the next, in one
+//! transaction and one fsync, each in a savepoint of its own: one that fails is rolled
+//! back alone and its sender told, the others commit. No delivery is answered before the
+//! commit that holds it.
 
 use serde::Serialize;
+use sqlx::{Acquire, Sqlite, SqlitePool, Transaction};
+use tokio::sync::{mpsc, oneshot};
 
 use super::{Context, Store, StoreError};
 use crate::clock::now_ms;
@@ -44,9 +50,149 @@ pub struct Enqueued {
     pub duplicate: bool,
 }
 
+/// Deliveries one group commit takes at most.
+const GROUP: usize = 256;
+/// Deliveries waiting for a commit at most; past that, senders wait (backpressure).
+const QUEUED: usize = 4_096;
+
+/// A delivery waiting for the next group commit, and where its answer goes.
+pub(super) struct Pending {
+    body: Vec<u8>,
+    outcome: DeliveryOutcome,
+    error: Option<String>,
+    jobs: Vec<NewJob>,
+    answer: oneshot::Sender<Result<Vec<Enqueued>, StoreError>>,
+}
+
+/// Starts the task that makes the group commits on `writes`; it ends when every handle
+/// to the store is gone.
+pub(super) fn start_group_commits(writes: SqlitePool) -> mpsc::Sender<Pending> {
+    let (sender, mut queue) = mpsc::channel::<Pending>(QUEUED);
+    tokio::spawn(async move {
+        let mut group = Vec::with_capacity(GROUP);
+        while queue.recv_many(&mut group, GROUP).await > 0 {
+            commit_group(&writes, std::mem::take(&mut group)).await;
+        }
+    });
+    sender
+}
+
+/// Writes `group` in one transaction, then answers each delivery.
+async fn commit_group(writes: &SqlitePool, group: Vec<Pending>) {
+    let now = now_ms();
+    let mut tx = match writes.begin().await.context("starting a transaction") {
+        Ok(tx) => tx,
+        Err(error) => return answer_all(group, &error),
+    };
+    let mut results = Vec::with_capacity(group.len());
+    for pending in &group {
+        results.push(in_savepoint(&mut tx, pending, now).await);
+    }
+    if let Err(error) = tx.commit().await.context("committing deliveries") {
+        return answer_all(group, &error);
+    }
+    crate::telemetry::metrics::delivery_group(group.len());
+    for (pending, result) in group.into_iter().zip(results) {
+        let _ = pending.answer.send(result);
+    }
+}
+
+/// Every delivery of a group that could not be committed gets the reason.
+fn answer_all(group: Vec<Pending>, error: &StoreError) {
+    tracing::error!(%error, deliveries = group.len(), "a group of deliveries was not stored");
+    for pending in group {
+        let _ = pending
+            .answer
+            .send(Err(StoreError::GroupCommit(error.to_string())));
+    }
+}
+
+/// One delivery in a savepoint: stored whole, or rolled back alone.
+async fn in_savepoint(
+    tx: &mut Transaction<'_, Sqlite>,
+    pending: &Pending,
+    now: i64,
+) -> Result<Vec<Enqueued>, StoreError> {
+    let mut savepoint = tx.begin().await.context("starting a savepoint")?;
+    let stored = insert(&mut savepoint, pending, now).await?;
+    savepoint.commit().await.context("releasing a savepoint")?;
+    Ok(stored)
+}
+
+/// The raw body and its jobs. A job already known by delivery id, or any job for the same
+/// ticket, is not created again.
+async fn insert(
+    tx: &mut Transaction<'_, Sqlite>,
+    pending: &Pending,
+    now: i64,
+) -> Result<Vec<Enqueued>, StoreError> {
+    let delivery_row: i64 = sqlx::query_scalar(
+        "INSERT INTO deliveries (received_at, outcome, error, body) VALUES (?, ?, ?, ?)
+         RETURNING id",
+    )
+    .bind(now)
+    .bind(pending.outcome.as_str())
+    .bind(&pending.error)
+    .bind(&pending.body)
+    .fetch_one(&mut **tx)
+    .await
+    .context("storing the delivery")?;
+
+    let mut enqueued = Vec::with_capacity(pending.jobs.len());
+    for job in &pending.jobs {
+        // One job per ticket, whatever the event: further events about a ticket we
+        // have (our own updates among them) create no new work.
+        let inserted: Option<i64> = sqlx::query_scalar(
+            "INSERT INTO jobs (delivery_row, halo_delivery_id, ticket_id, event, payload,
+                               next_attempt_at, created_at, updated_at)
+             SELECT ?1, ?2, ?3, ?4, ?5, ?6, ?6, ?6
+             WHERE NOT EXISTS (SELECT 1 FROM jobs WHERE ticket_id = ?3)
+             ON CONFLICT DO NOTHING
+             RETURNING id",
+        )
+        .bind(delivery_row)
+        .bind(&job.halo_delivery_id)
+        .bind(job.ticket_id)
+        .bind(&job.event)
+        .bind(&job.payload)
+        .bind(now)
+        .fetch_optional(&mut **tx)
+        .await
+        .context("storing a job")?;
+        let entry = match inserted {
+            Some(job_id) => Enqueued {
+                job_id,
+                duplicate: false,
+            },
+            None => Enqueued {
+                job_id: sqlx::query_scalar(
+                    "SELECT id FROM jobs WHERE halo_delivery_id = ? OR ticket_id = ?
+                     ORDER BY id LIMIT 1",
+                )
+                .bind(&job.halo_delivery_id)
+                .bind(job.ticket_id)
+                .fetch_one(&mut **tx)
+                .await
+                .context("finding the duplicated job")?,
+                duplicate: true,
+            },
+        };
+        enqueued.push(entry);
+    }
+    let all_known = !enqueued.is_empty() && enqueued.iter().all(|e| e.duplicate);
+    if pending.outcome == DeliveryOutcome::Accepted && all_known {
+        sqlx::query("UPDATE deliveries SET outcome = 'duplicate' WHERE id = ?")
+            .bind(delivery_row)
+            .execute(&mut **tx)
+            .await
+            .context("marking the delivery duplicate")?;
+    }
+    Ok(enqueued)
+}
+
 impl Store {
-    /// Stores the raw body and its jobs atomically: either all of it is durable or none.
-    /// A job already known by delivery id, or any job for the same ticket, is not created again.
+    /// Stores the raw body and its jobs atomically, in the next group commit: either all
+    /// of it is durable when this returns, or none of it is.
     pub async fn record_delivery(
         &self,
         body: &[u8],
@@ -54,71 +200,87 @@ impl Store {
         error: Option<&str>,
         jobs: &[NewJob],
     ) -> Result<Vec<Enqueued>, StoreError> {
-        let now = now_ms();
-        let mut tx = self.pool.begin().await.context("starting a transaction")?;
-        // The first statement writes, so the transaction takes the write lock at once.
-        let delivery_row: i64 = sqlx::query_scalar(
-            "INSERT INTO deliveries (received_at, outcome, error, body) VALUES (?, ?, ?, ?)
-             RETURNING id",
-        )
-        .bind(now)
-        .bind(outcome.as_str())
-        .bind(error)
-        .bind(body)
-        .fetch_one(&mut *tx)
-        .await
-        .context("storing the delivery")?;
+        let (answer, answered) = oneshot::channel();
+        let pending = Pending {
+            body: body.to_vec(),
+            outcome,
+            error: error.map(str::to_string),
+            jobs: jobs.to_vec(),
+            answer,
+        };
+        let gone = || StoreError::GroupCommit("the store is shutting down".into());
+        self.deliveries.send(pending).await.map_err(|_| gone())?;
+        answered.await.map_err(|_| gone())?
+    }
+}
 
-        let mut enqueued = Vec::with_capacity(jobs.len());
-        for job in jobs {
-            // One job per ticket, whatever the event: further events about a ticket we
-            // have (our own updates among them) create no new work.
-            let inserted: Option<i64> = sqlx::query_scalar(
-                "INSERT INTO jobs (delivery_row, halo_delivery_id, ticket_id, event, payload,
-                                   next_attempt_at, created_at, updated_at)
-                 SELECT ?1, ?2, ?3, ?4, ?5, ?6, ?6, ?6
-                 WHERE NOT EXISTS (SELECT 1 FROM jobs WHERE ticket_id = ?3)
-                 ON CONFLICT DO NOTHING
-                 RETURNING id",
-            )
-            .bind(delivery_row)
-            .bind(&job.halo_delivery_id)
-            .bind(job.ticket_id)
-            .bind(&job.event)
-            .bind(&job.payload)
-            .bind(now)
-            .fetch_optional(&mut *tx)
-            .await
-            .context("storing a job")?;
-            let entry = match inserted {
-                Some(job_id) => Enqueued {
-                    job_id,
-                    duplicate: false,
-                },
-                None => Enqueued {
-                    job_id: sqlx::query_scalar(
-                        "SELECT id FROM jobs WHERE halo_delivery_id = ? OR ticket_id = ?
-                         ORDER BY id LIMIT 1",
-                    )
-                    .bind(&job.halo_delivery_id)
-                    .bind(job.ticket_id)
-                    .fetch_one(&mut *tx)
-                    .await
-                    .context("finding the duplicated job")?,
-                    duplicate: true,
-                },
-            };
-            enqueued.push(entry);
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn job(ticket_id: i64) -> NewJob {
+        NewJob {
+            halo_delivery_id: Some(format!("delivery-{ticket_id}")),
+            ticket_id,
+            event: "new ticket logged".into(),
+            payload: "{}".into(),
         }
-        let all_known = !enqueued.is_empty() && enqueued.iter().all(|e| e.duplicate);
-        if outcome == DeliveryOutcome::Accepted && all_known {
-            sqlx::query("UPDATE deliveries SET outcome = 'duplicate' WHERE id = ?")
-                .bind(delivery_row)
-                .execute(&mut *tx)
+    }
+
+    #[tokio::test]
+    async fn deliveries_queued_behind_a_busy_writer_are_all_stored_but_a_bad_one() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(&dir.path().join("group.db")).await.unwrap();
+        // Ticket 13 cannot be stored: its delivery must fail, and only its.
+        sqlx::query(
+            "CREATE TRIGGER refuse_13 BEFORE INSERT ON jobs WHEN NEW.ticket_id = 13
+             BEGIN SELECT RAISE(ABORT, 'ticket 13 refused'); END",
+        )
+        .execute(store.pool())
+        .await
+        .unwrap();
+        // Hold the write connection while 50 deliveries arrive, so they queue up.
+        let held = store.pool().acquire().await.unwrap();
+        let sent: Vec<_> = (1..=50)
+            .map(|ticket| {
+                let store = store.clone();
+                tokio::spawn(async move {
+                    let body = format!("{{\"ticket\": {ticket}}}");
+                    let jobs = [job(ticket)];
+                    let stored = store
+                        .record_delivery(body.as_bytes(), DeliveryOutcome::Accepted, None, &jobs)
+                        .await;
+                    (ticket, stored)
+                })
+            })
+            .collect();
+        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+        drop(held);
+        for answer in sent {
+            let (ticket, stored) = answer.await.unwrap();
+            match ticket {
+                13 => assert!(
+                    stored
+                        .unwrap_err()
+                        .to_string()
+                        .contains("ticket 13 refused"),
+                    "the bad delivery is told why"
+                ),
+                _ => assert!(!stored.unwrap()[0].duplicate),
+            }
+        }
+        let count = |sql: &'static str| async {
+            sqlx::query_scalar::<_, i64>(sql)
+                .fetch_one(store.pool())
                 .await
-                .context("marking the delivery duplicate")?;
-        }
-        tx.commit().await.context("committing the delivery")?;
-        Ok(enqueued)
+                .unwrap()
+        };
+        assert_eq!(count("SELECT COUNT(*) FROM deliveries").await, 49);
+        assert_eq!(count("SELECT COUNT(*) FROM jobs").await, 49);
+        assert_eq!(
+            count("SELECT COUNT(*) FROM jobs WHERE ticket_id = 13").await,
+            0,
+            "nothing of the bad delivery is kept"
+        );
     }
 }

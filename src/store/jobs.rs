@@ -136,7 +136,7 @@ impl Store {
              ORDER BY listed.key",
         )
         .bind(ids)
-        .fetch_all(&self.pool)
+        .fetch_all(&self.reads)
         .await
         .context("looking for tickets without a job")
     }
@@ -160,7 +160,7 @@ impl Store {
         )
         .bind(now)
         .bind(max_attempts)
-        .execute(&self.pool)
+        .execute(&self.writes)
         .await
         .context("burying jobs whose lease kept expiring")?;
         sqlx::query_as(
@@ -180,7 +180,7 @@ impl Store {
         )
         .bind(now + lease.as_millis() as i64)
         .bind(now)
-        .fetch_optional(&self.pool)
+        .fetch_optional(&self.writes)
         .await
         .context("claiming a job")
     }
@@ -197,7 +197,7 @@ impl Store {
         .bind(now)
         .bind(job.id)
         .bind(job.attempts)
-        .execute(&self.pool)
+        .execute(&self.writes)
         .await
         .context("extending a job's lease")?;
         Ok(result.rows_affected() == 1)
@@ -244,7 +244,7 @@ impl Store {
         .bind(now_ms())
         .bind(job.id)
         .bind(job.attempts)
-        .execute(&self.pool)
+        .execute(&self.writes)
         .await
         .context("releasing a job")?;
         Ok(result.rows_affected() == 1)
@@ -271,19 +271,19 @@ impl Store {
         }
         listed
             .bind(limit)
-            .fetch_all(&self.pool)
+            .fetch_all(&self.reads)
             .await
             .context("listing jobs")
     }
 
     pub async fn queue_stats(&self) -> Result<QueueStats, StoreError> {
         let jobs_by_status = sqlx::query_as("SELECT status, COUNT(*) FROM jobs GROUP BY status")
-            .fetch_all(&self.pool)
+            .fetch_all(&self.reads)
             .await
             .context("counting jobs")?;
         let oldest: Option<i64> =
             sqlx::query_scalar("SELECT MIN(created_at) FROM jobs WHERE status = 'queued'")
-                .fetch_one(&self.pool)
+                .fetch_one(&self.reads)
                 .await
                 .context("finding the oldest queued job")?;
         Ok(QueueStats {
@@ -302,7 +302,7 @@ impl Store {
         )
         .bind(since)
         .bind(HOUR_MS)
-        .fetch_all(&self.pool)
+        .fetch_all(&self.reads)
         .await
         .context("counting the last day's jobs")?;
         let mut hours = vec![HourActivity::default(); 24];
@@ -326,7 +326,7 @@ impl Store {
         }
         let status: Option<JobStatus> = sqlx::query_scalar("SELECT status FROM jobs WHERE id = ?")
             .bind(id)
-            .fetch_optional(&self.pool)
+            .fetch_optional(&self.reads)
             .await
             .context("reading a job's status")?;
         Ok(status.map_or(Replay::NotFound, Replay::NotDead))
@@ -347,7 +347,7 @@ impl Store {
         )
         .bind(now)
         .bind(id)
-        .execute(&self.pool)
+        .execute(&self.writes)
         .await
         .context("replaying dead jobs")?;
         Ok(result.rows_affected())

@@ -20,7 +20,7 @@ impl Store {
         let usage: Option<(i64, i64)> =
             sqlx::query_as("SELECT calls, tokens FROM llm_usage WHERE day = ?")
                 .bind(today())
-                .fetch_optional(&self.pool)
+                .fetch_optional(&self.reads)
                 .await
                 .context("reading today's LLM usage")?;
         let (calls, tokens) = usage.unwrap_or_default();
@@ -39,7 +39,7 @@ impl Store {
         )
         .bind(today())
         .bind(tokens as i64)
-        .execute(&self.pool)
+        .execute(&self.writes)
         .await
         .context("counting an LLM call")?;
         Ok(())
@@ -54,7 +54,7 @@ impl Store {
         sqlx::query_scalar("SELECT content FROM llm_cache WHERE key = ? AND created_at >= ?")
             .bind(key)
             .bind(now_ms() - window_ms)
-            .fetch_optional(&self.pool)
+            .fetch_optional(&self.reads)
             .await
             .context("reading the LLM cache")
     }
@@ -74,12 +74,12 @@ impl Store {
         .bind(key)
         .bind(content)
         .bind(now_ms())
-        .execute(&self.pool)
+        .execute(&self.writes)
         .await
         .context("storing an LLM answer")?;
         sqlx::query("DELETE FROM llm_cache WHERE created_at < ?")
             .bind(now_ms() - keep_ms)
-            .execute(&self.pool)
+            .execute(&self.writes)
             .await
             .context("pruning the LLM cache")?;
         Ok(())

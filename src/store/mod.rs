@@ -37,6 +37,8 @@ pub enum StoreError {
     },
     #[error("cannot migrate the database: {0}")]
     Migrate(#[from] sqlx::migrate::MigrateError),
+    #[error("cannot store the delivery: {0}")]
+    GroupCommit(String),
     #[error("database error while {action}: {source}")]
     Query {
         action: &'static str,
@@ -56,10 +58,21 @@ impl<T> Context<T> for Result<T, sqlx::Error> {
     }
 }
 
+/// The store: one connection writes, the others read. SQLite lets one writer in at a time
+/// and makes the others wait in its busy handler, which sleeps in steps of up to 100 ms
+/// (the slow regime in docs/benchmarks.md); with one write connection, writers queue for
+/// it in async code instead, and readers (WAL) never wait for them. The read connections
+/// are opened read-only, so a write sent to them fails at once instead of queueing wrong.
 #[derive(Clone)]
 pub struct Store {
-    pool: SqlitePool,
+    writes: SqlitePool,
+    reads: SqlitePool,
+    /// Deliveries on their way to the next group commit (`deliveries.rs`).
+    deliveries: tokio::sync::mpsc::Sender<deliveries::Pending>,
 }
+
+/// Connections that may read at once.
+const READERS: u32 = 8;
 
 impl Store {
     /// Opens (creating when missing) and migrates the database at `path`.
@@ -73,32 +86,58 @@ impl Store {
         let options = SqliteConnectOptions::from_str("sqlite:")
             .context("reading the database path")?
             .filename(path)
-            .create_if_missing(true)
             .journal_mode(SqliteJournalMode::Wal)
             // FULL: a delivery we answered 2xx for survives a power cut, not only a crash.
             .synchronous(SqliteSynchronous::Full)
+            // Only another process (a `jobs retry`, a second service) waits here now.
             .busy_timeout(Duration::from_secs(10))
             .foreign_keys(true);
-        let pool = SqlitePoolOptions::new()
-            .max_connections(8)
-            .connect_with(options)
+        let writes = SqlitePoolOptions::new()
+            .max_connections(1)
+            .connect_with(options.clone().create_if_missing(true))
             .await
             .context("opening the database")?;
-        sqlx::migrate!("./migrations").run(&pool).await?;
-        Ok(Store { pool })
+        sqlx::migrate!("./migrations").run(&writes).await?;
+        let reads = SqlitePoolOptions::new()
+            .max_connections(READERS)
+            .connect_with(options.read_only(true))
+            .await
+            .context("opening the database for reading")?;
+        Ok(Store {
+            deliveries: deliveries::start_group_commits(writes.clone()),
+            writes,
+            reads,
+        })
     }
 
-    /// Proves the database answers (readiness).
+    /// Proves the database answers (readiness). The write connection is not waited for:
+    /// under load it is busy, which is not a failure.
     pub async fn ping(&self) -> Result<(), StoreError> {
+        if self.writes.is_closed() {
+            return Err(sqlx::Error::PoolClosed).context("checking the database");
+        }
         sqlx::query("SELECT 1")
-            .execute(&self.pool)
+            .execute(&self.reads)
             .await
             .context("checking the database")?;
         Ok(())
     }
 
-    /// The pool, for tests and tools that inspect rows directly.
+    /// The write connection, for tests and tools that inspect or change rows directly.
     pub fn pool(&self) -> &SqlitePool {
-        &self.pool
+        &self.writes
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn a_read_connection_refuses_to_write() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(&dir.path().join("read.db")).await.unwrap();
+        let refused = sqlx::query("DELETE FROM jobs").execute(&store.reads).await;
+        assert!(refused.unwrap_err().to_string().contains("readonly"));
     }
 }

@@ -79,7 +79,7 @@ impl Store {
                 query = query.bind(id);
             }
             let found: Vec<PendingDecision> = query
-                .fetch_all(&self.pool)
+                .fetch_all(&self.reads)
                 .await
                 .context("reading the decisions to read back")?;
             pending.extend(found);
@@ -100,7 +100,7 @@ impl Store {
         sqlx::query_as(&sql)
             .bind(settled_before)
             .bind(i64::from(limit))
-            .fetch_all(&self.pool)
+            .fetch_all(&self.reads)
             .await
             .context("reading the settled decisions")
     }
@@ -114,7 +114,11 @@ impl Store {
         read_backs: &[ReadBack],
         read_at: i64,
     ) -> Result<(), StoreError> {
-        let mut tx = self.pool.begin().await.context("starting a transaction")?;
+        let mut tx = self
+            .writes
+            .begin()
+            .await
+            .context("starting a transaction")?;
         for r in read_backs {
             sqlx::query(
                 "INSERT INTO readbacks (decision_id, field, ticket_id, mode, source_kind,
@@ -166,7 +170,7 @@ impl Store {
              GROUP BY field, outcome, ours, theirs, mode, source_kind, source_name",
         )
         .bind(since)
-        .fetch_all(&self.pool)
+        .fetch_all(&self.reads)
         .await
         .context("counting the read-backs")
     }
@@ -192,7 +196,7 @@ impl Store {
         .bind(ours)
         .bind(theirs)
         .bind(i64::from(limit))
-        .fetch_all(&self.pool)
+        .fetch_all(&self.reads)
         .await
         .context("reading disagreeing tickets")
     }
@@ -206,7 +210,7 @@ impl Store {
         )
         .bind(field)
         .bind(after)
-        .fetch_one(&self.pool)
+        .fetch_one(&self.reads)
         .await
         .context("counting corrections")
     }
@@ -218,7 +222,7 @@ impl Store {
              GROUP BY ticket_id ORDER BY MAX(read_at) DESC",
         )
         .bind(since)
-        .fetch_all(&self.pool)
+        .fetch_all(&self.reads)
         .await
         .context("reading the tickets read back")
     }
@@ -229,7 +233,7 @@ impl Store {
             "SELECT COUNT(*) FROM decisions WHERE read_back_at IS NOT NULL AND created_at >= ?",
         )
         .bind(since)
-        .fetch_one(&self.pool)
+        .fetch_one(&self.reads)
         .await
         .context("counting read-backs")
     }
@@ -237,7 +241,7 @@ impl Store {
     /// Decisions still waiting to be read back.
     pub async fn pending_read_backs(&self) -> Result<i64, StoreError> {
         sqlx::query_scalar("SELECT COUNT(*) FROM decisions WHERE read_back_at IS NULL")
-            .fetch_one(&self.pool)
+            .fetch_one(&self.reads)
             .await
             .context("counting pending read-backs")
     }
@@ -260,7 +264,7 @@ impl Store {
         .bind(owner)
         .bind(until_ms)
         .bind(now_ms)
-        .execute(&self.pool)
+        .execute(&self.writes)
         .await
         .context("taking a task lease")?;
         Ok(taken.rows_affected() == 1)

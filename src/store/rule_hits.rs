@@ -64,7 +64,7 @@ impl Store {
              GROUP BY rule HAVING SUM(hits) > 0
              ORDER BY 3 DESC, 1",
         )
-        .fetch_all(&self.pool)
+        .fetch_all(&self.reads)
         .await
         .context("reading rule hits")?;
         Ok(rows

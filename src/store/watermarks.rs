@@ -7,7 +7,7 @@ impl Store {
     pub async fn watermark(&self, name: &str) -> Result<Option<i64>, StoreError> {
         sqlx::query_scalar("SELECT at_ms FROM watermarks WHERE name = ?")
             .bind(name)
-            .fetch_optional(&self.pool)
+            .fetch_optional(&self.reads)
             .await
             .context("reading a watermark")
     }
@@ -19,7 +19,7 @@ impl Store {
         )
         .bind(name)
         .bind(at_ms)
-        .execute(&self.pool)
+        .execute(&self.writes)
         .await
         .context("saving a watermark")?;
         Ok(())

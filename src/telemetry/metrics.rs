@@ -51,6 +51,11 @@ pub fn delivery(outcome: &'static str) {
     metrics::counter!("halo_triage_deliveries_total", "outcome" => outcome).increment(1);
 }
 
+/// Deliveries written by one group commit of the store.
+pub fn delivery_group(deliveries: usize) {
+    metrics::histogram!("halo_triage_delivery_group_size").record(deliveries as f64);
+}
+
 /// Requests to Halo by endpoint (ids replaced by `{id}`) and HTTP status ("error" when no
 /// answer came).
 pub fn halo_request(endpoint: String, status: String) {
