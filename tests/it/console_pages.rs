@@ -319,6 +319,13 @@ async fn a_failing_store_answers_503_with_the_reason() {
     let page = text(&page);
     assert!(page.contains("The store is not answering"), "{page}");
     assert!(page.contains("reading rule hits"), "{page}");
+    // Nothing has counted the agreement report yet: the page counts it, and says why not.
+    sqlx::query("DROP TABLE readbacks")
+        .execute(app.store.pool())
+        .await
+        .unwrap();
+    let (status, page) = operator.get("/ui/agreement").await;
+    assert_eq!(status, 503, "{page}");
     sqlx::query("DROP TABLE console_sessions")
         .execute(app.store.pool())
         .await
@@ -326,4 +333,12 @@ async fn a_failing_store_answers_503_with_the_reason() {
     let (status, page) = operator.get("/ui").await;
     assert_eq!(status, 503);
     assert!(text(&page).contains("reading a console session"));
+    let signing_in = reqwest::Client::new()
+        .post(app.url("/ui/sign-in"))
+        .form(&[("token", ADMIN_TOKEN)])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(signing_in.status(), 503);
+    assert!(text(&signing_in.text().await.unwrap()).contains("removing ended console sessions"));
 }
