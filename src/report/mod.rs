@@ -130,9 +130,11 @@ impl LatestReport {
             .clone()
     }
 
-    pub fn set(&self, report: Report) {
-        *self.0.lock().unwrap_or_else(PoisonError::into_inner) =
-            Some(Arc::new((report, crate::clock::now_ms())));
+    /// Keeps `report` as counted now, and gives it back so.
+    pub fn set(&self, report: Report) -> Arc<(Report, i64)> {
+        let latest = Arc::new((report, crate::clock::now_ms()));
+        *self.0.lock().unwrap_or_else(PoisonError::into_inner) = Some(latest.clone());
+        latest
     }
 }
 

@@ -32,10 +32,7 @@ pub async fn page(
         None => {
             let models = console.models.current();
             match crate::report::build(&console.store, 0, None, &console.report, &models).await {
-                Ok(report) => {
-                    console.latest_report.set(report);
-                    console.latest_report.get().expect("just set")
-                }
+                Ok(report) => console.latest_report.set(report),
                 Err(error) => return store_error(error),
             }
         }

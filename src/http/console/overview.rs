@@ -46,8 +46,12 @@ pub async fn page(
     });
     let outage = console.outage.status();
     let rules = console.rules.status();
-    let version: String = console.rules.current().digest()[..6]
+    let version: String = console
+        .rules
+        .current()
+        .digest()
         .iter()
+        .take(6)
         .map(|b| format!("{b:02x}"))
         .collect();
     let models = console.models.status();
