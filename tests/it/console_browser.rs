@@ -4,8 +4,8 @@
 //! so), signs out and is refused. Without the browser the test says so and passes, except
 //! under CI (`HALO_TRIAGE_CI` set), where it fails.
 //!
-//! With `HALO_TRIAGE_SCREENSHOTS` set to a folder, the pages it passes are saved there as
-//! PNG (the README's pictures come from it).
+//! With `HALO_TRIAGE_SCREENSHOTS` set to a folder, the decision and dead-letter pages it
+//! passes are saved there as PNG: `HALO_TRIAGE_SCREENSHOTS=docs` takes the README's pictures.
 
 use std::net::TcpListener;
 use std::path::PathBuf;
@@ -162,12 +162,10 @@ async fn an_operator_finds_a_decision_replays_a_dead_job_and_signs_out() {
     // Any page sends the browser to the sign-in; the token takes it to the overview.
     browser.goto(&app.url("/ui/decisions")).await.unwrap();
     arrive(&browser, "Sign in").await;
-    screenshot(&browser, "console-sign-in").await;
     let token = browser.find(Locator::Id("token")).await.unwrap();
     token.send_keys(ADMIN_TOKEN).await.unwrap();
     click(&browser, Locator::Css("button[type=submit]")).await;
     arrive(&browser, "Overview").await;
-    screenshot(&browser, "console-overview").await;
 
     // Decisions: search by ticket, open the one found, read why.
     click(&browser, Locator::LinkText("Decisions")).await;
