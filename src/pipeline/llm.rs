@@ -58,7 +58,8 @@ pub async fn consult(
         }
     }
     let budget = settings.daily_token_budget;
-    if budget > 0 && store.llm_usage_today().await?.tokens >= budget {
+    let reserved = if budget > 0 { estimate(&message) } else { 0 };
+    if budget > 0 && !store.reserve_llm_call(reserved, budget).await? {
         tracing::warn!(budget, "LLM daily token budget used up: rules only");
         metrics::llm_call("budget_exhausted");
         return Ok(vec![format!(
@@ -72,9 +73,15 @@ pub async fn consult(
         "error"
     });
     metrics::llm_tokens(consultation.tokens);
-    store.count_llm_call(consultation.tokens).await?;
+    store.count_llm_call(consultation.tokens, reserved).await?;
     if let Some(content) = &consultation.answer {
         store.cache_llm_answer(&key, content, window_ms).await?;
     }
     Ok(consultation.notes)
+}
+
+/// What a call is held to cost until its answer says: the ticket's text at about four
+/// characters a token, plus the instructions, the labels on offer and the answer.
+fn estimate(message: &str) -> u64 {
+    message.len() as u64 / 4 + 1_000
 }

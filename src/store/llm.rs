@@ -1,4 +1,4 @@
-//! The LLM's daily calls and tokens, and its answer cache.
+//! The LLM's daily calls and tokens (spent and reserved), and its answer cache.
 
 use super::{Context, Store, StoreError};
 use crate::clock::now_ms;
@@ -30,15 +30,36 @@ impl Store {
         })
     }
 
-    /// Counts one call to the LLM and the tokens it spent (none when it failed).
-    pub async fn count_llm_call(&self, tokens: u64) -> Result<(), StoreError> {
+    /// Reserves `estimate` tokens for a call about to be made, while the tokens spent and
+    /// reserved today are under `budget`; false (nothing reserved) when they are not. One
+    /// statement, so two workers cannot both take the last of the budget.
+    pub async fn reserve_llm_call(&self, estimate: u64, budget: u64) -> Result<bool, StoreError> {
+        let reserved = sqlx::query(
+            "INSERT INTO llm_usage (day, tokens, calls, reserved) VALUES (?1, 0, 0, ?2)
+             ON CONFLICT (day) DO UPDATE SET reserved = reserved + excluded.reserved
+             WHERE llm_usage.tokens + llm_usage.reserved < ?3",
+        )
+        .bind(today())
+        .bind(estimate as i64)
+        .bind(budget as i64)
+        .execute(&self.writes)
+        .await
+        .context("reserving LLM tokens")?;
+        Ok(reserved.rows_affected() == 1)
+    }
+
+    /// Counts one call to the LLM and the tokens it spent (none when it failed), and
+    /// gives back the `reserved` tokens held for it.
+    pub async fn count_llm_call(&self, tokens: u64, reserved: u64) -> Result<(), StoreError> {
         sqlx::query(
-            "INSERT INTO llm_usage (day, tokens, calls) VALUES (?, ?, 1)
+            "INSERT INTO llm_usage (day, tokens, calls, reserved) VALUES (?1, ?2, 1, 0)
              ON CONFLICT (day) DO UPDATE SET tokens = tokens + excluded.tokens,
-                                             calls = calls + 1",
+                                             calls = calls + 1,
+                                             reserved = max(reserved - ?3, 0)",
         )
         .bind(today())
         .bind(tokens as i64)
+        .bind(reserved as i64)
         .execute(&self.writes)
         .await
         .context("counting an LLM call")?;

@@ -395,6 +395,41 @@ async fn over_the_daily_budget_the_rules_decide_alone() {
 }
 
 #[tokio::test]
+async fn two_workers_at_once_cannot_both_take_the_last_of_the_budget() {
+    let halo = halo().await;
+    // Slow enough that both jobs are asking before either answer is counted.
+    let slow = ok(&answer("Network", 0.9)).set_delay(Duration::from_millis(300));
+    let llm = llm(slow).await;
+    let app = app(&halo, &llm, &[("LLM__DAILY_TOKEN_BUDGET", "100")]).await;
+    app.deliver(office_move("a", 1, "First ticket")).await;
+    app.deliver(office_move("b", 2, "Second ticket, different text"))
+        .await;
+    let (first, second) = tokio::join!(app.worker.run_one(), app.worker.run_one());
+    assert!(
+        first.unwrap().is_some() && second.unwrap().is_some(),
+        "both jobs ran"
+    );
+    assert_eq!(
+        llm_requests(&llm).await.len(),
+        1,
+        "the second job saw the first one's reservation"
+    );
+    let refused = [app.decision(1).await.notes, app.decision(2).await.notes];
+    let told = "LLM not asked: the daily budget of 100 tokens is used up (rules only)";
+    assert_eq!(
+        refused
+            .iter()
+            .filter(|notes| notes.contains(&told.to_string()))
+            .count(),
+        1
+    );
+    // The answer's tokens are counted and the reservation given back.
+    assert_eq!(app.count("SELECT tokens FROM llm_usage").await, 876);
+    assert_eq!(app.count("SELECT reserved FROM llm_usage").await, 0);
+    assert_eq!(app.count("SELECT calls FROM llm_usage").await, 1);
+}
+
+#[tokio::test]
 async fn identical_text_within_the_window_reuses_the_answer() {
     let halo = halo().await;
     let llm = llm(ok(&answer("Network", 0.9))).await;
