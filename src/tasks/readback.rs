@@ -16,7 +16,7 @@ use std::time::Duration;
 use tokio::sync::watch;
 
 use super::model_watch::ModelsHandle;
-use super::PassError;
+use super::{PassError, TaskLease};
 use crate::clock::now_ms;
 use crate::config::ReportSettings;
 use crate::halo::model::ListedTicket;
@@ -25,8 +25,6 @@ use crate::report::compare::compare;
 use crate::report::LatestReport;
 use crate::store::{PendingDecision, Store};
 
-/// The lease's name in the store.
-const LEASE: &str = "readback";
 /// The watermark's name: the start of the last pass that listed closed tickets.
 const CLOSED_SINCE: &str = "readback_closed";
 /// How long the lease lasts past its last renewal, before each request: a process that
@@ -52,8 +50,8 @@ pub struct ReadBackTask {
     models: Arc<ModelsHandle>,
     /// Where the report counted after each pass goes (the console shows it).
     latest: Arc<LatestReport>,
-    /// Who holds the lease: this process.
-    owner: String,
+    /// One process per store reads back at a time.
+    lease: Arc<TaskLease>,
 }
 
 impl ReadBackTask {
@@ -64,14 +62,14 @@ impl ReadBackTask {
         models: Arc<ModelsHandle>,
         latest: Arc<LatestReport>,
     ) -> ReadBackTask {
-        let owner = format!("pid {} started {}", std::process::id(), now_ms());
+        let lease = Arc::new(TaskLease::new(store.clone(), "readback", LEASE_FOR));
         ReadBackTask {
             store,
             halo,
             settings,
             models,
             latest,
-            owner,
+            lease,
         }
     }
 
@@ -100,7 +98,7 @@ impl ReadBackTask {
         let started = now_ms();
         let settings = &self.settings;
         let mut report = PassReport::default();
-        if !self.hold_lease().await? {
+        if !self.lease.hold().await? {
             return Ok(report);
         }
         let settle = settings.settle.as_millis() as i64;
@@ -133,7 +131,7 @@ impl ReadBackTask {
         self.save(&pending, &closed, &mut report).await?;
         self.store.set_watermark(CLOSED_SINCE, started).await?;
         // Then the settled ones, a page of tickets per request.
-        while report.requests < settings.max_requests_per_pass && self.hold_lease().await? {
+        while report.requests < settings.max_requests_per_pass && self.lease.hold().await? {
             let batch = self
                 .store
                 .settled_decisions(started - settle, settings.page_size)
@@ -155,16 +153,6 @@ impl ReadBackTask {
         all.publish();
         self.latest.set(all);
         Ok(report)
-    }
-
-    /// Takes or renews the lease for [`LEASE_FOR`]; false when another process holds it.
-    async fn hold_lease(&self) -> Result<bool, PassError> {
-        let now = now_ms();
-        let until = now + LEASE_FOR.as_millis() as i64;
-        Ok(self
-            .store
-            .hold_task_lease(LEASE, &self.owner, now, until)
-            .await?)
     }
 
     /// Compares each decision with its listed ticket and keeps the result; a decision

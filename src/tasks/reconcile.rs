@@ -1,13 +1,15 @@
 //! The reconciler: Halo's webhooks can be lost or auto-disabled, so every
 //! `reconcile.interval_secs` the tickets opened since the last pass are listed and those no
 //! webhook brought are queued like a delivery. A ticket that has a job is never queued twice.
+//! One process per store reconciles: its lease lasts one and a half intervals and is
+//! renewed by each pass, so another process takes over within that time of its end.
 
 use std::sync::Arc;
 
 use serde_json::json;
 use tokio::sync::{watch, Notify};
 
-use super::PassError;
+use super::{PassError, TaskLease};
 use crate::clock::now_ms;
 use crate::config::ReconcileSettings;
 use crate::halo::HaloClient;
@@ -41,6 +43,7 @@ pub struct Reconciler {
     settings: ReconcileSettings,
     /// Wakes idle workers when a pass queues work.
     wake: Arc<Notify>,
+    lease: Arc<TaskLease>,
 }
 
 impl Reconciler {
@@ -50,11 +53,13 @@ impl Reconciler {
         settings: ReconcileSettings,
         wake: Arc<Notify>,
     ) -> Reconciler {
+        let lease = TaskLease::new(store.clone(), "reconcile", settings.interval * 3 / 2);
         Reconciler {
             store,
             halo,
             settings,
             wake,
+            lease: Arc::new(lease),
         }
     }
 
@@ -63,11 +68,12 @@ impl Reconciler {
     pub async fn run(self, stop: watch::Receiver<bool>) {
         super::every(self.settings.interval, stop, || async {
             match self.pass().await {
-                Ok(report) if !report.queued.is_empty() => tracing::warn!(
+                Ok(Some(report)) if !report.queued.is_empty() => tracing::warn!(
                     queued = ?report.queued, since = %report.since,
                     "reconciler queued tickets no webhook brought"
                 ),
-                Ok(report) => tracing::debug!(listed = report.listed, "reconciler: nothing missed"),
+                Ok(Some(report)) => tracing::debug!(listed = report.listed, "reconciler: nothing missed"),
+                Ok(None) => tracing::debug!("reconciler: another process reconciles this store"),
                 Err(error) => tracing::warn!(%error, "reconciler pass failed; the next pass covers its period"),
             }
         })
@@ -76,8 +82,11 @@ impl Reconciler {
 
     /// Lists the tickets opened since the watermark (less the overlap, but never before
     /// the first pass), queues the ones without a job, then moves the watermark to this
-    /// pass's start.
-    pub async fn pass(&self) -> Result<PassReport, PassError> {
+    /// pass's start. `None`: another process holds the reconciler, nothing was done.
+    pub async fn pass(&self) -> Result<Option<PassReport>, PassError> {
+        if !self.lease.hold().await? {
+            return Ok(None);
+        }
         let started = now_ms();
         let overlap = self.settings.overlap.as_millis() as i64;
         let floor = match self.store.watermark(FLOOR).await? {
@@ -134,11 +143,11 @@ impl Reconciler {
                 "more tickets than reconcile.max_pages pages since the watermark: raise reconcile.max_pages, or tickets past the last page are not reconciled"
             );
         }
-        Ok(PassReport {
+        Ok(Some(PassReport {
             since,
             listed: listed.len(),
             queued,
             complete,
-        })
+        }))
     }
 }

@@ -1,5 +1,6 @@
 //! The reconciler: tickets no webhook brought are listed from Halo and triaged; tickets
-//! that have a job are skipped; a failed pass moves nothing.
+//! that have a job are skipped; a failed pass moves nothing; two services on one store
+//! reconcile once, and one takes over when the other's lease ends.
 
 use crate::common::{fixture, fixture_json, received, spawn_with, TestApp};
 use serde_json::{json, Value};
@@ -74,7 +75,11 @@ async fn a_ticket_whose_webhook_never_came_is_triaged_and_one_that_came_is_skipp
     let installed = jiff::Timestamp::now()
         .strftime("%Y-%m-%dT%H:%M:%S")
         .to_string();
-    let report = reconciler.pass().await.unwrap();
+    let report = reconciler
+        .pass()
+        .await
+        .unwrap()
+        .expect("this service reconciles");
     assert!(
         report.since >= installed,
         "the first pass never looks before the service's first pass: {} < {installed}",
@@ -109,7 +114,11 @@ async fn a_ticket_whose_webhook_never_came_is_triaged_and_one_that_came_is_skipp
     );
 
     // The next pass starts from this one's watermark and finds nothing new.
-    let again = reconciler.pass().await.unwrap();
+    let again = reconciler
+        .pass()
+        .await
+        .unwrap()
+        .expect("this service reconciles");
     assert_eq!((again.listed, again.queued), (2, vec![]));
     assert!(
         again.since >= report.since,
@@ -194,12 +203,96 @@ async fn a_pass_cut_short_by_max_pages_keeps_the_watermark() {
     )
     .await;
     let reconciler = app.reconciler.as_ref().unwrap();
-    let first = reconciler.pass().await.unwrap();
+    let first = reconciler
+        .pass()
+        .await
+        .unwrap()
+        .expect("this service reconciles");
     assert_eq!((first.queued.clone(), first.complete), (vec![41234], false));
     assert_eq!(
         app.count("SELECT COUNT(*) FROM watermarks WHERE name = 'reconcile'")
             .await,
         0,
         "the unread page is read again next pass"
+    );
+}
+
+#[tokio::test]
+async fn two_services_on_one_store_reconcile_once_and_the_second_takes_over_when_the_lease_ends() {
+    let halo = halo_listing_two_tickets().await;
+    let dir = tempfile::tempdir().unwrap();
+    let shared = dir.path().join("shared.db");
+    let settings = [
+        ("STORE__PATH", shared.to_str().unwrap()),
+        ("RECONCILE__PAGE_SIZE", "1"),
+        // Both run a pass at start; the lease lasts 1.5 intervals.
+        ("RECONCILE__INTERVAL_SECS", "300"),
+    ];
+    let first = spawn_with(Some(&halo), &settings).await;
+    let second = spawn_with(Some(&halo), &settings).await;
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    while first
+        .count("SELECT COUNT(*) FROM watermarks WHERE name = 'reconcile'")
+        .await
+        == 0
+    {
+        assert!(std::time::Instant::now() < deadline, "no pass finished");
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    assert_eq!(
+        list_requests(&halo).await.len(),
+        2,
+        "one pass of two pages, not one per service"
+    );
+    let holders: Vec<String> =
+        sqlx::query_scalar("SELECT owner FROM task_leases WHERE name = 'reconcile'")
+            .fetch_all(first.store.pool())
+            .await
+            .unwrap();
+    assert_eq!(holders.len(), 1);
+    let before = list_requests(&halo).await.len();
+    let (a, b) = (
+        first.reconciler.as_ref().unwrap().pass().await.unwrap(),
+        second.reconciler.as_ref().unwrap().pass().await.unwrap(),
+    );
+    assert_eq!(
+        [a.is_some(), b.is_some()]
+            .iter()
+            .filter(|held| **held)
+            .count(),
+        1,
+        "exactly one service reconciles while the lease runs"
+    );
+    assert_eq!(list_requests(&halo).await.len(), before + 2);
+
+    // The holder is gone (its lease ran out): the other takes the reconciler over.
+    sqlx::query("UPDATE task_leases SET until_ms = 0 WHERE name = 'reconcile'")
+        .execute(first.store.pool())
+        .await
+        .unwrap();
+    let (waiting, holding) = if a.is_some() {
+        (&second, &first)
+    } else {
+        (&first, &second)
+    };
+    assert!(waiting
+        .reconciler
+        .as_ref()
+        .unwrap()
+        .pass()
+        .await
+        .unwrap()
+        .is_some());
+    assert!(
+        holding
+            .reconciler
+            .as_ref()
+            .unwrap()
+            .pass()
+            .await
+            .unwrap()
+            .is_none(),
+        "and holds it now"
     );
 }
