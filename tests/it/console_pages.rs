@@ -308,7 +308,16 @@ async fn the_model_page_shows_each_model_s_held_out_figures_and_curve() {
 async fn a_failing_store_answers_503_with_the_reason() {
     let halo = wiremock::MockServer::start().await;
     mount_halo(&halo).await;
-    let app = spawn_with(Some(&halo), &[("ADMIN__TOKEN", ADMIN_TOKEN)]).await;
+    // The read-back runs, but its first pass fails (the stand-in lists no tickets back):
+    // nothing has counted the agreement report when the page is asked for it.
+    let app = spawn_with(
+        Some(&halo),
+        &[
+            ("ADMIN__TOKEN", ADMIN_TOKEN),
+            ("REPORT__INTERVAL_SECS", "600"),
+        ],
+    )
+    .await;
     let operator = Operator::sign_in(&app, ADMIN_TOKEN).await;
     sqlx::query("DROP TABLE rule_hits")
         .execute(app.store.pool())
@@ -319,7 +328,7 @@ async fn a_failing_store_answers_503_with_the_reason() {
     let page = text(&page);
     assert!(page.contains("The store is not answering"), "{page}");
     assert!(page.contains("reading rule hits"), "{page}");
-    // Nothing has counted the agreement report yet: the page counts it, and says why not.
+    // So the page counts it, and says why it cannot.
     sqlx::query("DROP TABLE readbacks")
         .execute(app.store.pool())
         .await
@@ -341,4 +350,19 @@ async fn a_failing_store_answers_503_with_the_reason() {
         .unwrap();
     assert_eq!(signing_in.status(), 503);
     assert!(text(&signing_in.text().await.unwrap()).contains("removing ended console sessions"));
+}
+
+#[tokio::test]
+async fn without_a_read_back_the_agreement_report_is_counted_at_start() {
+    // No Halo credentials: no read-back will count the report, so the service did.
+    let app = spawn_with(None, &[("ADMIN__TOKEN", ADMIN_TOKEN)]).await;
+    let operator = Operator::sign_in(&app, ADMIN_TOKEN).await;
+    // The page does not count again: it answers even though the counts are gone now.
+    sqlx::query("DROP TABLE readbacks")
+        .execute(app.store.pool())
+        .await
+        .unwrap();
+    let (status, page) = operator.get("/ui/agreement").await;
+    assert_eq!(status, 200, "{page}");
+    assert!(text(&page).contains("0 decisions read back, 0 waiting to settle. Counted"));
 }

@@ -1,7 +1,8 @@
 //! Agreement: the shadow agreement report per field (what people kept of what we decided,
 //! read back from Halo), as bars, and for each field our values against theirs as a heat
-//! map. It shows the report the read-back counted after its last pass; one is counted
-//! here only when none has been yet.
+//! map. It shows the report the read-back counted after its last pass, or the one counted
+//! at start when no read-back runs; one is counted here only when neither has been yet
+//! (a view before the read-back's first pass).
 
 use std::collections::BTreeSet;
 use std::sync::Arc;
