@@ -120,9 +120,9 @@ impl App {
         {
             // No read-back pass will count the agreement report for the console: count it
             // once now (0.1-0.3 s at 400,000 comparisons), not on the page's first view.
-            let counted =
-                crate::report::build(&store, 0, None, &settings.report, &models.current()).await?;
-            latest_report.set(counted);
+            latest_report
+                .recount(&store, &settings.report, &models.current())
+                .await?;
         }
         let worker_settings = &settings.worker;
         let outage = Outage::new(

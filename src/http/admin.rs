@@ -9,33 +9,17 @@ use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
-use secrecy::SecretString;
 use serde::Deserialize;
 use serde_json::{json, Value};
-use tokio::sync::Notify;
 
 use super::auth::bearer_matches;
 use super::error::json_error as error;
-use super::throttle::Throttle;
-use crate::config::ReportSettings;
+use super::Operator;
 use crate::report::parse_since;
-use crate::store::{DecisionFilter, JobStatus, Replay, Store, StoreError, StoredDecision};
-use crate::tasks::model_watch::ModelsHandle;
-
-pub(super) struct AdminState {
-    pub store: Store,
-    pub token: SecretString,
-    /// Wakes idle workers when a replay queues work.
-    pub wake: Arc<Notify>,
-    pub throttle: Arc<Throttle>,
-    pub report: ReportSettings,
-    /// The models in force, for the corrections since each was trained.
-    pub models: Arc<ModelsHandle>,
-}
+use crate::store::{DecisionFilter, JobStatus, Replay, StoreError, StoredDecision};
 
 /// The admin API, and `guarded` (more routes behind the same token).
-pub(super) fn router(state: AdminState, guarded: Router) -> Router {
-    let state = Arc::new(state);
+pub(super) fn router(state: Arc<Operator>, guarded: Router) -> Router {
     Router::new()
         .route("/admin/jobs", get(list_jobs))
         .route("/admin/jobs/retry-dead", post(replay_all_dead))
@@ -48,7 +32,7 @@ pub(super) fn router(state: AdminState, guarded: Router) -> Router {
 }
 
 async fn require_token(
-    State(state): State<Arc<AdminState>>,
+    State(state): State<Arc<Operator>>,
     request: Request,
     next: Next,
 ) -> Response {
@@ -83,10 +67,7 @@ struct JobsQuery {
     limit: Option<i64>,
 }
 
-async fn list_jobs(
-    State(state): State<Arc<AdminState>>,
-    Query(query): Query<JobsQuery>,
-) -> Response {
+async fn list_jobs(State(state): State<Arc<Operator>>, Query(query): Query<JobsQuery>) -> Response {
     match state
         .store
         .list_jobs(query.status, limit(query.limit))
@@ -97,7 +78,7 @@ async fn list_jobs(
     }
 }
 
-async fn replay_job(State(state): State<Arc<AdminState>>, Path(id): Path<i64>) -> Response {
+async fn replay_job(State(state): State<Arc<Operator>>, Path(id): Path<i64>) -> Response {
     match state.store.replay_job(id).await {
         Ok(Replay::Queued) => {
             state.wake.notify_waiters();
@@ -110,7 +91,7 @@ async fn replay_job(State(state): State<Arc<AdminState>>, Path(id): Path<i64>) -
     }
 }
 
-async fn replay_all_dead(State(state): State<Arc<AdminState>>) -> Response {
+async fn replay_all_dead(State(state): State<Arc<Operator>>) -> Response {
     match state.store.replay_all_dead().await {
         Ok(replayed) => {
             if replayed > 0 {
@@ -130,7 +111,7 @@ struct DecisionsQuery {
 }
 
 async fn decisions(
-    State(state): State<Arc<AdminState>>,
+    State(state): State<Arc<Operator>>,
     Query(query): Query<DecisionsQuery>,
 ) -> Response {
     match state
@@ -173,7 +154,7 @@ struct ReportQuery {
 
 /// The agreement report, as `halo-triage report --json` prints it.
 async fn agreement_report(
-    State(state): State<Arc<AdminState>>,
+    State(state): State<Arc<Operator>>,
     Query(query): Query<ReportQuery>,
 ) -> Response {
     let since_ms = match query.since.as_deref().map(parse_since).transpose() {

@@ -8,6 +8,7 @@ pub(crate) mod auth;
 mod console;
 pub(crate) mod error;
 mod health;
+mod operator;
 mod serve;
 pub(crate) mod throttle;
 
@@ -22,6 +23,7 @@ use crate::report::LatestReport;
 use crate::store::Store;
 
 pub use health::Health;
+pub(crate) use operator::Operator;
 pub use serve::{raise_open_file_limit, serve};
 pub use throttle::Throttle;
 
@@ -45,11 +47,11 @@ pub fn routers(
     };
     let operator = match settings.admin.token.clone() {
         Some(token) => {
-            let console = console::Console {
-                store: store.clone(),
-                token: token.clone(),
-                throttle: throttle.clone(),
-                wake: wake.clone(),
+            let state = Arc::new(Operator {
+                store,
+                token,
+                throttle,
+                wake,
                 session: settings.admin.session,
                 mode: settings.effective_mode(),
                 ticket_link: settings.halo.base_url.as_ref().map(|base| {
@@ -67,17 +69,9 @@ pub fn routers(
                 latest_report,
                 llm_enabled: settings.llm.enabled,
                 llm_daily_tokens: settings.llm.daily_token_budget,
-            };
-            let state = admin::AdminState {
-                store,
-                token,
-                wake,
-                throttle,
-                report: settings.report.clone(),
-                models: health.models.clone(),
-            };
-            open.merge(admin::router(state, guarded))
-                .merge(console::router(console))
+            });
+            open.merge(admin::router(state.clone(), guarded))
+                .merge(console::router(state))
         }
         None => open,
     };

@@ -130,11 +130,17 @@ impl LatestReport {
             .clone()
     }
 
-    /// Keeps `report` as counted now, and gives it back so.
-    pub fn set(&self, report: Report) -> Arc<(Report, i64)> {
+    /// Counts the report over all decisions again, keeps it, and gives it back.
+    pub async fn recount(
+        &self,
+        store: &Store,
+        settings: &ReportSettings,
+        models: &ModelSet,
+    ) -> Result<Arc<(Report, i64)>, StoreError> {
+        let report = build(store, 0, None, settings, models).await?;
         let latest = Arc::new((report, crate::clock::now_ms()));
         *self.0.lock().unwrap_or_else(PoisonError::into_inner) = Some(latest.clone());
-        latest
+        Ok(latest)
     }
 }
 

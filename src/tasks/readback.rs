@@ -149,9 +149,8 @@ impl ReadBackTask {
             self.save(&batch, &listed, &mut report).await?;
         }
         let models = self.models.current();
-        let all = crate::report::build(&self.store, 0, None, settings, &models).await?;
-        all.publish();
-        self.latest.set(all);
+        let all = self.latest.recount(&self.store, settings, &models).await?;
+        all.0.publish();
         Ok(report)
     }
 

@@ -14,8 +14,9 @@ use maud::{html, Markup};
 
 use super::layout::{self, percent, when};
 use super::session::Session;
-use super::{store_error, Console};
+use super::store_error;
 use crate::charts;
+use crate::http::Operator;
 use crate::report::{Cell, FieldReport};
 
 /// Labels a heat map shows at most per side, the most frequent first; the rest are added
@@ -25,15 +26,19 @@ const EMPTY: &str = "(empty)";
 const OTHER: &str = "(other)";
 
 pub async fn page(
-    State(console): State<Arc<Console>>,
+    State(console): State<Arc<Operator>>,
     Extension(session): Extension<Session>,
 ) -> Response {
     let latest = match console.latest_report.get() {
         Some(latest) => latest,
         None => {
             let models = console.models.current();
-            match crate::report::build(&console.store, 0, None, &console.report, &models).await {
-                Ok(report) => console.latest_report.set(report),
+            let recounted = console
+                .latest_report
+                .recount(&console.store, &console.report, &models)
+                .await;
+            match recounted {
+                Ok(latest) => latest,
                 Err(error) => return store_error(error),
             }
         }

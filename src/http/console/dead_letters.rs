@@ -12,7 +12,8 @@ use serde::Deserialize;
 
 use super::layout::{self, when};
 use super::session::{Checked, Session};
-use super::{store_error, Console};
+use super::store_error;
+use crate::http::Operator;
 use crate::store::{JobStatus, Replay};
 
 /// Dead letters listed at most; the count above the table says how many there are.
@@ -27,7 +28,7 @@ pub struct Outcome {
 }
 
 pub async fn page(
-    State(console): State<Arc<Console>>,
+    State(console): State<Arc<Operator>>,
     Extension(session): Extension<Session>,
     Query(outcome): Query<Outcome>,
 ) -> Response {
@@ -90,7 +91,7 @@ pub async fn page(
 }
 
 pub async fn replay_one(
-    State(console): State<Arc<Console>>,
+    State(console): State<Arc<Operator>>,
     Path(id): Path<i64>,
     _: Checked,
 ) -> Response {
@@ -107,7 +108,7 @@ pub async fn replay_one(
     Redirect::to(&format!("/ui/dead-letters?job={id}&result={result}")).into_response()
 }
 
-pub async fn replay_all(State(console): State<Arc<Console>>, _: Checked) -> Response {
+pub async fn replay_all(State(console): State<Arc<Operator>>, _: Checked) -> Response {
     match console.store.replay_all_dead().await {
         Ok(replayed) => {
             if replayed > 0 {

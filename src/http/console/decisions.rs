@@ -15,7 +15,8 @@ use serde_json::Value;
 
 use super::layout::{self, when};
 use super::session::Session;
-use super::{store_error, Console};
+use super::store_error;
+use crate::http::Operator;
 use crate::store::{AckStatus, DecisionFilter, StoredDecision};
 use crate::triage::decision::{Decided, Source};
 use crate::triage::Decision;
@@ -48,7 +49,7 @@ fn parse(stored: &StoredDecision) -> Decision {
 }
 
 pub async fn list(
-    State(console): State<Arc<Console>>,
+    State(console): State<Arc<Operator>>,
     Extension(session): Extension<Session>,
     Query(search): Query<Search>,
 ) -> Response {
@@ -142,7 +143,7 @@ fn pretty(json: &str) -> String {
 }
 
 pub async fn one(
-    State(console): State<Arc<Console>>,
+    State(console): State<Arc<Operator>>,
     Extension(session): Extension<Session>,
     Path(id): Path<i64>,
 ) -> Response {

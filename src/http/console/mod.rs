@@ -13,51 +13,18 @@ mod rules;
 mod session;
 
 use std::sync::Arc;
-use std::time::Duration;
 
 use axum::http::{header, StatusCode};
 use axum::middleware;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::Router;
-use secrecy::SecretString;
-use tokio::sync::Notify;
 
-use crate::config::{Mode, ReportSettings};
-use crate::halo::HaloClient;
-use crate::http::throttle::Throttle;
-use crate::report::LatestReport;
-use crate::store::{Store, StoreError};
-use crate::tasks::model_watch::ModelsHandle;
-use crate::tasks::rules_watch::RulesHandle;
-use crate::worker::Outage;
-
-/// What the pages read and act on.
-pub struct Console {
-    pub store: Store,
-    pub token: SecretString,
-    /// Shared with the admin API and the webhook: failed sign-ins count with their 401s.
-    pub throttle: Arc<Throttle>,
-    /// Wakes idle workers when a replay queues work.
-    pub wake: Arc<Notify>,
-    pub session: Duration,
-    pub mode: Mode,
-    /// `None` without Halo credentials (no budget to show, no ticket links).
-    pub halo: Option<HaloClient>,
-    /// `halo.base_url` joined with `admin.ticket_link`, `{id}` still in it.
-    pub ticket_link: Option<String>,
-    pub rules: Arc<RulesHandle>,
-    pub models: Arc<ModelsHandle>,
-    pub outage: Outage,
-    pub report: ReportSettings,
-    pub latest_report: Arc<LatestReport>,
-    pub llm_enabled: bool,
-    pub llm_daily_tokens: u64,
-}
+use super::Operator;
+use crate::store::StoreError;
 
 /// Every console route; all but the sign-in page and the style sheet need a session.
-pub fn router(console: Console) -> Router {
-    let console = Arc::new(console);
+pub fn router(console: Arc<Operator>) -> Router {
     let signed_in = Router::new()
         .route("/ui", get(overview::page))
         .route("/ui/decisions", get(decisions::list))

@@ -10,12 +10,12 @@ use maud::html;
 
 use super::layout;
 use super::session::Session;
-use super::Console;
+use crate::http::Operator;
 use crate::learn::evaluate::Evaluation;
 use crate::learn::report;
 
 pub async fn page(
-    State(console): State<Arc<Console>>,
+    State(console): State<Arc<Operator>>,
     Extension(session): Extension<Session>,
 ) -> Response {
     let models = console.models.current();

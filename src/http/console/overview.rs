@@ -9,12 +9,13 @@ use maud::html;
 
 use super::layout::{self, when};
 use super::session::Session;
-use super::{store_error, Console};
+use super::store_error;
 use crate::charts;
 use crate::config::Mode;
+use crate::http::Operator;
 
 pub async fn page(
-    State(console): State<Arc<Console>>,
+    State(console): State<Arc<Operator>>,
     Extension(session): Extension<Session>,
 ) -> Response {
     let store = &console.store;

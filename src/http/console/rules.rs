@@ -11,10 +11,11 @@ use maud::html;
 
 use super::layout::{self, when};
 use super::session::Session;
-use super::{store_error, Console};
+use super::store_error;
+use crate::http::Operator;
 
 pub async fn page(
-    State(console): State<Arc<Console>>,
+    State(console): State<Arc<Operator>>,
     Extension(session): Extension<Session>,
 ) -> Response {
     let hits = match console.store.rule_hits().await {

@@ -22,9 +22,10 @@ use secrecy::ExposeSecret;
 use serde::Deserialize;
 use sha2::{Digest, Sha256};
 
-use super::{layout, store_error, Console};
+use super::{layout, store_error};
 use crate::clock::now_ms;
 use crate::http::auth::equal;
+use crate::http::Operator;
 
 const COOKIE: &str = "halo_triage_session";
 
@@ -79,7 +80,7 @@ fn cookie(headers: &HeaderMap) -> Option<&str> {
 
 /// Lets the request through with its [`Session`], or sends the browser to sign in.
 pub async fn require(
-    State(console): State<Arc<Console>>,
+    State(console): State<Arc<Operator>>,
     mut request: Request,
     next: Next,
 ) -> Response {
@@ -138,7 +139,7 @@ struct SignIn {
 }
 
 /// Checks the token; on success starts a session and goes to the overview.
-pub async fn sign_in(State(console): State<Arc<Console>>, request: Request) -> Response {
+pub async fn sign_in(State(console): State<Arc<Operator>>, request: Request) -> Response {
     if let Some(refusal) = console.throttle.refuse(&request) {
         return refusal;
     }
@@ -210,7 +211,7 @@ impl<S: Send + Sync> FromRequest<S> for Checked {
 }
 
 /// Ends the session, here and in the browser.
-pub async fn sign_out(State(console): State<Arc<Console>>, Checked(session): Checked) -> Response {
+pub async fn sign_out(State(console): State<Arc<Operator>>, Checked(session): Checked) -> Response {
     if let Err(error) = console.store.end_console_session(&session.id_hash).await {
         return store_error(error);
     }
