@@ -87,7 +87,8 @@ impl App {
         }
         // Installed before anything records a metric.
         crate::telemetry::metrics::handle();
-        let store = Store::open(&settings.store.path).await?;
+        let store = Store::connect(&settings.store).await?;
+        tracing::info!(store = %settings.store.database.display(), "store opened");
         let rules = RulesHandle::load(&settings.rules)?;
         tracing::info!(rules = rules.status().rules, path = %settings.rules.path.display(), "rules loaded");
         let models = ModelsHandle::load(&settings.model);

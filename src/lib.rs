@@ -44,7 +44,7 @@ pub use app::{App, AppError};
 pub use clock::now_ms;
 pub use config::Settings;
 pub use halo::model::Ticket;
-pub use store::{DecisionFilter, JobStatus, Store};
+pub use store::{Backend, DecisionFilter, JobStatus, Store};
 pub use tasks::readback::ReadBackTask;
 pub use tasks::reconcile::Reconciler;
 pub use tasks::rules_watch::RulesHandle;

@@ -144,7 +144,7 @@ async fn main() {
     };
     let (first_stored, last_done): (Option<i64>, Option<i64>) = sqlx::query_as(
         "SELECT MIN(created_at), MAX(updated_at) FROM jobs
-         WHERE ticket_id BETWEEN ? AND ? AND status = 'done'",
+         WHERE ticket_id BETWEEN $1 AND $2 AND status = 'done'",
     )
     .bind(range.0)
     .bind(range.1)
@@ -167,7 +167,7 @@ async fn main() {
     }
 
     let jobs: (i64, i64) = sqlx::query_as(
-        "SELECT COUNT(*), COUNT(DISTINCT ticket_id) FROM jobs WHERE ticket_id BETWEEN ? AND ?",
+        "SELECT COUNT(*), COUNT(DISTINCT ticket_id) FROM jobs WHERE ticket_id BETWEEN $1 AND $2",
     )
     .bind(range.0)
     .bind(range.1)
@@ -176,7 +176,7 @@ async fn main() {
     .expect("counting jobs");
     let acks: i64 = sqlx::query_scalar(
         "SELECT COUNT(*) FROM acknowledgements
-         WHERE ticket_id BETWEEN ? AND ? AND status = 'sent'",
+         WHERE ticket_id BETWEEN $1 AND $2 AND status = 'sent'",
     )
     .bind(range.0)
     .bind(range.1)
@@ -407,7 +407,7 @@ async fn open_read_only(db: &Path) -> SqliteConnection {
 
 async fn job_counts(db: &mut SqliteConnection, (first, last): (i64, i64)) -> BTreeMap<String, i64> {
     let rows: Vec<(String, i64)> = sqlx::query_as(
-        "SELECT status, COUNT(*) FROM jobs WHERE ticket_id BETWEEN ? AND ? GROUP BY status",
+        "SELECT status, COUNT(*) FROM jobs WHERE ticket_id BETWEEN $1 AND $2 GROUP BY status",
     )
     .bind(first)
     .bind(last)

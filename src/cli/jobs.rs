@@ -18,7 +18,7 @@ pub async fn list_jobs(
     status: Option<JobStatus>,
     limit: i64,
 ) -> Result<String, StoreError> {
-    let store = Store::open(&settings.store.path).await?;
+    let store = Store::connect(&settings.store).await?;
     Ok(jobs_table(&store.list_jobs(status, limit).await?))
 }
 
@@ -49,7 +49,7 @@ pub async fn replay(
     settings: &Settings,
     target: ReplayTarget,
 ) -> Result<(bool, String), StoreError> {
-    let store = Store::open(&settings.store.path).await?;
+    let store = Store::connect(&settings.store).await?;
     Ok(match target {
         ReplayTarget::AllDead => {
             let replayed = store.replay_all_dead().await?;

@@ -114,7 +114,7 @@ pub async fn learn_from_halo(
         Some(since) => {
             let since_ms = crate::report::parse_since(since)
                 .map_err(|e| LearnError::Input(format!("--since: {e}")))?;
-            let store = Store::open(&settings.store.path).await?;
+            let store = Store::connect(&settings.store).await?;
             let ids = store.tickets_read_back_since(since_ms).await?;
             let tickets = crate::learn::halo::by_ids(&halo, &ids, &mut progress).await?;
             (tickets, format!("read back since {since}"))

@@ -24,7 +24,7 @@ pub async fn report(
         .map(parse_since)
         .transpose()
         .map_err(ReportError::Since)?;
-    let store = Store::open(&settings.store.path).await?;
+    let store = Store::connect(&settings.store).await?;
     let models = ModelsHandle::load(&settings.model).current();
     let report = report::build(
         &store,

@@ -72,6 +72,12 @@ pub(super) fn non_empty<'de, D: Deserializer<'de>>(
     Ok(value.filter(|v| !v.trim().is_empty()))
 }
 
+pub(super) fn non_empty_path<'de, D: Deserializer<'de>>(
+    deserializer: D,
+) -> Result<Option<std::path::PathBuf>, D::Error> {
+    Ok(non_empty(deserializer)?.map(std::path::PathBuf::from))
+}
+
 pub(super) fn non_empty_secret<'de, D: Deserializer<'de>>(
     deserializer: D,
 ) -> Result<Option<SecretString>, D::Error> {

@@ -2,6 +2,7 @@
 //! Durations are typed once here; every section checks itself ([`validate`]), and the
 //! Halo client is built from the settings in one place ([`Settings::halo_client`]).
 
+mod database;
 mod de;
 mod sections;
 mod validate;
@@ -16,6 +17,7 @@ use url::Url;
 use crate::ack_templates::{AckTemplates, TemplateError};
 use crate::halo::{HaloClient, HaloClientOptions, HaloCredentials, HaloError};
 
+pub use database::Database;
 pub use sections::{
     AckSettings, ActSettings, AdminSettings, HaloSettings, LearnSettings, LlmProvider, LlmSettings,
     LogSettings, Mode, ModelSettings, ReconcileSettings, RedactSettings, ReportSettings,
@@ -93,7 +95,8 @@ impl Settings {
                 .separator("__")
                 .source(Some(env)),
         );
-        let settings: Settings = builder.build()?.try_deserialize()?;
+        let mut settings: Settings = builder.build()?.try_deserialize()?;
+        settings.store.database = settings.store.resolve_database()?;
         settings.validate()?;
         Ok(settings)
     }

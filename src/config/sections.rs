@@ -9,6 +9,7 @@ use secrecy::SecretString;
 use serde::Deserialize;
 
 use super::de;
+use super::Database;
 use crate::telemetry::LogFormat;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
@@ -172,9 +173,26 @@ pub struct WebhookSettings {
     pub ignore_agent_ids: Vec<i64>,
 }
 
+/// Before `Settings::load` resolves `store.database` from the keys that name it.
+fn unresolved() -> Database {
+    Database::Sqlite(PathBuf::new())
+}
+
 #[derive(Debug, Clone, Deserialize)]
 pub struct StoreSettings {
     pub path: PathBuf,
+    /// `sqlite://FILE` or `postgres://…`; when set, `path` is not used.
+    #[serde(deserialize_with = "de::non_empty_secret")]
+    pub url: Option<SecretString>,
+    #[serde(deserialize_with = "de::non_empty_secret")]
+    pub password: Option<SecretString>,
+    #[serde(deserialize_with = "de::non_empty_path")]
+    pub password_file: Option<PathBuf>,
+    /// Connections to Postgres per process.
+    pub max_connections: u32,
+    /// The database the keys above name, resolved once at load.
+    #[serde(skip_deserializing, default = "unresolved")]
+    pub database: Database,
     /// Done jobs, their decisions and deliveries older than this are pruned; zero keeps all.
     #[serde(rename = "retention_days", deserialize_with = "de::days")]
     pub retention: Duration,

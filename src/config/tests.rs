@@ -379,3 +379,60 @@ fn halo_credentials_debug_shows_no_secret() {
     assert!(!debug.contains("client-secret-value"), "{debug}");
     assert!(debug.contains("https://acme.halopsa.com"), "{debug}");
 }
+
+#[test]
+fn the_store_is_the_path_unless_a_url_names_one() {
+    let default = load(&[]).unwrap();
+    assert!(
+        matches!(&default.store.database, Database::Sqlite(p) if p.as_os_str() == "data/halo-triage.db")
+    );
+    let file = load(&[("HALO_TRIAGE__STORE__URL", "sqlite://other/place.db")]).unwrap();
+    assert!(matches!(&file.store.database, Database::Sqlite(p) if p.as_os_str() == "other/place.db"));
+    let server = load(&[("HALO_TRIAGE__STORE__URL", "postgres://triage@db:5432/halo")]).unwrap();
+    assert!(matches!(server.store.database, Database::Postgres(_)));
+    for (url, says) in [
+        ("mysql://db/halo", "must start with sqlite:// (a file) or postgres://"),
+        ("sqlite://", "needs a file"),
+        ("postgres://[bad", "is not a URL"),
+    ] {
+        let err = load(&[("HALO_TRIAGE__STORE__URL", url)]).unwrap_err().to_string();
+        assert!(err.contains("store.url") && err.contains(says), "{url}: {err}");
+    }
+}
+
+#[test]
+fn the_postgres_password_comes_from_the_environment_or_a_file_and_is_never_shown() {
+    let url = ("HALO_TRIAGE__STORE__URL", "postgres://triage@db:5432/halo");
+    let with = |pairs: &[(&str, &str)]| match load(pairs).unwrap().store.database {
+        Database::Postgres(url) => url.expose_secret().to_string(),
+        other => panic!("{other:?}"),
+    };
+    assert_eq!(
+        with(&[url, ("HALO_TRIAGE__STORE__PASSWORD", "p@ss:word")]),
+        "postgres://triage:p%40ss%3Aword@db:5432/halo"
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("pg-password");
+    std::fs::write(&file, "from-a-file\n").unwrap();
+    let file = file.display().to_string();
+    assert_eq!(
+        with(&[url, ("HALO_TRIAGE__STORE__PASSWORD_FILE", &file)]),
+        "postgres://triage:from-a-file@db:5432/halo"
+    );
+    let both = load(&[
+        url,
+        ("HALO_TRIAGE__STORE__PASSWORD", "x"),
+        ("HALO_TRIAGE__STORE__PASSWORD_FILE", &file),
+    ]);
+    assert!(both.unwrap_err().to_string().contains("not both"));
+    let missing = load(&[url, ("HALO_TRIAGE__STORE__PASSWORD_FILE", "/nonexistent/pw")]);
+    assert!(missing.unwrap_err().to_string().contains("cannot read /nonexistent/pw"));
+
+    let settings = load(&[url, ("HALO_TRIAGE__STORE__PASSWORD", "hunter2-secret")]).unwrap();
+    assert_eq!(
+        settings.store.database.display(),
+        "postgres://triage:********@db:5432/halo"
+    );
+    let debug = format!("{settings:?}");
+    assert!(!debug.contains("hunter2-secret"), "{debug}");
+}

@@ -3,21 +3,35 @@
 use super::{Context, Store, StoreError};
 use crate::clock::now_ms;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, sqlx::Type)]
-#[sqlx(type_name = "TEXT", rename_all = "lowercase")]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum AckStatus {
     /// About to be posted, or posted without the answer recorded (a crash in between).
     Sending,
     Sent,
 }
 
+impl AckStatus {
+    fn as_str(self) -> &'static str {
+        match self {
+            AckStatus::Sending => "sending",
+            AckStatus::Sent => "sent",
+        }
+    }
+}
+
 impl Store {
     pub async fn ack_status(&self, ticket_id: i64) -> Result<Option<AckStatus>, StoreError> {
-        sqlx::query_scalar("SELECT status FROM acknowledgements WHERE ticket_id = ?")
-            .bind(ticket_id)
-            .fetch_optional(&self.reads)
-            .await
-            .context("reading the acknowledgement state")
+        let status: Option<String> =
+            sqlx::query_scalar("SELECT status FROM acknowledgements WHERE ticket_id = $1")
+                .bind(ticket_id)
+                .fetch_optional(&self.reads)
+                .await
+                .context("reading the acknowledgement state")?;
+        // The table's CHECK allows only these two.
+        Ok(status.map(|s| match s.as_str() {
+            "sent" => AckStatus::Sent,
+            _ => AckStatus::Sending,
+        }))
     }
 
     pub async fn set_ack_status(
@@ -28,13 +42,13 @@ impl Store {
     ) -> Result<(), StoreError> {
         sqlx::query(
             "INSERT INTO acknowledgements (ticket_id, status, action_id, updated_at)
-             VALUES (?, ?, ?, ?)
+             VALUES ($1, $2, $3, $4)
              ON CONFLICT (ticket_id) DO UPDATE
              SET status = excluded.status, action_id = excluded.action_id,
                  updated_at = excluded.updated_at",
         )
         .bind(ticket_id)
-        .bind(status)
+        .bind(status.as_str())
         .bind(action_id)
         .bind(now_ms())
         .execute(&self.writes)

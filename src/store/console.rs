@@ -29,14 +29,14 @@ impl Store {
             .await
             .context("starting a transaction")?;
         // Sessions that ran out go here, where one is written, not on every page.
-        sqlx::query("DELETE FROM console_sessions WHERE expires_at <= ?")
+        sqlx::query("DELETE FROM console_sessions WHERE expires_at <= $1")
             .bind(now)
             .execute(&mut *tx)
             .await
             .context("removing ended console sessions")?;
         sqlx::query(
             "INSERT INTO console_sessions (id_hash, csrf, created_at, expires_at)
-             VALUES (?, ?, ?, ?)",
+             VALUES ($1, $2, $3, $4)",
         )
         .bind(id_hash)
         .bind(csrf)
@@ -55,7 +55,7 @@ impl Store {
         id_hash: &str,
     ) -> Result<Option<ConsoleSession>, StoreError> {
         sqlx::query_as(
-            "SELECT csrf, expires_at FROM console_sessions WHERE id_hash = ? AND expires_at > ?",
+            "SELECT csrf, expires_at FROM console_sessions WHERE id_hash = $1 AND expires_at > $2",
         )
         .bind(id_hash)
         .bind(now_ms())
@@ -66,7 +66,7 @@ impl Store {
 
     /// Ends a session (sign-out).
     pub async fn end_console_session(&self, id_hash: &str) -> Result<(), StoreError> {
-        sqlx::query("DELETE FROM console_sessions WHERE id_hash = ?")
+        sqlx::query("DELETE FROM console_sessions WHERE id_hash = $1")
             .bind(id_hash)
             .execute(&self.writes)
             .await

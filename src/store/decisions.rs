@@ -2,7 +2,7 @@
 
 use sqlx::FromRow;
 
-use super::{Context, Store, StoreError};
+use super::{Backend, Context, Flag, Store, StoreError};
 use crate::clock::now_ms;
 use crate::config::Mode;
 
@@ -34,6 +34,7 @@ pub struct StoredDecision {
     pub decision: String,
     pub ticket_update: String,
     pub notes: String,
+    #[sqlx(try_from = "Flag")]
     pub applied: bool,
     pub created_at: i64,
     pub client: Option<String>,
@@ -81,7 +82,7 @@ impl Store {
         sqlx::query(
             "INSERT INTO decisions (job_id, ticket_id, mode, decision, ticket_update, notes,
                                     before, client, team, rules, applied, created_at)
-             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 0, ?)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, 0, $11)
              ON CONFLICT (job_id) DO UPDATE
              SET mode = excluded.mode, decision = excluded.decision,
                  ticket_update = excluded.ticket_update, notes = excluded.notes,
@@ -115,8 +116,8 @@ impl Store {
         applied: bool,
         notes_json: &str,
     ) -> Result<(), StoreError> {
-        sqlx::query("UPDATE decisions SET applied = ?, notes = ? WHERE job_id = ?")
-            .bind(applied)
+        sqlx::query("UPDATE decisions SET applied = $1, notes = $2 WHERE job_id = $3")
+            .bind(i64::from(applied))
             .bind(notes_json)
             .bind(job_id)
             .execute(&self.writes)
@@ -133,33 +134,49 @@ impl Store {
         &self,
         filter: &DecisionFilter,
     ) -> Result<Vec<StoredDecision>, StoreError> {
-        let mut query = sqlx::QueryBuilder::new(format!(
-            "SELECT {DECISION_COLUMNS} FROM decisions WHERE id IN (SELECT id FROM decisions WHERE 1"
-        ));
+        // The conditions and their values, numbered as they are added (sqlx's QueryBuilder
+        // writes `?`, which Postgres does not read).
+        let mut conditions = String::new();
+        let mut numbers: Vec<i64> = Vec::new();
+        let mut texts: Vec<String> = Vec::new();
         if let Some(ticket_id) = filter.ticket_id {
-            query.push(" AND ticket_id = ").push_bind(ticket_id);
-        }
-        if let Some(client) = filter.client.as_deref().filter(|c| !c.trim().is_empty()) {
-            query
-                .push(" AND client LIKE ")
-                .push_bind(starting_with(client))
-                .push(" ESCAPE '\\'");
-        }
-        if let Some(team) = filter.team.as_deref().filter(|t| !t.trim().is_empty()) {
-            query
-                .push(" AND team LIKE ")
-                .push_bind(starting_with(team))
-                .push(" ESCAPE '\\'");
+            numbers.push(ticket_id);
+            conditions.push_str(&format!(" AND ticket_id = ${}", numbers.len()));
         }
         if let Some(before) = filter.before_id {
-            query.push(" AND id < ").push_bind(before);
+            numbers.push(before);
+            conditions.push_str(&format!(" AND id < ${}", numbers.len()));
+        }
+        numbers.push(filter.limit);
+        let limit = numbers.len();
+        // In any case, through each column's index: SQLite's LIKE ignores case by itself
+        // and the columns' index is NOCASE; Postgres's index is on lower(column).
+        let (lower, lower_end) = match self.backend {
+            Backend::Sqlite => ("", ""),
+            Backend::Postgres => ("lower(", ")"),
+        };
+        for (column, start) in [("client", &filter.client), ("team", &filter.team)] {
+            if let Some(start) = start.as_deref().filter(|s| !s.trim().is_empty()) {
+                texts.push(starting_with(start));
+                let n = numbers.len() + texts.len();
+                conditions.push_str(&format!(
+                    " AND {lower}{column}{lower_end} LIKE {lower}${n}{lower_end} ESCAPE '\\'"
+                ));
+            }
+        }
+        let sql = format!(
+            "SELECT {DECISION_COLUMNS} FROM decisions WHERE id IN (
+                 SELECT id FROM decisions WHERE TRUE{conditions} ORDER BY id DESC LIMIT ${limit})
+             ORDER BY id DESC"
+        );
+        let mut query = sqlx::query_as(&sql);
+        for number in numbers {
+            query = query.bind(number);
+        }
+        for text in texts {
+            query = query.bind(text);
         }
         query
-            .push(" ORDER BY id DESC LIMIT ")
-            .push_bind(filter.limit)
-            .push(") ORDER BY id DESC");
-        query
-            .build_query_as()
             .fetch_all(&self.reads)
             .await
             .context("reading decisions")
@@ -168,7 +185,7 @@ impl Store {
     /// One decision by its id.
     pub async fn decision(&self, id: i64) -> Result<Option<StoredDecision>, StoreError> {
         sqlx::query_as(&format!(
-            "SELECT {DECISION_COLUMNS} FROM decisions WHERE id = ?"
+            "SELECT {DECISION_COLUMNS} FROM decisions WHERE id = $1"
         ))
         .bind(id)
         .fetch_optional(&self.reads)

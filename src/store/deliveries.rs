@@ -5,7 +5,7 @@
 //! commit that holds it.
 
 use serde::Serialize;
-use sqlx::{Acquire, Sqlite, SqlitePool, Transaction};
+use sqlx::{Acquire, Any, AnyPool, Transaction};
 use tokio::sync::{mpsc, oneshot};
 
 use super::{Context, Store, StoreError};
@@ -66,7 +66,7 @@ pub(super) struct Pending {
 
 /// Starts the task that makes the group commits on `writes`; it ends when every handle
 /// to the store is gone.
-pub(super) fn start_group_commits(writes: SqlitePool) -> mpsc::Sender<Pending> {
+pub(super) fn start_group_commits(writes: AnyPool) -> mpsc::Sender<Pending> {
     let (sender, mut queue) = mpsc::channel::<Pending>(QUEUED);
     tokio::spawn(async move {
         let mut group = Vec::with_capacity(GROUP);
@@ -78,7 +78,7 @@ pub(super) fn start_group_commits(writes: SqlitePool) -> mpsc::Sender<Pending> {
 }
 
 /// Writes `group` in one transaction, then answers each delivery.
-async fn commit_group(writes: &SqlitePool, group: Vec<Pending>) {
+async fn commit_group(writes: &AnyPool, group: Vec<Pending>) {
     let now = now_ms();
     let mut tx = match writes.begin().await.context("starting a transaction") {
         Ok(tx) => tx,
@@ -109,7 +109,7 @@ fn answer_all(group: Vec<Pending>, error: &StoreError) {
 
 /// One delivery in a savepoint: stored whole, or rolled back alone.
 async fn in_savepoint(
-    tx: &mut Transaction<'_, Sqlite>,
+    tx: &mut Transaction<'_, Any>,
     pending: &Pending,
     now: i64,
 ) -> Result<Vec<Enqueued>, StoreError> {
@@ -122,12 +122,12 @@ async fn in_savepoint(
 /// The raw body and its jobs. A job already known by delivery id, or any job for the same
 /// ticket, is not created again.
 async fn insert(
-    tx: &mut Transaction<'_, Sqlite>,
+    tx: &mut Transaction<'_, Any>,
     pending: &Pending,
     now: i64,
 ) -> Result<Vec<Enqueued>, StoreError> {
     let delivery_row: i64 = sqlx::query_scalar(
-        "INSERT INTO deliveries (received_at, outcome, error, body) VALUES (?, ?, ?, ?)
+        "INSERT INTO deliveries (received_at, outcome, error, body) VALUES ($1, $2, $3, $4)
          RETURNING id",
     )
     .bind(now)
@@ -145,8 +145,8 @@ async fn insert(
         let inserted: Option<i64> = sqlx::query_scalar(
             "INSERT INTO jobs (delivery_row, halo_delivery_id, ticket_id, event, payload,
                                next_attempt_at, created_at, updated_at)
-             SELECT ?1, ?2, ?3, ?4, ?5, ?6, ?6, ?6
-             WHERE NOT EXISTS (SELECT 1 FROM jobs WHERE ticket_id = ?3)
+             SELECT $1, $2, $3, $4, $5, $6, $6, $6
+             WHERE NOT EXISTS (SELECT 1 FROM jobs WHERE ticket_id = $3)
              ON CONFLICT DO NOTHING
              RETURNING id",
         )
@@ -166,7 +166,7 @@ async fn insert(
             },
             None => Enqueued {
                 job_id: sqlx::query_scalar(
-                    "SELECT id FROM jobs WHERE halo_delivery_id = ? OR ticket_id = ?
+                    "SELECT id FROM jobs WHERE halo_delivery_id = $1 OR ticket_id = $2
                      ORDER BY id LIMIT 1",
                 )
                 .bind(&job.halo_delivery_id)
@@ -181,7 +181,7 @@ async fn insert(
     }
     let all_known = !enqueued.is_empty() && enqueued.iter().all(|e| e.duplicate);
     if pending.outcome == DeliveryOutcome::Accepted && all_known {
-        sqlx::query("UPDATE deliveries SET outcome = 'duplicate' WHERE id = ?")
+        sqlx::query("UPDATE deliveries SET outcome = 'duplicate' WHERE id = $1")
             .bind(delivery_row)
             .execute(&mut **tx)
             .await

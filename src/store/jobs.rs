@@ -6,11 +6,10 @@ use std::time::Duration;
 use serde::{Deserialize, Serialize};
 use sqlx::FromRow;
 
-use super::{Context, Store, StoreError};
+use super::{parameters, Backend, Context, Store, StoreError};
 use crate::clock::now_ms;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, sqlx::Type, Serialize, Deserialize)]
-#[sqlx(type_name = "TEXT", rename_all = "lowercase")]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum JobStatus {
     Queued,
@@ -47,6 +46,14 @@ impl FromStr for JobStatus {
     }
 }
 
+impl TryFrom<String> for JobStatus {
+    type Error = String;
+
+    fn try_from(text: String) -> Result<JobStatus, String> {
+        text.parse()
+    }
+}
+
 /// A claimed job. `attempts` doubles as the lease's fencing token: a worker whose lease
 /// expired and was re-claimed can no longer finish the job.
 #[derive(Debug, Clone, FromRow)]
@@ -75,6 +82,7 @@ pub struct JobSummary {
     pub id: i64,
     pub ticket_id: i64,
     pub event: String,
+    #[sqlx(try_from = "String")]
     pub status: JobStatus,
     pub attempts: i64,
     pub last_error: Option<String>,
@@ -127,18 +135,29 @@ impl Replay {
 }
 
 impl Store {
-    /// Which of `ticket_ids` have no job yet, in one query.
+    /// Which of `ticket_ids` have no job yet, in their order, a query per 500 ids.
     pub async fn tickets_without_jobs(&self, ticket_ids: &[i64]) -> Result<Vec<i64>, StoreError> {
-        let ids = serde_json::to_string(ticket_ids).unwrap_or_else(|_| "[]".into());
-        sqlx::query_scalar(
-            "SELECT listed.value FROM json_each(?) AS listed
-             WHERE NOT EXISTS (SELECT 1 FROM jobs WHERE jobs.ticket_id = listed.value)
-             ORDER BY listed.key",
-        )
-        .bind(ids)
-        .fetch_all(&self.reads)
-        .await
-        .context("looking for tickets without a job")
+        let mut known = std::collections::HashSet::new();
+        for chunk in ticket_ids.chunks(500) {
+            let sql = format!(
+                "SELECT ticket_id FROM jobs WHERE ticket_id IN ({})",
+                parameters(1, chunk.len())
+            );
+            let mut query = sqlx::query_scalar(&sql);
+            for id in chunk {
+                query = query.bind(id);
+            }
+            let found: Vec<i64> = query
+                .fetch_all(&self.reads)
+                .await
+                .context("looking for tickets without a job")?;
+            known.extend(found);
+        }
+        Ok(ticket_ids
+            .iter()
+            .copied()
+            .filter(|id| !known.contains(id))
+            .collect())
     }
 
     /// Claims the oldest due job: queued and due, or running with an expired lease (its
@@ -153,36 +172,43 @@ impl Store {
         let now = now_ms();
         sqlx::query(
             "UPDATE jobs
-             SET status = 'dead', lease_until = NULL, updated_at = ?1,
+             SET status = 'dead', lease_until = NULL, updated_at = $1,
                  last_error = 'the lease expired on attempt ' || attempts
                               || ': the worker stopped or hung while processing this job'
-             WHERE status = 'running' AND lease_until < ?1 AND attempts - attempts_at_replay >= ?2",
+             WHERE status = 'running' AND lease_until < $1 AND attempts - attempts_at_replay >= $2",
         )
         .bind(now)
-        .bind(max_attempts)
+        .bind(i64::from(max_attempts))
         .execute(&self.writes)
         .await
         .context("burying jobs whose lease kept expiring")?;
-        sqlx::query_as(
+        // Replicas claiming at once on Postgres skip the rows another is claiming instead
+        // of waiting for it and then finding the job taken; SQLite has one writer.
+        let skip_locked = match self.backend {
+            Backend::Postgres => "FOR UPDATE SKIP LOCKED",
+            Backend::Sqlite => "",
+        };
+        let sql = format!(
             "UPDATE jobs
-             SET status = 'running', attempts = attempts + 1, lease_until = ?1, updated_at = ?2
+             SET status = 'running', attempts = attempts + 1, lease_until = $1, updated_at = $2
              WHERE id = (
                  SELECT id FROM jobs AS due
-                 WHERE ((due.status = 'queued' AND due.next_attempt_at <= ?2)
-                        OR (due.status = 'running' AND due.lease_until < ?2))
+                 WHERE ((due.status = 'queued' AND due.next_attempt_at <= $2)
+                        OR (due.status = 'running' AND due.lease_until < $2))
                    AND NOT EXISTS (
                        SELECT 1 FROM jobs AS busy
                        WHERE busy.ticket_id = due.ticket_id AND busy.id <> due.id
-                         AND busy.status = 'running' AND busy.lease_until >= ?2)
+                         AND busy.status = 'running' AND busy.lease_until >= $2)
                  ORDER BY due.next_attempt_at, due.id
-                 LIMIT 1)
-             RETURNING id, ticket_id, event, payload, attempts, attempts_at_replay, created_at",
-        )
-        .bind(now + lease.as_millis() as i64)
-        .bind(now)
-        .fetch_optional(&self.writes)
-        .await
-        .context("claiming a job")
+                 LIMIT 1 {skip_locked})
+             RETURNING id, ticket_id, event, payload, attempts, attempts_at_replay, created_at"
+        );
+        sqlx::query_as(&sql)
+            .bind(now + lease.as_millis() as i64)
+            .bind(now)
+            .fetch_optional(&self.writes)
+            .await
+            .context("claiming a job")
     }
 
     /// Renews the lease before a write to Halo. False when another worker has taken the
@@ -190,8 +216,8 @@ impl Store {
     pub async fn extend_lease(&self, job: &Job, lease: Duration) -> Result<bool, StoreError> {
         let now = now_ms();
         let result = sqlx::query(
-            "UPDATE jobs SET lease_until = ?, updated_at = ?
-             WHERE id = ? AND status = 'running' AND attempts = ?",
+            "UPDATE jobs SET lease_until = $1, updated_at = $2
+             WHERE id = $3 AND status = 'running' AND attempts = $4",
         )
         .bind(now + lease.as_millis() as i64)
         .bind(now)
@@ -234,11 +260,11 @@ impl Store {
     ) -> Result<bool, StoreError> {
         let result = sqlx::query(
             "UPDATE jobs
-             SET status = ?, next_attempt_at = ?, lease_until = NULL,
-                 last_error = COALESCE(?, last_error), updated_at = ?
-             WHERE id = ? AND status = 'running' AND attempts = ?",
+             SET status = $1, next_attempt_at = $2, lease_until = NULL,
+                 last_error = COALESCE($3, last_error), updated_at = $4
+             WHERE id = $5 AND status = 'running' AND attempts = $6",
         )
-        .bind(status)
+        .bind(status.as_str())
         .bind(next_attempt_at)
         .bind(error)
         .bind(now_ms())
@@ -262,12 +288,12 @@ impl Store {
         let columns = "SELECT id, ticket_id, event, status, attempts, last_error, \
                        next_attempt_at, created_at, updated_at FROM jobs";
         let sql = match status {
-            Some(_) => format!("{columns} WHERE status = ? ORDER BY id DESC LIMIT ?"),
-            None => format!("{columns} ORDER BY id DESC LIMIT ?"),
+            Some(_) => format!("{columns} WHERE status = $1 ORDER BY id DESC LIMIT $2"),
+            None => format!("{columns} ORDER BY id DESC LIMIT $1"),
         };
         let mut listed = sqlx::query_as(&sql);
         if let Some(status) = status {
-            listed = listed.bind(status);
+            listed = listed.bind(status.as_str());
         }
         listed
             .bind(limit)
@@ -296,9 +322,11 @@ impl Store {
     pub async fn job_activity(&self) -> Result<Vec<HourActivity>, StoreError> {
         let since = now_ms() - 24 * HOUR_MS;
         let rows: Vec<(i64, i64, i64, i64)> = sqlx::query_as(
-            "SELECT (updated_at - ?1) / ?2 AS hour, SUM(status = 'done'), SUM(attempts > 1),
-                    SUM(status = 'dead')
-             FROM jobs WHERE updated_at >= ?1 GROUP BY hour",
+            "SELECT (updated_at - $1) / $2 AS hour,
+                    SUM(CASE WHEN status = 'done' THEN 1 ELSE 0 END),
+                    SUM(CASE WHEN attempts > 1 THEN 1 ELSE 0 END),
+                    SUM(CASE WHEN status = 'dead' THEN 1 ELSE 0 END)
+             FROM jobs WHERE updated_at >= $1 GROUP BY hour",
         )
         .bind(since)
         .bind(HOUR_MS)
@@ -324,12 +352,16 @@ impl Store {
         if replayed == 1 {
             return Ok(Replay::Queued);
         }
-        let status: Option<JobStatus> = sqlx::query_scalar("SELECT status FROM jobs WHERE id = ?")
+        let status: Option<String> = sqlx::query_scalar("SELECT status FROM jobs WHERE id = $1")
             .bind(id)
             .fetch_optional(&self.reads)
             .await
             .context("reading a job's status")?;
-        Ok(status.map_or(Replay::NotFound, Replay::NotDead))
+        Ok(match status.map(|s| s.parse::<JobStatus>()) {
+            Some(Ok(status)) => Replay::NotDead(status),
+            // The table's CHECK allows no other status.
+            Some(Err(_)) | None => Replay::NotFound,
+        })
     }
 
     /// Queues every dead job again; returns how many.
@@ -341,9 +373,9 @@ impl Store {
         let now = now_ms();
         let result = sqlx::query(
             "UPDATE jobs
-             SET status = 'queued', next_attempt_at = ?1, attempts_at_replay = attempts,
-                 updated_at = ?1
-             WHERE status = 'dead' AND (?2 IS NULL OR id = ?2)",
+             SET status = 'queued', next_attempt_at = $1, attempts_at_replay = attempts,
+                 updated_at = $1
+             WHERE status = 'dead' AND ($2 IS NULL OR id = $2)",
         )
         .bind(now)
         .bind(id)

@@ -5,7 +5,7 @@ use crate::clock::now_ms;
 
 /// Today's date in UTC, the budget's day.
 fn today() -> String {
-    jiff::Timestamp::now().strftime("%Y-%m-%d").to_string()
+    super::utc_day(now_ms())
 }
 
 /// Today's LLM calls and the tokens they spent (UTC day).
@@ -18,7 +18,7 @@ pub struct LlmUsage {
 impl Store {
     pub async fn llm_usage_today(&self) -> Result<LlmUsage, StoreError> {
         let usage: Option<(i64, i64)> =
-            sqlx::query_as("SELECT calls, tokens FROM llm_usage WHERE day = ?")
+            sqlx::query_as("SELECT calls, tokens FROM llm_usage WHERE day = $1")
                 .bind(today())
                 .fetch_optional(&self.reads)
                 .await
@@ -35,9 +35,9 @@ impl Store {
     /// statement, so two workers cannot both take the last of the budget.
     pub async fn reserve_llm_call(&self, estimate: u64, budget: u64) -> Result<bool, StoreError> {
         let reserved = sqlx::query(
-            "INSERT INTO llm_usage (day, tokens, calls, reserved) VALUES (?1, 0, 0, ?2)
-             ON CONFLICT (day) DO UPDATE SET reserved = reserved + excluded.reserved
-             WHERE llm_usage.tokens + llm_usage.reserved < ?3",
+            "INSERT INTO llm_usage (day, tokens, calls, reserved) VALUES ($1, 0, 0, $2)
+             ON CONFLICT (day) DO UPDATE SET reserved = llm_usage.reserved + excluded.reserved
+             WHERE llm_usage.tokens + llm_usage.reserved < $3",
         )
         .bind(today())
         .bind(estimate as i64)
@@ -52,10 +52,11 @@ impl Store {
     /// gives back the `reserved` tokens held for it.
     pub async fn count_llm_call(&self, tokens: u64, reserved: u64) -> Result<(), StoreError> {
         sqlx::query(
-            "INSERT INTO llm_usage (day, tokens, calls, reserved) VALUES (?1, ?2, 1, 0)
-             ON CONFLICT (day) DO UPDATE SET tokens = tokens + excluded.tokens,
-                                             calls = calls + 1,
-                                             reserved = max(reserved - ?3, 0)",
+            "INSERT INTO llm_usage (day, tokens, calls, reserved) VALUES ($1, $2, 1, 0)
+             ON CONFLICT (day) DO UPDATE
+             SET tokens = llm_usage.tokens + excluded.tokens, calls = llm_usage.calls + 1,
+                 reserved = CASE WHEN llm_usage.reserved > $3 THEN llm_usage.reserved - $3
+                                 ELSE 0 END",
         )
         .bind(today())
         .bind(tokens as i64)
@@ -72,7 +73,7 @@ impl Store {
         key: &str,
         window_ms: i64,
     ) -> Result<Option<String>, StoreError> {
-        sqlx::query_scalar("SELECT content FROM llm_cache WHERE key = ? AND created_at >= ?")
+        sqlx::query_scalar("SELECT content FROM llm_cache WHERE key = $1 AND created_at >= $2")
             .bind(key)
             .bind(now_ms() - window_ms)
             .fetch_optional(&self.reads)
@@ -88,7 +89,7 @@ impl Store {
         keep_ms: i64,
     ) -> Result<(), StoreError> {
         sqlx::query(
-            "INSERT INTO llm_cache (key, content, created_at) VALUES (?, ?, ?)
+            "INSERT INTO llm_cache (key, content, created_at) VALUES ($1, $2, $3)
              ON CONFLICT (key) DO UPDATE SET content = excluded.content,
                                              created_at = excluded.created_at",
         )
@@ -98,7 +99,7 @@ impl Store {
         .execute(&self.writes)
         .await
         .context("storing an LLM answer")?;
-        sqlx::query("DELETE FROM llm_cache WHERE created_at < ?")
+        sqlx::query("DELETE FROM llm_cache WHERE created_at < $1")
             .bind(now_ms() - keep_ms)
             .execute(&self.writes)
             .await

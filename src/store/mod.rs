@@ -1,7 +1,8 @@
-//! Durable state in SQLite (WAL): deliveries, jobs, decisions and their read-back,
-//! acknowledgements, the LLM cache and budget, watermarks, task leases, rule hit counts
-//! and the console's sessions. Knows nothing
-//! of HTTP, Halo or rules; of the settings it knows only the mode a decision was made in.
+//! Durable state in SQLite (WAL, the embedded default) or Postgres (shared by replicas):
+//! deliveries, jobs, decisions and their read-back, acknowledgements, the LLM cache and
+//! budget, watermarks, task leases, rule hit counts and the console's sessions. Knows
+//! nothing of HTTP, Halo or rules; of the settings it knows only the mode a decision was
+//! made in.
 
 mod acks;
 mod console;
@@ -18,9 +19,11 @@ use std::path::Path;
 use std::str::FromStr;
 use std::time::Duration;
 
-use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
-use sqlx::SqlitePool;
+use secrecy::ExposeSecret;
+use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
+use sqlx::{AnyPool, Executor};
 
+use crate::config::{Database, StoreSettings};
 pub use acks::AckStatus;
 pub use decisions::{DecisionFilter, DecisionRecord, StoredDecision};
 pub use deliveries::{DeliveryOutcome, Enqueued, NewJob};
@@ -58,56 +61,108 @@ impl<T> Context<T> for Result<T, sqlx::Error> {
     }
 }
 
-/// The store: one connection writes, the others read. SQLite lets one writer in at a time
-/// and makes the others wait in its busy handler, which sleeps in steps of up to 100 ms
-/// (the slow regime in docs/benchmarks.md); with one write connection, writers queue for
-/// it in async code instead, and readers (WAL) never wait for them. The read connections
-/// are opened read-only, so a write sent to them fails at once instead of queueing wrong.
+/// Which database holds the store. The queries are written once, in the SQL both accept
+/// (`$1` parameters, 0/1 flags, no JSON functions); the few that differ ask the backend.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    /// One file, one process writing (the embedded default).
+    Sqlite,
+    /// A server several replicas share.
+    Postgres,
+}
+
+/// A 0/1 column read as a flag: both backends keep flags as integers (SQLite has no
+/// other), so one query reads either.
+#[derive(sqlx::Type)]
+#[sqlx(transparent)]
+pub(crate) struct Flag(i64);
+
+impl From<Flag> for bool {
+    fn from(flag: Flag) -> bool {
+        flag.0 != 0
+    }
+}
+
+/// The UTC day (YYYY-MM-DD) of `at_ms`: the day of the LLM budget and of rule hit counts.
+pub(crate) fn utc_day(at_ms: i64) -> String {
+    jiff::Timestamp::from_millisecond(at_ms)
+        .unwrap_or(jiff::Timestamp::UNIX_EPOCH)
+        .strftime("%Y-%m-%d")
+        .to_string()
+}
+
+/// `$from, $from+1, …`: `count` numbered parameters, as both backends read them.
+pub(crate) fn parameters(from: usize, count: usize) -> String {
+    (from..from + count)
+        .map(|n| format!("${n}"))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// The store: one pool writes, one reads (the same on Postgres). On SQLite one connection
+/// writes and eight read: SQLite lets one writer in at a time and makes the others wait
+/// in its busy handler, which sleeps in steps of up to 100 ms (the slow regime in
+/// docs/benchmarks.md); with one write connection, writers queue for it in async code
+/// instead, and readers (WAL) never wait for them. The read connections are opened
+/// read-only, so a write sent to them fails at once instead of queueing wrong.
 #[derive(Clone)]
 pub struct Store {
-    writes: SqlitePool,
-    reads: SqlitePool,
+    backend: Backend,
+    writes: AnyPool,
+    reads: AnyPool,
     /// Deliveries on their way to the next group commit (`deliveries.rs`).
     deliveries: tokio::sync::mpsc::Sender<deliveries::Pending>,
 }
 
-/// Connections that may read at once.
+/// SQLite connections that may read at once.
 const READERS: u32 = 8;
 
 impl Store {
-    /// Opens (creating when missing) and migrates the database at `path`.
+    /// Opens (creating when missing) and migrates the SQLite database at `path`.
     pub async fn open(path: &Path) -> Result<Store, StoreError> {
-        if let Some(folder) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
-            std::fs::create_dir_all(folder).map_err(|source| StoreError::Folder {
-                path: folder.display().to_string(),
-                source,
-            })?;
-        }
-        let options = SqliteConnectOptions::from_str("sqlite:")
-            .context("reading the database path")?
-            .filename(path)
-            .journal_mode(SqliteJournalMode::Wal)
-            // FULL: a delivery we answered 2xx for survives a power cut, not only a crash.
-            .synchronous(SqliteSynchronous::Full)
-            // Only another process (a `jobs retry`, a second service) waits here now.
-            .busy_timeout(Duration::from_secs(10))
-            .foreign_keys(true);
-        let writes = SqlitePoolOptions::new()
-            .max_connections(1)
-            .connect_with(options.clone().create_if_missing(true))
-            .await
-            .context("opening the database")?;
-        sqlx::migrate!("./migrations").run(&writes).await?;
-        let reads = SqlitePoolOptions::new()
-            .max_connections(READERS)
-            .connect_with(options.read_only(true))
-            .await
-            .context("opening the database for reading")?;
+        Store::connect_to(&Database::Sqlite(path.to_path_buf()), 1).await
+    }
+
+    /// Opens the store the settings name.
+    pub async fn connect(settings: &StoreSettings) -> Result<Store, StoreError> {
+        Store::connect_to(&settings.database, settings.max_connections).await
+    }
+
+    /// Opens `database` and brings its schema up to date. On Postgres the migrations run
+    /// under an advisory lock, so replicas starting together apply them once.
+    /// `connections` bounds the Postgres pool (SQLite always has one writer, eight readers).
+    async fn connect_to(database: &Database, connections: u32) -> Result<Store, StoreError> {
+        sqlx::any::install_default_drivers();
+        let (backend, writes, reads) = match database {
+            Database::Sqlite(path) => {
+                let (writes, reads) = open_sqlite(path).await?;
+                sqlx::migrate!("./migrations/sqlite").run(&writes).await?;
+                (Backend::Sqlite, writes, reads)
+            }
+            Database::Postgres(url) => {
+                let options = AnyConnectOptions::from_str(url.expose_secret())
+                    .context("reading the Postgres URL")?;
+                let pool = AnyPoolOptions::new()
+                    .max_connections(connections.max(1))
+                    .acquire_timeout(Duration::from_secs(10))
+                    .connect_with(options)
+                    .await
+                    .context("connecting to Postgres")?;
+                sqlx::migrate!("./migrations/postgres").run(&pool).await?;
+                (Backend::Postgres, pool.clone(), pool)
+            }
+        };
         Ok(Store {
+            backend,
             deliveries: deliveries::start_group_commits(writes.clone()),
             writes,
             reads,
         })
+    }
+
+    /// Which database this store is on.
+    pub fn backend(&self) -> Backend {
+        self.backend
     }
 
     /// Proves the database answers (readiness). The write connection is not waited for:
@@ -123,10 +178,53 @@ impl Store {
         Ok(())
     }
 
-    /// The write connection, for tests and tools that inspect or change rows directly.
-    pub fn pool(&self) -> &SqlitePool {
+    /// The write pool, for tests and tools that inspect or change rows directly.
+    pub fn pool(&self) -> &AnyPool {
         &self.writes
     }
+}
+
+/// The SQLite file's write connection and read connections, the folder created first.
+async fn open_sqlite(path: &Path) -> Result<(AnyPool, AnyPool), StoreError> {
+    if let Some(folder) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
+        std::fs::create_dir_all(folder).map_err(|source| StoreError::Folder {
+            path: folder.display().to_string(),
+            source,
+        })?;
+    }
+    // The path in a URL: '%', '?' and '#' would otherwise be read as URL syntax.
+    let file = path
+        .display()
+        .to_string()
+        .replace('%', "%25")
+        .replace('?', "%3F")
+        .replace('#', "%23");
+    let options = |mode: &str| {
+        AnyConnectOptions::from_str(&format!("sqlite://{file}?mode={mode}"))
+            .context("reading the database path")
+    };
+    // WAL lets readers on while one writes; FULL: a delivery we answered 2xx for survives
+    // a power cut, not only a crash. Only another process (a `jobs retry`, a second
+    // service) waits in the busy handler now.
+    let pragmas = "PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; \
+                   PRAGMA busy_timeout = 10000; PRAGMA foreign_keys = ON;";
+    let writes = AnyPoolOptions::new()
+        .max_connections(1)
+        .after_connect(move |conn, _| {
+            Box::pin(async move { conn.execute(pragmas).await.map(drop) })
+        })
+        .connect_with(options("rwc")?)
+        .await
+        .context("opening the database")?;
+    let reads = AnyPoolOptions::new()
+        .max_connections(READERS)
+        .after_connect(move |conn, _| {
+            Box::pin(async move { conn.execute("PRAGMA busy_timeout = 10000;").await.map(drop) })
+        })
+        .connect_with(options("ro")?)
+        .await
+        .context("opening the database for reading")?;
+    Ok((writes, reads))
 }
 
 #[cfg(test)]

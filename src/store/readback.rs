@@ -4,7 +4,7 @@
 use serde::Serialize;
 use sqlx::FromRow;
 
-use super::{Context, Store, StoreError};
+use super::{parameters, Context, Flag, Store, StoreError};
 
 /// A decision waiting to be read back.
 #[derive(Debug, Clone, FromRow)]
@@ -12,19 +12,22 @@ pub struct PendingDecision {
     pub id: i64,
     pub ticket_id: i64,
     pub mode: String,
+    #[sqlx(try_from = "Flag")]
     pub applied: bool,
     pub decision: String,
     pub ticket_update: String,
     pub before: String,
     pub created_at: i64,
     /// A later decision of the same ticket exists: that one is compared, not this one.
+    #[sqlx(try_from = "Flag")]
     pub superseded: bool,
 }
 
 /// What a pending decision is read as.
 const PENDING_COLUMNS: &str = "id, ticket_id, mode, applied, decision, ticket_update, before,
-    created_at, EXISTS (SELECT 1 FROM decisions later
-                        WHERE later.ticket_id = d.ticket_id AND later.id > d.id) AS superseded";
+    created_at, CASE WHEN EXISTS (SELECT 1 FROM decisions later
+                                  WHERE later.ticket_id = d.ticket_id AND later.id > d.id)
+                THEN 1 ELSE 0 END AS superseded";
 
 /// One field of a decision compared with what the ticket held at read-back.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -67,12 +70,12 @@ impl Store {
         tickets: &[i64],
     ) -> Result<Vec<PendingDecision>, StoreError> {
         let mut pending = Vec::new();
-        // Bound the number of variables per statement (SQLite allows 32,766).
+        // Bound the number of variables per statement (SQLite allows 32,766, Postgres 65,535).
         for chunk in tickets.chunks(500) {
-            let marks = vec!["?"; chunk.len()].join(", ");
             let sql = format!(
                 "SELECT {PENDING_COLUMNS} FROM decisions d
-                 WHERE read_back_at IS NULL AND ticket_id IN ({marks}) ORDER BY id"
+                 WHERE read_back_at IS NULL AND ticket_id IN ({}) ORDER BY id",
+                parameters(1, chunk.len())
             );
             let mut query = sqlx::query_as(&sql);
             for id in chunk {
@@ -95,7 +98,7 @@ impl Store {
     ) -> Result<Vec<PendingDecision>, StoreError> {
         let sql = format!(
             "SELECT {PENDING_COLUMNS} FROM decisions d
-             WHERE read_back_at IS NULL AND created_at <= ? ORDER BY created_at, id LIMIT ?"
+             WHERE read_back_at IS NULL AND created_at <= $1 ORDER BY created_at, id LIMIT $2"
         );
         sqlx::query_as(&sql)
             .bind(settled_before)
@@ -123,7 +126,7 @@ impl Store {
             sqlx::query(
                 "INSERT INTO readbacks (decision_id, field, ticket_id, mode, source_kind,
                      source_name, ours, theirs, outcome, set_by, closed, decided_at, read_at)
-                 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)
                  ON CONFLICT (decision_id, field) DO UPDATE
                  SET mode = excluded.mode, source_kind = excluded.source_kind,
                      source_name = excluded.source_name, ours = excluded.ours,
@@ -141,7 +144,7 @@ impl Store {
             .bind(&r.theirs)
             .bind(r.outcome)
             .bind(r.set_by)
-            .bind(r.closed)
+            .bind(i64::from(r.closed))
             .bind(r.decided_at)
             .bind(read_at)
             .execute(&mut *tx)
@@ -149,7 +152,7 @@ impl Store {
             .context("saving a read-back")?;
         }
         for id in decisions {
-            sqlx::query("UPDATE decisions SET read_back_at = ? WHERE id = ?")
+            sqlx::query("UPDATE decisions SET read_back_at = $1 WHERE id = $2")
                 .bind(read_at)
                 .bind(id)
                 .execute(&mut *tx)
@@ -166,7 +169,7 @@ impl Store {
         sqlx::query_as(
             "SELECT field, outcome, ours, theirs, mode, source_kind, source_name,
                     COUNT(*) AS count
-             FROM readbacks WHERE decided_at >= ?
+             FROM readbacks WHERE decided_at >= $1
              GROUP BY field, outcome, ours, theirs, mode, source_kind, source_name",
         )
         .bind(since)
@@ -187,9 +190,9 @@ impl Store {
     ) -> Result<Vec<i64>, StoreError> {
         sqlx::query_scalar(
             "SELECT ticket_id FROM readbacks
-             WHERE decided_at >= ? AND field = ? AND outcome = 'disagreed' AND ours = ?
-               AND theirs IS ?
-             ORDER BY decided_at DESC LIMIT ?",
+             WHERE decided_at >= $1 AND field = $2 AND outcome = 'disagreed' AND ours = $3
+               AND theirs IS NOT DISTINCT FROM $4
+             ORDER BY decided_at DESC LIMIT $5",
         )
         .bind(since)
         .bind(field)
@@ -205,7 +208,7 @@ impl Store {
     /// ours differed, or where we left the field for review.
     pub async fn corrections_since(&self, field: &str, after: i64) -> Result<i64, StoreError> {
         sqlx::query_scalar(
-            "SELECT COUNT(*) FROM readbacks WHERE field = ? AND read_at > ?
+            "SELECT COUNT(*) FROM readbacks WHERE field = $1 AND read_at > $2
                AND (outcome = 'disagreed' OR (outcome = 'review' AND theirs IS NOT NULL))",
         )
         .bind(field)
@@ -218,7 +221,7 @@ impl Store {
     /// Tickets read back since `since` (unix ms), most recent first.
     pub async fn tickets_read_back_since(&self, since: i64) -> Result<Vec<i64>, StoreError> {
         sqlx::query_scalar(
-            "SELECT ticket_id FROM readbacks WHERE read_at >= ?
+            "SELECT ticket_id FROM readbacks WHERE read_at >= $1
              GROUP BY ticket_id ORDER BY MAX(read_at) DESC",
         )
         .bind(since)
@@ -230,7 +233,7 @@ impl Store {
     /// Decisions made since `since` (unix ms) that were read back.
     pub async fn decisions_read_back(&self, since: i64) -> Result<i64, StoreError> {
         sqlx::query_scalar(
-            "SELECT COUNT(*) FROM decisions WHERE read_back_at IS NOT NULL AND created_at >= ?",
+            "SELECT COUNT(*) FROM decisions WHERE read_back_at IS NOT NULL AND created_at >= $1",
         )
         .bind(since)
         .fetch_one(&self.reads)
@@ -256,9 +259,9 @@ impl Store {
         until_ms: i64,
     ) -> Result<bool, StoreError> {
         let taken = sqlx::query(
-            "INSERT INTO task_leases (name, owner, until_ms) VALUES (?, ?, ?)
+            "INSERT INTO task_leases (name, owner, until_ms) VALUES ($1, $2, $3)
              ON CONFLICT (name) DO UPDATE SET owner = excluded.owner, until_ms = excluded.until_ms
-             WHERE task_leases.owner = excluded.owner OR task_leases.until_ms < ?",
+             WHERE task_leases.owner = excluded.owner OR task_leases.until_ms < $4",
         )
         .bind(name)
         .bind(owner)

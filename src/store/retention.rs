@@ -25,21 +25,21 @@ impl Store {
             .context("starting a transaction")?;
         let decisions = sqlx::query(
             "DELETE FROM decisions WHERE job_id IN
-                (SELECT id FROM jobs WHERE status = 'done' AND updated_at < ?)",
+                (SELECT id FROM jobs WHERE status = 'done' AND updated_at < $1)",
         )
         .bind(cutoff_ms)
         .execute(&mut *tx)
         .await
         .context("pruning decisions")?
         .rows_affected();
-        let jobs = sqlx::query("DELETE FROM jobs WHERE status = 'done' AND updated_at < ?")
+        let jobs = sqlx::query("DELETE FROM jobs WHERE status = 'done' AND updated_at < $1")
             .bind(cutoff_ms)
             .execute(&mut *tx)
             .await
             .context("pruning jobs")?
             .rows_affected();
         let deliveries = sqlx::query(
-            "DELETE FROM deliveries WHERE received_at < ?
+            "DELETE FROM deliveries WHERE received_at < $1
              AND NOT EXISTS (SELECT 1 FROM jobs WHERE jobs.delivery_row = deliveries.id)",
         )
         .bind(cutoff_ms)

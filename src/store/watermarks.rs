@@ -5,7 +5,7 @@ use super::{Context, Store, StoreError};
 impl Store {
     /// The watermark `name` (unix ms), if it was ever set.
     pub async fn watermark(&self, name: &str) -> Result<Option<i64>, StoreError> {
-        sqlx::query_scalar("SELECT at_ms FROM watermarks WHERE name = ?")
+        sqlx::query_scalar("SELECT at_ms FROM watermarks WHERE name = $1")
             .bind(name)
             .fetch_optional(&self.reads)
             .await
@@ -14,7 +14,7 @@ impl Store {
 
     pub async fn set_watermark(&self, name: &str, at_ms: i64) -> Result<(), StoreError> {
         sqlx::query(
-            "INSERT INTO watermarks (name, at_ms) VALUES (?, ?)
+            "INSERT INTO watermarks (name, at_ms) VALUES ($1, $2)
              ON CONFLICT (name) DO UPDATE SET at_ms = excluded.at_ms",
         )
         .bind(name)

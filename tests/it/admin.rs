@@ -161,7 +161,7 @@ async fn the_jobs_command_lists_and_replays_dead_letters() {
     let (halo, app) = app_with_a_dead_job().await;
     let jobs = |args: &[&str]| {
         let output = crate::common::binary()
-            .env("HALO_TRIAGE__STORE__PATH", &app.db_path)
+            .env("HALO_TRIAGE__STORE__URL", &app.store_url)
             .arg("jobs")
             .args(args)
             .output()

@@ -47,9 +47,8 @@ async fn a_worker_stalled_by_the_rate_budget_past_its_lease_sends_no_second_ackn
     let mut a_settings = FROZEN.to_vec();
     a_settings.push(("HALO__REQUESTS_PER_5MIN", &budget));
     let a = spawn_with(Some(&halo), &a_settings).await;
-    let db = a.db_path.display().to_string();
     // Worker B: another process on the same database, with its own (ample) budget.
-    let b = spawn_with(Some(&halo), &[("STORE__PATH", &db)]).await;
+    let b = spawn_with(Some(&halo), &[("STORE__URL", &a.store_url)]).await;
 
     a.deliver(fixture("webhook-new-ticket-full.json")).await;
     let stalled = tokio::spawn({

@@ -320,7 +320,7 @@ async fn futures_join(app: &crate::common::TestApp, body: &str, n: usize) -> Vec
 #[tokio::test]
 async fn a_storage_failure_is_503_so_halo_retries() {
     let app = spawn(None).await;
-    sqlx::query("DROP TABLE jobs")
+    sqlx::query("ALTER TABLE jobs RENAME TO jobs_gone")
         .execute(app.store.pool())
         .await
         .unwrap();
@@ -358,11 +358,11 @@ async fn readiness_fails_when_the_database_is_gone() {
 #[tokio::test]
 async fn a_storage_failure_while_quarantining_is_503() {
     let app = spawn(None).await;
-    sqlx::query("DROP TABLE jobs")
+    sqlx::query("ALTER TABLE jobs RENAME TO jobs_gone")
         .execute(app.store.pool())
         .await
         .unwrap();
-    sqlx::query("DROP TABLE deliveries")
+    sqlx::query("ALTER TABLE deliveries RENAME TO deliveries_gone")
         .execute(app.store.pool())
         .await
         .unwrap();

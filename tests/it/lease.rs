@@ -43,9 +43,8 @@ async fn until_ticket_read(halo: &MockServer) {
 async fn a_job_slower_than_its_lease_keeps_it_and_is_not_taken_over() {
     let halo = slow_halo(Duration::from_secs(6)).await;
     let a = spawn_with(Some(&halo), &SHORT_LEASE).await;
-    let db = a.db_path.display().to_string();
     let mut b_settings = SHORT_LEASE.to_vec();
-    b_settings.push(("STORE__PATH", &db));
+    b_settings.push(("STORE__URL", &a.store_url));
     let b = spawn_with(Some(&halo), &b_settings).await;
 
     a.deliver(fixture("webhook-event-only.json")).await;

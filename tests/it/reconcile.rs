@@ -220,16 +220,15 @@ async fn a_pass_cut_short_by_max_pages_keeps_the_watermark() {
 #[tokio::test]
 async fn two_services_on_one_store_reconcile_once_and_the_second_takes_over_when_the_lease_ends() {
     let halo = halo_listing_two_tickets().await;
-    let dir = tempfile::tempdir().unwrap();
-    let shared = dir.path().join("shared.db");
     let settings = [
-        ("STORE__PATH", shared.to_str().unwrap()),
         ("RECONCILE__PAGE_SIZE", "1"),
         // Both run a pass at start; the lease lasts 1.5 intervals.
         ("RECONCILE__INTERVAL_SECS", "300"),
     ];
     let first = spawn_with(Some(&halo), &settings).await;
-    let second = spawn_with(Some(&halo), &settings).await;
+    let mut on_the_first_store = settings.to_vec();
+    on_the_first_store.push(("STORE__URL", &first.store_url));
+    let second = spawn_with(Some(&halo), &on_the_first_store).await;
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
     while first
         .count("SELECT COUNT(*) FROM watermarks WHERE name = 'reconcile'")

@@ -195,7 +195,7 @@ async fn shadow_decisions_are_compared_with_what_agents_set_once_settled() {
 
     // The same figures from the command line, and a field ready once the bar is lower.
     let output = binary()
-        .env("HALO_TRIAGE__STORE__PATH", &app.db_path)
+        .env("HALO_TRIAGE__STORE__URL", &app.store_url)
         .env("HALO_TRIAGE__MODEL__DIR", &models)
         .env("HALO_TRIAGE__REPORT__READY_MIN", "8")
         .env("HALO_TRIAGE__REPORT__READY_AGREEMENT", "0.75")
@@ -223,7 +223,7 @@ async fn shadow_decisions_are_compared_with_what_agents_set_once_settled() {
     let mut learn = binary();
     halo_env(&mut learn, &halo.server);
     let learned = learn
-        .env("HALO_TRIAGE__STORE__PATH", &app.db_path)
+        .env("HALO_TRIAGE__STORE__URL", &app.store_url)
         .env("HALO_TRIAGE__MODEL__DIR", &models)
         .env("HALO_TRIAGE__LEARN__FIELDS", "team")
         .args(["learn", "--since", &today])
@@ -249,7 +249,7 @@ async fn shadow_decisions_are_compared_with_what_agents_set_once_settled() {
     assert_eq!(lists.len() - asked, 1, "ten tickets, one request");
     assert_eq!(lists[asked]["ticketids"].split(',').count(), 10);
     let output = binary()
-        .env("HALO_TRIAGE__STORE__PATH", &app.db_path)
+        .env("HALO_TRIAGE__STORE__URL", &app.store_url)
         .env("HALO_TRIAGE__MODEL__DIR", &models)
         .args(["report", "--json"])
         .output()
@@ -260,7 +260,7 @@ async fn shadow_decisions_are_compared_with_what_agents_set_once_settled() {
         "none since the new model"
     );
     let table = binary()
-        .env("HALO_TRIAGE__STORE__PATH", &app.db_path)
+        .env("HALO_TRIAGE__STORE__URL", &app.store_url)
         .arg("report")
         .output()
         .unwrap();
@@ -319,7 +319,7 @@ async fn a_closed_ticket_is_read_back_before_it_settles_and_since_filters_by_dat
     assert_eq!(unauthorized.status(), 401);
 
     let output = binary()
-        .env("HALO_TRIAGE__STORE__PATH", &app.db_path)
+        .env("HALO_TRIAGE__STORE__URL", &app.store_url)
         .args(["report", "--since", "last tuesday"])
         .output()
         .unwrap();

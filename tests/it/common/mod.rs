@@ -1,5 +1,6 @@
-//! Test harness: the real app on port 0 with its own temporary SQLite file, and a wiremock
-//! server standing in for Halo with its wire formats (see tests/fixtures).
+//! Test harness: the real app on port 0 with its own temporary store (a SQLite file, or a
+//! Postgres schema: `postgres.rs`), and a wiremock server standing in for Halo with its
+//! wire formats (see tests/fixtures).
 
 use std::io::{BufRead, BufReader};
 use std::net::SocketAddr;
@@ -21,6 +22,7 @@ use tempfile::TempDir;
 use wiremock::matchers::{method, path, path_regex};
 use wiremock::{Mock, MockServer, Request, ResponseTemplate};
 
+pub mod postgres;
 pub mod stateful_halo;
 
 pub const TOKEN: &str = "test-webhook-token-0123456789";
@@ -57,18 +59,15 @@ pub struct TestApp {
     /// Present in live mode (Halo credentials configured).
     pub read_back: Option<ReadBackTask>,
     pub http: reqwest::Client,
-    pub db_path: PathBuf,
+    /// The store as `store.url` names it: another service or a CLI command on it.
+    pub store_url: String,
     _dir: TempDir,
 }
 
 /// Settings for a test app: shadow mode without Halo, live mode against `halo`.
-pub fn test_env(dir: &TempDir, halo: Option<&MockServer>) -> Vec<(String, String)> {
+fn test_env(halo: Option<&MockServer>) -> Vec<(String, String)> {
     let mut env = vec![
         ("WEBHOOK__TOKEN", TOKEN.to_string()),
-        (
-            "STORE__PATH",
-            dir.path().join("test.db").display().to_string(),
-        ),
         ("SERVER__LISTEN", "127.0.0.1:0".to_string()),
         // Tests drive the step function themselves: no background worker.
         ("WORKER__CONCURRENCY", "0".to_string()),
@@ -130,12 +129,26 @@ pub async fn spawn_running(halo: Option<&MockServer>, overrides: &[(&str, &str)]
 
 async fn build(halo: Option<&MockServer>, overrides: &[(&str, &str)]) -> (TestApp, App) {
     let dir = tempfile::tempdir().unwrap();
-    let mut env = test_env(&dir, halo);
+    let mut env = test_env(halo);
+    let store_url = match postgres::apps_on_postgres() {
+        true => postgres::fresh_schema()
+            .await
+            .expect("HALO_TRIAGE_TEST_STORE=postgres needs a Postgres server"),
+        false => format!("sqlite://{}", dir.path().join("test.db").display()),
+    };
+    env.push(("HALO_TRIAGE__STORE__URL".into(), store_url));
     env.extend(
         overrides
             .iter()
             .map(|(k, v)| (format!("HALO_TRIAGE__{k}"), v.to_string())),
     );
+    // An override may name another store (a second service on the first one's).
+    let store_url = env
+        .iter()
+        .rev()
+        .find(|(key, _)| key == "HALO_TRIAGE__STORE__URL")
+        .map(|(_, url)| url.clone())
+        .unwrap();
     let settings = Settings::load_with_env(None, env).expect("test settings are valid");
     let app = App::build(settings).await.expect("the app starts");
     let test_app = TestApp {
@@ -147,7 +160,7 @@ async fn build(halo: Option<&MockServer>, overrides: &[(&str, &str)]) -> (TestAp
         reconciler: app.reconciler().cloned(),
         read_back: app.read_back().cloned(),
         http: reqwest::Client::new(),
-        db_path: dir.path().join("test.db"),
+        store_url,
         _dir: dir,
     };
     (test_app, app)
@@ -202,7 +215,7 @@ impl TestApp {
 
     pub async fn job_row(&self, job_id: i64) -> JobRow {
         let row = sqlx::query(
-            "SELECT status, attempts, last_error, next_attempt_at FROM jobs WHERE id = ?",
+            "SELECT status, attempts, last_error, next_attempt_at FROM jobs WHERE id = $1",
         )
         .bind(job_id)
         .fetch_one(self.store.pool())
@@ -220,7 +233,7 @@ impl TestApp {
     pub async fn decision(&self, ticket_id: i64) -> DecisionRow {
         let row = sqlx::query(
             "SELECT mode, decision, ticket_update, notes, applied FROM decisions
-             WHERE ticket_id = ? ORDER BY id DESC LIMIT 1",
+             WHERE ticket_id = $1 ORDER BY id DESC LIMIT 1",
         )
         .bind(ticket_id)
         .fetch_one(self.store.pool())
@@ -232,7 +245,7 @@ impl TestApp {
             decision: json(1),
             ticket_update: json(2),
             notes: serde_json::from_value(json(3)).unwrap(),
-            applied: row.get(4),
+            applied: row.get::<i64, _>(4) != 0,
         }
     }
 }
@@ -438,7 +451,7 @@ impl TestApp {
     /// Acknowledgements recorded as sent with Halo's action id.
     pub async fn acks_sent(&self, action_id: i64) -> i64 {
         sqlx::query_scalar(
-            "SELECT COUNT(*) FROM acknowledgements WHERE status = 'sent' AND action_id = ?",
+            "SELECT COUNT(*) FROM acknowledgements WHERE status = 'sent' AND action_id = $1",
         )
         .bind(action_id)
         .fetch_one(self.store.pool())
