@@ -12,7 +12,7 @@ use tokio::sync::{watch, Notify};
 use tokio::task::JoinSet;
 
 use crate::config::{ConfigError, Mode, ServerSettings, Settings};
-use crate::halo::Lookups;
+use crate::halo::{Lookups, SharedBudget};
 use crate::http::{Health, Throttle};
 use crate::pipeline::{Halo, Pipeline};
 use crate::report::LatestReport;
@@ -25,6 +25,25 @@ use crate::tasks::rules_watch::RulesHandle;
 use crate::triage::llm::{Llm, LlmError};
 use crate::triage::RulesError;
 use crate::worker::{Outage, Worker};
+
+/// Halo's rate budget kept in the store: every process on it (replicas on one Postgres,
+/// two services on one SQLite file) stays within `halo.requests_per_5min` together.
+struct StoreBudget(Store);
+
+impl SharedBudget for StoreBudget {
+    fn take(
+        &self,
+        period: Duration,
+        burst: u32,
+    ) -> std::pin::Pin<Box<dyn Future<Output = Result<Option<Duration>, String>> + Send + '_>> {
+        Box::pin(async move {
+            self.0
+                .take_rate("halo", period, burst)
+                .await
+                .map_err(|e| e.to_string())
+        })
+    }
+}
 
 /// Why the service could not start or stopped with an error.
 #[derive(Debug, thiserror::Error)]
@@ -92,9 +111,12 @@ impl App {
         let rules = RulesHandle::load(&settings.rules)?;
         tracing::info!(rules = rules.status().rules, path = %settings.rules.path.display(), "rules loaded");
         let models = ModelsHandle::load(&settings.model);
-        let halo = settings.halo_client()?.map(|client| Halo {
-            lookups: Lookups::new(client.clone(), settings.halo.lookup_ttl),
-            client,
+        let halo = settings.halo_client()?.map(|client| {
+            client.share_budget(Arc::new(StoreBudget(store.clone())));
+            Halo {
+                lookups: Lookups::new(client.clone(), settings.halo.lookup_ttl),
+                client,
+            }
         });
         let halo_client = halo.as_ref().map(|halo| halo.client.clone());
         let wake = Arc::new(Notify::new());

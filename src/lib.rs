@@ -15,7 +15,7 @@
 //! | `report`    | the agreement report: read-back comparisons, counted and rendered   |
 //! | `pipeline`  | one job in README order: ticket, decide, labels, LLM, plan, write   |
 //! | `triage`    | pure decisions: rules, sentiment, ack templates, the LLM stage      |
-//! | `store`     | SQLite: deliveries, jobs, decisions, ack ledger, caches             |
+//! | `store`     | SQLite or Postgres: deliveries, jobs, decisions, ack ledger, caches |
 //! | `halo`      | the Halo adapter: client, wire types, fields, lookups, webhooks     |
 //! | `config`    | typed settings, validated per section; builds the Halo client      |
 //! | leaves      | `telemetry` (logs, metrics), `ack_templates`, `text`, `clock`,      |
@@ -42,9 +42,12 @@ mod worker;
 
 pub use app::{App, AppError};
 pub use clock::now_ms;
-pub use config::Settings;
+pub use config::{Mode, Settings};
 pub use halo::model::Ticket;
-pub use store::{Backend, DecisionFilter, JobStatus, Store};
+pub use store::{
+    AckStatus, Backend, DecisionFilter, DecisionRecord, DeliveryOutcome, JobStatus, NewJob,
+    ReadBack, Replay, Store,
+};
 pub use tasks::readback::ReadBackTask;
 pub use tasks::reconcile::Reconciler;
 pub use tasks::rules_watch::RulesHandle;

@@ -387,16 +387,26 @@ fn the_store_is_the_path_unless_a_url_names_one() {
         matches!(&default.store.database, Database::Sqlite(p) if p.as_os_str() == "data/halo-triage.db")
     );
     let file = load(&[("HALO_TRIAGE__STORE__URL", "sqlite://other/place.db")]).unwrap();
-    assert!(matches!(&file.store.database, Database::Sqlite(p) if p.as_os_str() == "other/place.db"));
+    assert!(
+        matches!(&file.store.database, Database::Sqlite(p) if p.as_os_str() == "other/place.db")
+    );
     let server = load(&[("HALO_TRIAGE__STORE__URL", "postgres://triage@db:5432/halo")]).unwrap();
     assert!(matches!(server.store.database, Database::Postgres(_)));
     for (url, says) in [
-        ("mysql://db/halo", "must start with sqlite:// (a file) or postgres://"),
+        (
+            "mysql://db/halo",
+            "must start with sqlite:// (a file) or postgres://",
+        ),
         ("sqlite://", "needs a file"),
         ("postgres://[bad", "is not a URL"),
     ] {
-        let err = load(&[("HALO_TRIAGE__STORE__URL", url)]).unwrap_err().to_string();
-        assert!(err.contains("store.url") && err.contains(says), "{url}: {err}");
+        let err = load(&[("HALO_TRIAGE__STORE__URL", url)])
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("store.url") && err.contains(says),
+            "{url}: {err}"
+        );
     }
 }
 
@@ -425,8 +435,14 @@ fn the_postgres_password_comes_from_the_environment_or_a_file_and_is_never_shown
         ("HALO_TRIAGE__STORE__PASSWORD_FILE", &file),
     ]);
     assert!(both.unwrap_err().to_string().contains("not both"));
-    let missing = load(&[url, ("HALO_TRIAGE__STORE__PASSWORD_FILE", "/nonexistent/pw")]);
-    assert!(missing.unwrap_err().to_string().contains("cannot read /nonexistent/pw"));
+    let missing = load(&[
+        url,
+        ("HALO_TRIAGE__STORE__PASSWORD_FILE", "/nonexistent/pw"),
+    ]);
+    assert!(missing
+        .unwrap_err()
+        .to_string()
+        .contains("cannot read /nonexistent/pw"));
 
     let settings = load(&[url, ("HALO_TRIAGE__STORE__PASSWORD", "hunter2-secret")]).unwrap();
     assert_eq!(

@@ -14,7 +14,7 @@ use super::decode::{decode, decode_list};
 use super::error::HaloError;
 use super::model::{Action, ListedTicket, Ticket, TicketUpdate};
 use super::token::{HaloCredentials, Tokens};
-use super::transport::{Fence, RetryPolicy, Transport};
+use super::transport::{Fence, RetryPolicy, SharedBudget, Transport};
 
 /// Whether a request may be sent again when its first answer was a failure.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -58,6 +58,12 @@ impl HaloClient {
     /// Requests left of the rolling five-minute budget, and the budget.
     pub fn budget(&self) -> (usize, u32) {
         self.inner.transport.budget()
+    }
+
+    /// From now on every request also waits for `shared`, the budget of every process on
+    /// the store (set once, when the service starts).
+    pub fn share_budget(&self, shared: Arc<dyn SharedBudget>) {
+        self.inner.transport.share_budget(shared);
     }
 
     pub fn new(

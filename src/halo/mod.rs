@@ -17,6 +17,7 @@ pub use error::HaloError;
 pub use field::{Field, FieldValue, Kind};
 pub use lookups::Lookups;
 pub use token::HaloCredentials;
+pub use transport::SharedBudget;
 
 /// The date string Halo's `startdate` takes: UTC, `YYYY-MM-DDTHH:MM:SS`.
 pub fn date_param(at_ms: i64) -> String {

@@ -21,6 +21,22 @@ const RATE_WINDOW: Duration = Duration::from_secs(300);
 /// the caller's to make (a worker renews its job's lease here).
 pub type Fence<'a> = dyn Fn() -> Pin<Box<dyn Future<Output = bool> + Send + 'a>> + Send + Sync + 'a;
 
+/// A rate budget kept outside this process (the store), so that every process on it, the
+/// replicas and a `learn` run beside them, stays within Halo's limit together.
+pub trait SharedBudget: Send + Sync {
+    /// Takes one request from a budget of a burst of `burst` and then one per `period`:
+    /// `Ok(None)` when taken, `Ok(Some(wait))` when none is free until then.
+    fn take(
+        &self,
+        period: Duration,
+        burst: u32,
+    ) -> Pin<Box<dyn Future<Output = Result<Option<Duration>, String>> + Send + '_>>;
+}
+
+/// The longest single sleep while waiting for the shared budget: another process may free
+/// nothing, but this one looks again at least this often.
+const SHARED_WAIT_STEP: Duration = Duration::from_secs(1);
+
 /// How often and how long a failed request is retried.
 #[derive(Debug, Clone)]
 pub(super) struct RetryPolicy {
@@ -33,6 +49,8 @@ pub(super) struct Transport {
     pub http: reqwest::Client,
     budget: DefaultDirectRateLimiter,
     requests_per_5min: u32,
+    /// The budget of every process on the store, when the service shares one.
+    shared: std::sync::OnceLock<std::sync::Arc<dyn SharedBudget>>,
     /// When each request of the last five minutes went out, for the budget-left gauge.
     sent: std::sync::Mutex<VecDeque<Instant>>,
     retry: RetryPolicy,
@@ -59,6 +77,7 @@ impl Transport {
             http,
             budget: RateLimiter::direct(rate_quota(requests_per_5min)),
             requests_per_5min,
+            shared: std::sync::OnceLock::new(),
             sent: Default::default(),
             retry,
         })
@@ -72,6 +91,7 @@ impl Transport {
         fence: Option<&Fence<'_>>,
     ) -> Result<Value, HaloError> {
         self.budget.until_ready().await;
+        self.take_shared().await;
         // After the wait for the budget, which can be long: the request goes out only if
         // it is still the caller's to send.
         if let Some(fence) = fence {
@@ -93,6 +113,31 @@ impl Transport {
             source,
         })?;
         read_json(response, endpoint).await
+    }
+
+    /// Shares the budget with every process that uses `shared` (set once, at start).
+    pub(super) fn share_budget(&self, shared: std::sync::Arc<dyn SharedBudget>) {
+        let _ = self.shared.set(shared);
+    }
+
+    /// Waits for a request of the shared budget. When the store cannot say, the request
+    /// goes on this process's own budget alone: a store outage must not stop Halo calls
+    /// that the local budget still allows.
+    async fn take_shared(&self) {
+        let Some(shared) = self.shared.get() else {
+            return;
+        };
+        let (period, burst) = spread(self.requests_per_5min);
+        loop {
+            match shared.take(period, burst).await {
+                Ok(None) => return,
+                Ok(Some(wait)) => tokio::time::sleep(wait.min(SHARED_WAIT_STEP)).await,
+                Err(error) => {
+                    tracing::warn!(%error, "the shared Halo rate budget cannot be read: this process's own budget applies");
+                    return;
+                }
+            }
+        }
     }
 
     /// Records one request in the rolling window Halo counts, and publishes what is left.
@@ -171,12 +216,19 @@ fn endpoint_label(endpoint: &str) -> String {
 }
 
 /// Spread the budget: a burst of a tenth, the rest evenly over the window, so no rolling
-/// five minutes ever sees more than `per_5min` requests.
-fn rate_quota(per_5min: u32) -> Quota {
+/// five minutes ever sees more than `per_5min` requests. The period between requests after
+/// the burst, and the burst.
+fn spread(per_5min: u32) -> (Duration, u32) {
     let per_5min = per_5min.max(1);
     let burst = (per_5min / 10).max(1);
     let steady = (per_5min - burst).max(1);
-    Quota::with_period(RATE_WINDOW / steady)
+    (RATE_WINDOW / steady, burst)
+}
+
+/// This process's budget, as governor keeps it.
+fn rate_quota(per_5min: u32) -> Quota {
+    let (period, burst) = spread(per_5min);
+    Quota::with_period(period)
         .expect("the period is never zero")
         .allow_burst(NonZeroU32::new(burst).expect("burst is at least 1"))
 }

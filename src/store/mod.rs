@@ -1,6 +1,7 @@
 //! Durable state in SQLite (WAL, the embedded default) or Postgres (shared by replicas):
 //! deliveries, jobs, decisions and their read-back, acknowledgements, the LLM cache and
-//! budget, watermarks, task leases, rule hit counts and the console's sessions. Knows
+//! budget, Halo's shared rate budget, watermarks, task leases, rule hit counts and the
+//! console's sessions. Knows
 //! nothing of HTTP, Halo or rules; of the settings it knows only the mode a decision was
 //! made in.
 
@@ -10,6 +11,7 @@ mod decisions;
 mod deliveries;
 mod jobs;
 mod llm;
+mod rate;
 mod readback;
 mod retention;
 mod rule_hits;

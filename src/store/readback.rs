@@ -273,29 +273,3 @@ impl Store {
         Ok(taken.rows_affected() == 1)
     }
 }
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[tokio::test]
-    async fn a_task_lease_has_one_holder_until_it_runs_out() {
-        let dir = tempfile::tempdir().unwrap();
-        let store = Store::open(&dir.path().join("lease.db")).await.unwrap();
-        let hold = |owner: &'static str, now: i64| {
-            let store = store.clone();
-            async move {
-                store
-                    .hold_task_lease("t", owner, now, now + 30)
-                    .await
-                    .unwrap()
-            }
-        };
-        assert!(hold("a", 0).await);
-        assert!(!hold("b", 10).await, "a holds it until 30");
-        assert!(hold("a", 20).await, "its holder renews it, until 50");
-        assert!(!hold("b", 40).await);
-        assert!(hold("b", 51).await, "run out: anyone may take it");
-        assert!(!hold("a", 60).await);
-    }
-}

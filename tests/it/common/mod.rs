@@ -22,6 +22,7 @@ use tempfile::TempDir;
 use wiremock::matchers::{method, path, path_regex};
 use wiremock::{Mock, MockServer, Request, ResponseTemplate};
 
+pub mod backing;
 pub mod postgres;
 pub mod stateful_halo;
 
