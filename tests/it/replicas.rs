@@ -1,11 +1,14 @@
 //! Several services on one store, as replicas run: they stay within one Halo rate budget
-//! together (the requests as the stand-in Halo received them, sampled as they arrive).
+//! together (the requests as the stand-in Halo received them, sampled as they arrive), and
+//! two real processes on Postgres, one of them killed mid-work, triage every ticket once.
 
 use std::time::{Duration, Instant};
 
+use halo_triage::Store;
+
 use crate::common::backing::Backing;
-use crate::common::spawn_running;
 use crate::common::stateful_halo::{delivery_of, ticket, StatefulHalo};
+use crate::common::{binary, halo_env, spawn_running, Served};
 use crate::on_both_backends;
 
 on_both_backends!(two_services_on_one_store_share_one_halo_rate_budget);
@@ -54,5 +57,101 @@ async fn two_services_on_one_store_share_one_halo_rate_budget(backing: Backing) 
     for app in [a, b] {
         let _ = app.stop.send(());
         app.stopped.await.unwrap().unwrap();
+    }
+}
+
+const TICKETS: std::ops::RangeInclusive<i64> = 7001..=7200;
+
+/// The real binary as one replica on `store_url`.
+fn replica(halo: &StatefulHalo, store_url: &str) -> Served {
+    let mut command = binary();
+    halo_env(&mut command, &halo.server);
+    command
+        .env("HALO_TRIAGE__MODE", "live")
+        .env("HALO_TRIAGE__SERVER__LISTEN", "127.0.0.1:0")
+        .env("HALO_TRIAGE__STORE__URL", store_url)
+        .env("HALO_TRIAGE__HALO__TIMEOUT_SECS", "2")
+        .env("HALO_TRIAGE__HALO__REQUESTS_PER_5MIN", "100000")
+        .env("HALO_TRIAGE__RECONCILE__INTERVAL_SECS", "0")
+        .env("HALO_TRIAGE__WORKER__CONCURRENCY", "4")
+        // A killed replica's jobs are taken over once their lease runs out.
+        .env("HALO_TRIAGE__WORKER__LEASE_SECS", "10")
+        .env("HALO_TRIAGE__WORKER__LEASE_RENEW_SECS", "3")
+        .env("HALO_TRIAGE__WORKER__RETRY_BASE_SECS", "1")
+        .env("HALO_TRIAGE__WORKER__POLL_INTERVAL_MS", "100");
+    Served::start(&mut command)
+}
+
+/// Jobs done, dead and running.
+async fn jobs_by_status(store: &Store) -> (i64, i64, i64) {
+    sqlx::query_as(
+        "SELECT CAST(SUM(CASE WHEN status = 'done' THEN 1 ELSE 0 END) AS BIGINT),
+                CAST(SUM(CASE WHEN status = 'dead' THEN 1 ELSE 0 END) AS BIGINT),
+                CAST(SUM(CASE WHEN status = 'running' THEN 1 ELSE 0 END) AS BIGINT)
+         FROM jobs",
+    )
+    .fetch_one(store.pool())
+    .await
+    .unwrap()
+}
+
+#[tokio::test]
+async fn two_replicas_on_postgres_one_killed_mid_flight_triage_every_ticket_exactly_once() {
+    let Some(backing) = Backing::postgres().await else {
+        return;
+    };
+    let summary = "Outlook keeps asking for my password";
+    let halo = StatefulHalo::start(
+        TICKETS.map(|id| ticket(id, summary)).collect(),
+        Duration::from_millis(100),
+    )
+    .await;
+    let (a, b) = (replica(&halo, &backing.url), replica(&halo, &backing.url));
+    let store = backing.open().await;
+    let start = Instant::now();
+    // Spread over both, as a load balancer would.
+    for id in TICKETS {
+        let to = if id % 2 == 0 { &a } else { &b };
+        assert_eq!(
+            to.deliver(delivery_of(&ticket(id, summary))).await.status(),
+            202
+        );
+    }
+    // Kill A once tickets are going through and others are in flight.
+    while halo.state.lock().unwrap().updates.len() < 40 {
+        assert!(start.elapsed() < Duration::from_secs(30), "no progress");
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    a.kill();
+    let (done_at_kill, _, running) = jobs_by_status(&store).await;
+    assert!(
+        done_at_kill < TICKETS.count() as i64 && running > 0,
+        "the kill must find jobs in flight ({done_at_kill} done, {running} running)"
+    );
+    loop {
+        let (done, dead, _) = jobs_by_status(&store).await;
+        assert_eq!(dead, 0, "no job may end dead");
+        if done == TICKETS.count() as i64 {
+            break;
+        }
+        assert!(
+            start.elapsed() < Duration::from_secs(60),
+            "only {done} of {} tickets triaged 60 s after the first delivery",
+            TICKETS.count()
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    b.stop().await;
+
+    let state = halo.state.lock().unwrap();
+    let posted = halo.actions.posted.lock().unwrap();
+    for id in TICKETS {
+        assert_eq!(state.updates.get(&id), Some(&1), "ticket {id} updated once");
+        assert_eq!(
+            state.tickets[&id]["team"], "Service Desk",
+            "ticket {id} routed"
+        );
+        let acks = posted.iter().filter(|a| a["ticket_id"] == id).count();
+        assert_eq!(acks, 1, "ticket {id} acknowledged once");
     }
 }
