@@ -11,12 +11,12 @@ use tokio::net::TcpListener;
 use tokio::sync::{watch, Notify};
 use tokio::task::JoinSet;
 
-use crate::config::{ConfigError, Mode, ServerSettings, Settings};
+use crate::config::{ConfigError, Database, Mode, ServerSettings, Settings};
 use crate::halo::{Lookups, SharedBudget};
 use crate::http::{Health, Throttle};
 use crate::pipeline::{Halo, Pipeline};
 use crate::report::LatestReport;
-use crate::store::{Store, StoreError};
+use crate::store::{ServingLock, Store, StoreError};
 use crate::tasks::housekeeping;
 use crate::tasks::model_watch::ModelsHandle;
 use crate::tasks::readback::ReadBackTask;
@@ -87,6 +87,8 @@ pub struct App {
     /// Present when Halo credentials are configured.
     read_back: Option<ReadBackTask>,
     retention: Duration,
+    /// On SQLite, held while the service runs: `migrate-store` refuses a store in use.
+    _serving: Option<ServingLock>,
 }
 
 impl App {
@@ -107,6 +109,10 @@ impl App {
         // Installed before anything records a metric.
         crate::telemetry::metrics::handle();
         let store = Store::connect(&settings.store).await?;
+        let serving = match &settings.store.database {
+            Database::Sqlite(path) => Some(ServingLock::shared(path)?),
+            Database::Postgres(_) => None,
+        };
         tracing::info!(store = %settings.store.database.display(), "store opened");
         let rules = RulesHandle::load(&settings.rules)?;
         tracing::info!(rules = rules.status().rules, path = %settings.rules.path.display(), "rules loaded");
@@ -225,6 +231,7 @@ impl App {
             reconciler,
             read_back,
             retention: settings.store.retention,
+            _serving: serving,
         })
     }
 

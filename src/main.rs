@@ -86,6 +86,18 @@ enum Command {
         #[arg(long)]
         report: Option<PathBuf>,
     },
+    /// Copy a SQLite store into an empty Postgres database, to run replicas on it: every
+    /// delivery, job, decision, read-back, acknowledgement, cache and watermark, the counts
+    /// checked on both sides. Refused while a service serves from the source. A --to URL
+    /// without a password takes store.password or store.password_file.
+    MigrateStore {
+        /// The store to copy: sqlite://FILE.
+        #[arg(long)]
+        from: String,
+        /// The empty database to copy into: postgres://USER@HOST:PORT/DATABASE.
+        #[arg(long)]
+        to: String,
+    },
     /// An authenticated request to the configured Halo (token, rate budget, retries);
     /// prints Halo's JSON answer. Example: `halo GET /api/Outcome`.
     Halo {
@@ -163,6 +175,7 @@ async fn main() -> ExitCode {
             ExitCode::SUCCESS
         })
         .map_err(Into::into),
+        Command::MigrateStore { from, to } => migrate_store(config.as_deref(), &from, &to).await,
         Command::Halo { method, path, data } => {
             halo(config.as_deref(), &method, &path, data.as_deref()).await
         }
@@ -324,6 +337,15 @@ async fn halo(
     println!(
         "{}",
         halo_triage::cli::halo::halo_request(&settings, method, path, data).await?
+    );
+    Ok(ExitCode::SUCCESS)
+}
+
+async fn migrate_store(config: Option<&Path>, from: &str, to: &str) -> anyhow::Result<ExitCode> {
+    let settings = Settings::load(config)?;
+    print!(
+        "{}",
+        halo_triage::cli::migrate_store::migrate_store(&settings, from, to).await?
     );
     Ok(ExitCode::SUCCESS)
 }

@@ -6,4 +6,5 @@ pub mod classify;
 pub mod halo;
 pub mod jobs;
 pub mod learn;
+pub mod migrate_store;
 pub mod report;

@@ -7,6 +7,7 @@
 
 mod acks;
 mod console;
+mod copy;
 mod decisions;
 mod deliveries;
 mod jobs;
@@ -15,6 +16,7 @@ mod rate;
 mod readback;
 mod retention;
 mod rule_hits;
+mod serving;
 mod watermarks;
 
 use std::path::Path;
@@ -31,6 +33,7 @@ pub use decisions::{DecisionFilter, DecisionRecord, StoredDecision};
 pub use deliveries::{DeliveryOutcome, Enqueued, NewJob};
 pub use jobs::{Job, JobStatus, JobSummary, Replay};
 pub use readback::{PendingDecision, ReadBack};
+pub use serving::ServingLock;
 
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
@@ -44,6 +47,10 @@ pub enum StoreError {
     Migrate(#[from] sqlx::migrate::MigrateError),
     #[error("cannot store the delivery: {0}")]
     GroupCommit(String),
+    #[error("cannot copy the store: {0}")]
+    Copy(String),
+    #[error("{0}")]
+    InUse(String),
     #[error("database error while {action}: {source}")]
     Query {
         action: &'static str,
@@ -133,7 +140,7 @@ impl Store {
     /// Opens `database` and brings its schema up to date. On Postgres the migrations run
     /// under an advisory lock, so replicas starting together apply them once.
     /// `connections` bounds the Postgres pool (SQLite always has one writer, eight readers).
-    async fn connect_to(database: &Database, connections: u32) -> Result<Store, StoreError> {
+    pub async fn connect_to(database: &Database, connections: u32) -> Result<Store, StoreError> {
         sqlx::any::install_default_drivers();
         let (backend, writes, reads) = match database {
             Database::Sqlite(path) => {

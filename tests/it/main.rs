@@ -28,6 +28,7 @@ mod lease;
 mod litellm;
 mod llm;
 mod llm_servers;
+mod migrate_store;
 mod model_pipeline;
 mod outage;
 mod pipeline;

@@ -140,5 +140,5 @@ fn luhn_checks(digits: &[char]) -> bool {
             (false, _) => d,
         })
         .sum();
-    sum % 10 == 0
+    sum.is_multiple_of(10)
 }
