@@ -43,7 +43,7 @@ impl Writer<'_> {
         if !plan.update.is_empty() {
             match self
                 .halo
-                .update_ticket(&plan.update, &self.fence(job))
+                .update_ticket(&plan.update, &self.fence(job, None))
                 .await
             {
                 Ok(_) => {}
@@ -101,17 +101,25 @@ impl Writer<'_> {
 
     /// The check made right before each write goes out, after every wait (rate budget,
     /// token renewal, retries): the lease is renewed, and the write is made only if it
-    /// still is this job's. A store that cannot be reached says no: nothing is sent.
+    /// still is this job's. Before the acknowledgement of `ack_of` (a ticket), the same
+    /// commit records it as being sent. A store that cannot be reached says no: nothing
+    /// is sent.
     fn fence<'a>(
         &'a self,
         job: &'a Job,
+        ack_of: Option<i64>,
     ) -> impl Fn() -> Pin<Box<dyn Future<Output = bool> + Send + 'a>> + Send + Sync + 'a {
         move || {
             Box::pin(async move {
-                self.store
-                    .extend_lease(job, self.lease)
-                    .await
-                    .unwrap_or(false)
+                let renewed = match ack_of {
+                    Some(ticket_id) => {
+                        self.store
+                            .extend_lease_marking_ack(job, self.lease, ticket_id)
+                            .await
+                    }
+                    None => self.store.extend_lease(job, self.lease).await,
+                };
+                renewed.unwrap_or(false)
             })
         }
     }
@@ -127,7 +135,7 @@ impl Writer<'_> {
             }
         }
         let note = plan::private_note(job.ticket_id, lines, self.act.note_outcome_id);
-        match self.halo.post_action(&note, &self.fence(job)).await {
+        match self.halo.post_action(&note, &self.fence(job, None)).await {
             Ok(_) => Ok("private note posted".into()),
             Err(HaloError::Fenced { .. }) => Err(JobError::LeaseLost),
             Err(error) if !error.is_retryable() => Ok(format!("private note not posted: {error}")),
@@ -135,9 +143,9 @@ impl Writer<'_> {
         }
     }
 
-    /// Posts the acknowledgement exactly once per ticket: 'sending' is recorded before the
-    /// POST and 'sent' after; after a crash in between, the ticket's actions are searched
-    /// for our marker before anything is sent again.
+    /// Posts the acknowledgement exactly once per ticket: 'sending' is recorded right
+    /// before the POST (in the fence's commit) and 'sent' after; after a crash in between,
+    /// the ticket's actions are searched for our marker before anything is sent again.
     async fn acknowledge(&self, job: &Job, action: &NewAction) -> Result<String, JobError> {
         let store = self.store;
         let ticket_id = action.ticket_id;
@@ -161,13 +169,10 @@ impl Writer<'_> {
                     ));
                 }
             }
-            None => {
-                store
-                    .set_ack_status(ticket_id, AckStatus::Sending, None)
-                    .await?
-            }
+            None => {}
         }
-        let answer = match self.halo.post_action(action, &self.fence(job)).await {
+        let fence = self.fence(job, Some(ticket_id));
+        let answer = match self.halo.post_action(action, &fence).await {
             Ok(answer) => answer,
             // Another worker holds the job now; 'sending' stays, so whoever sends next
             // looks for our marker first.

@@ -1,5 +1,7 @@
 //! The acknowledgement ledger: one row per ticket, so an acknowledgement is sent once.
 
+use sqlx::{Any, Transaction};
+
 use super::{Context, Store, StoreError};
 use crate::clock::now_ms;
 
@@ -17,6 +19,25 @@ impl AckStatus {
             AckStatus::Sent => "sent",
         }
     }
+}
+
+/// Records that the acknowledgement of `ticket_id` is about to be posted, unless the
+/// ledger has the ticket already (a retry after a crash found no marker: still 'sending').
+pub(super) async fn mark_sending(
+    tx: &mut Transaction<'_, Any>,
+    ticket_id: i64,
+) -> Result<(), StoreError> {
+    sqlx::query(
+        "INSERT INTO acknowledgements (ticket_id, status, action_id, updated_at)
+         VALUES ($1, 'sending', NULL, $2)
+         ON CONFLICT (ticket_id) DO NOTHING",
+    )
+    .bind(ticket_id)
+    .bind(now_ms())
+    .execute(&mut **tx)
+    .await
+    .context("recording the acknowledgement as sending")?;
+    Ok(())
 }
 
 impl Store {

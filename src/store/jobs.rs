@@ -134,6 +134,28 @@ impl Replay {
     }
 }
 
+/// Renews `job`'s lease for `lease` from now; false when the job is no longer this
+/// worker's (its fencing token, `attempts`, moved on).
+async fn renew_lease<'e>(
+    executor: impl sqlx::Executor<'e, Database = sqlx::Any>,
+    job: &Job,
+    lease: Duration,
+) -> Result<bool, StoreError> {
+    let now = now_ms();
+    let result = sqlx::query(
+        "UPDATE jobs SET lease_until = $1, updated_at = $2
+         WHERE id = $3 AND status = 'running' AND attempts = $4",
+    )
+    .bind(now + lease.as_millis() as i64)
+    .bind(now)
+    .bind(job.id)
+    .bind(job.attempts)
+    .execute(executor)
+    .await
+    .context("extending a job's lease")?;
+    Ok(result.rows_affected() == 1)
+}
+
 impl Store {
     /// Which of `ticket_ids` have no job yet, in their order, a query per 500 ids.
     pub async fn tickets_without_jobs(&self, ticket_ids: &[i64]) -> Result<Vec<i64>, StoreError> {
@@ -170,6 +192,12 @@ impl Store {
         max_attempts: u32,
     ) -> Result<Option<Job>, StoreError> {
         let now = now_ms();
+        // One commit for both statements.
+        let mut tx = self
+            .writes
+            .begin()
+            .await
+            .context("starting a transaction")?;
         sqlx::query(
             "UPDATE jobs
              SET status = 'dead', lease_until = NULL, updated_at = $1,
@@ -179,7 +207,7 @@ impl Store {
         )
         .bind(now)
         .bind(i64::from(max_attempts))
-        .execute(&self.writes)
+        .execute(&mut *tx)
         .await
         .context("burying jobs whose lease kept expiring")?;
         // Replicas claiming at once on Postgres skip the rows another is claiming instead
@@ -203,30 +231,44 @@ impl Store {
                  LIMIT 1 {skip_locked})
              RETURNING id, ticket_id, event, payload, attempts, attempts_at_replay, created_at"
         );
-        sqlx::query_as(&sql)
+        let claimed = sqlx::query_as(&sql)
             .bind(now + lease.as_millis() as i64)
             .bind(now)
-            .fetch_optional(&self.writes)
+            .fetch_optional(&mut *tx)
             .await
-            .context("claiming a job")
+            .context("claiming a job")?;
+        tx.commit().await.context("committing a claim")?;
+        Ok(claimed)
     }
 
     /// Renews the lease before a write to Halo. False when another worker has taken the
     /// job over: the caller must stop without writing.
     pub async fn extend_lease(&self, job: &Job, lease: Duration) -> Result<bool, StoreError> {
-        let now = now_ms();
-        let result = sqlx::query(
-            "UPDATE jobs SET lease_until = $1, updated_at = $2
-             WHERE id = $3 AND status = 'running' AND attempts = $4",
-        )
-        .bind(now + lease.as_millis() as i64)
-        .bind(now)
-        .bind(job.id)
-        .bind(job.attempts)
-        .execute(&self.writes)
-        .await
-        .context("extending a job's lease")?;
-        Ok(result.rows_affected() == 1)
+        renew_lease(&self.writes, job, lease).await
+    }
+
+    /// Renews the lease right before the acknowledgement goes out, and records in the same
+    /// commit that it is being sent ('sending', unless the ledger has the ticket already):
+    /// one commit where there were two, and nothing recorded when the lease is lost.
+    pub async fn extend_lease_marking_ack(
+        &self,
+        job: &Job,
+        lease: Duration,
+        ticket_id: i64,
+    ) -> Result<bool, StoreError> {
+        let mut tx = self
+            .writes
+            .begin()
+            .await
+            .context("starting a transaction")?;
+        if !renew_lease(&mut *tx, job, lease).await? {
+            return Ok(false);
+        }
+        super::acks::mark_sending(&mut tx, ticket_id).await?;
+        tx.commit()
+            .await
+            .context("committing the acknowledgement's fence")?;
+        Ok(true)
     }
 
     /// Marks the job done. False when the lease was lost to another worker.

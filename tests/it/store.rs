@@ -17,6 +17,7 @@ on_both_backends!(
     a_delivery_that_cannot_be_stored_fails_alone_in_its_group,
     replicas_claim_each_job_once,
     a_lease_fences_out_the_worker_that_lost_it,
+    the_acknowledgements_fence_records_sending_only_for_the_lease_holder,
     dead_jobs_are_replayed_with_a_fresh_budget,
     tickets_without_jobs_keep_their_order,
     decisions_are_searched_by_name_start_in_any_case_and_paged,
@@ -228,6 +229,40 @@ async fn a_lease_fences_out_the_worker_that_lost_it(backing: Backing) {
     assert_eq!(listed[0].attempts, third.attempts);
     let error = listed[0].last_error.as_deref().unwrap();
     assert!(error.contains("the lease expired on attempt 3"), "{error}");
+}
+
+async fn the_acknowledgements_fence_records_sending_only_for_the_lease_holder(backing: Backing) {
+    let store = backing.open().await;
+    deliver(&store, &[job(7, "d-7"), job(8, "d-8")]).await;
+    let stale = store.claim_job(LEASE, 3).await.unwrap().unwrap();
+    sqlx::query("UPDATE jobs SET lease_until = 0 WHERE id = $1")
+        .bind(stale.id)
+        .execute(store.pool())
+        .await
+        .unwrap();
+    let holder = store.claim_job(LEASE, 3).await.unwrap().unwrap();
+    assert_eq!(holder.id, stale.id);
+    assert!(!store
+        .extend_lease_marking_ack(&stale, LEASE, 7)
+        .await
+        .unwrap());
+    assert_eq!(store.ack_status(7).await.unwrap(), None, "nothing recorded");
+    assert!(store
+        .extend_lease_marking_ack(&holder, LEASE, 7)
+        .await
+        .unwrap());
+    assert_eq!(store.ack_status(7).await.unwrap(), Some(AckStatus::Sending));
+    // A ticket the ledger has as sent stays sent.
+    let other = store.claim_job(LEASE, 3).await.unwrap().unwrap();
+    store
+        .set_ack_status(8, AckStatus::Sent, Some(5))
+        .await
+        .unwrap();
+    assert!(store
+        .extend_lease_marking_ack(&other, LEASE, 8)
+        .await
+        .unwrap());
+    assert_eq!(store.ack_status(8).await.unwrap(), Some(AckStatus::Sent));
 }
 
 async fn dead_jobs_are_replayed_with_a_fresh_budget(backing: Backing) {
