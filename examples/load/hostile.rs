@@ -12,7 +12,7 @@
 use std::time::{Duration, Instant};
 
 use serde_json::json;
-use sqlx::SqliteConnection;
+use sqlx::AnyConnection;
 use tokio::io::AsyncWriteExt;
 use tokio::net::TcpStream;
 
@@ -55,7 +55,7 @@ pub async fn run(
     http: &reqwest::Client,
     url: &str,
     service: &Service,
-    db: &mut SqliteConnection,
+    db: &mut AnyConnection,
     args: &Args,
 ) -> bool {
     let mut ok = true;

@@ -9,8 +9,10 @@
 //! cargo build --release && cargo run --release --example load -- --n 2000 --rate 200
 //! ```
 //!
-//! `--url` targets a service that is already running instead (its Halo is the caller's
-//! business); `--db` must then name its SQLite file, opened read-only for the checks.
+//! `--store postgres://…` starts the services on that (empty) database instead, and
+//! `--replicas 2` starts two of them, the deliveries spread over both. `--url` (once per
+//! replica) targets services that are already running instead (their Halo is the caller's
+//! business); `--store` must then name their store, read for the checks.
 //! `--hostile` runs the security review's probes instead (see `hostile.rs`).
 //! Figures and how they were taken: docs/benchmarks.md.
 
@@ -18,14 +20,13 @@ mod hostile;
 mod service;
 
 use std::collections::{BTreeMap, HashSet};
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::Command;
 use std::time::{Duration, Instant};
 
 use clap::Parser;
 use serde_json::{json, Value};
-use sqlx::sqlite::SqliteConnectOptions;
-use sqlx::{Connection, SqliteConnection};
+use sqlx::{AnyConnection, Connection};
 use wiremock::MockServer;
 
 use service::{mount_halo, start_service, wait_ready};
@@ -50,12 +51,17 @@ struct Args {
     /// worker.concurrency for the started service (default: the service's own, 2).
     #[arg(long)]
     workers: Option<u32>,
-    /// Base URL of an already running service, e.g. http://127.0.0.1:8080.
-    #[arg(long, requires = "db")]
-    url: Option<String>,
-    /// With --url: the service's SQLite file (opened read-only).
+    /// Services started here, all on one store, the deliveries spread over them in turn.
+    #[arg(long, default_value_t = 1, conflicts_with = "url")]
+    replicas: usize,
+    /// Base URL of an already running service, e.g. http://127.0.0.1:8080; once per replica.
+    #[arg(long, requires = "store")]
+    url: Vec<String>,
+    /// The store, as store.url names it (sqlite://FILE or postgres://…): where the services
+    /// started here keep their state (default: a temporary SQLite file), or with --url the
+    /// running services' store; read for the checks.
     #[arg(long)]
-    db: Option<PathBuf>,
+    store: Option<String>,
     /// The webhook token, sent as Authorization: Bearer (with --url: the service's).
     #[arg(long, default_value = WEBHOOK_TOKEN)]
     token: String,
@@ -82,27 +88,37 @@ async fn main() {
     }
     let dir = tempfile::tempdir().expect("a temporary folder");
     let mut halo = None;
-    let mut service = None;
-    let (url, db) = match &args.url {
-        Some(url) => (
-            url.trim_end_matches('/').to_string(),
-            args.db.clone().unwrap(),
-        ),
-        None => {
+    let mut services = Vec::new();
+    let store = args.store.clone().unwrap_or_else(|| {
+        format!("sqlite://{}", dir.path().join("load.db").display())
+    });
+    let urls: Vec<String> = match args.url.is_empty() {
+        false => args
+            .url
+            .iter()
+            .map(|url| url.trim_end_matches('/').to_string())
+            .collect(),
+        true => {
             let server = MockServer::start().await;
             mount_halo(&server).await;
-            let db = dir.path().join("load.db");
-            let (url, started) = start_service(&args, &server, &db, dir.path());
+            let mut urls = Vec::new();
+            for replica in 0..args.replicas.max(1) {
+                let (url, started) = start_service(&args, &server, &store, dir.path(), replica);
+                urls.push(url);
+                services.push(started);
+            }
             halo = Some(server);
-            service = Some(started);
-            (url, db)
+            urls
         }
     };
     let http = reqwest::Client::new();
-    wait_ready(&http, &url, service.as_mut()).await;
+    for (i, url) in urls.iter().enumerate() {
+        wait_ready(&http, url, services.get_mut(i)).await;
+    }
+    let url = &urls[0];
     let last = args.first_ticket + args.n - 1;
     let range = (args.first_ticket, last);
-    let mut db_conn = open_read_only(&db).await;
+    let mut db_conn = open_store(&store).await;
     let existing = job_counts(&mut db_conn, range).await;
     if !existing.is_empty() {
         fail(&format!(
@@ -112,18 +128,20 @@ async fn main() {
     }
 
     if args.hostile {
-        let service = service.as_ref().expect("--hostile starts its own service");
-        if !hostile::run(&http, &url, service, &mut db_conn, &args).await {
+        let service = services.first().expect("--hostile starts its own service");
+        if !hostile::run(&http, url, service, &mut db_conn, &args).await {
             std::process::exit(1);
         }
         return;
     }
 
     println!(
-        "sending {} deliveries at {}/s to {url}/hooks/halo",
-        args.n, args.rate
+        "sending {} deliveries at {}/s to /hooks/halo of {}",
+        args.n,
+        args.rate,
+        urls.join(", ")
     );
-    let load = send(&http, &url, &args).await;
+    let load = send(&http, &urls, &args).await;
     let mut ok = load.report(args.n);
 
     let drain_started = Instant::now();
@@ -233,7 +251,7 @@ async fn main() {
         }
         println!("other requests to the stand-in Halo: {other:?}");
     }
-    if let Some(mut service) = service {
+    for mut service in services {
         ok &= check(
             "service still running",
             service.child.try_wait().ok().flatten().is_none(),
@@ -338,18 +356,19 @@ fn delivery(ticket: i64) -> Value {
     delivery
 }
 
-async fn send(http: &reqwest::Client, url: &str, args: &Args) -> Load {
+/// Sends the deliveries to `urls` in turn.
+async fn send(http: &reqwest::Client, urls: &[String], args: &Args) -> Load {
     let bodies: Vec<String> = (0..args.n)
         .map(|i| delivery(args.first_ticket + i).to_string())
         .collect();
-    let hook = format!("{url}/hooks/halo");
+    let hooks: Vec<String> = urls.iter().map(|url| format!("{url}/hooks/halo")).collect();
     let started = Instant::now() + Duration::from_millis(20);
     let mut tasks = Vec::with_capacity(bodies.len());
     for (i, body) in bodies.into_iter().enumerate() {
         let due = started + Duration::from_secs_f64(i as f64 / args.rate);
         tokio::time::sleep_until(due.into()).await;
         let request = http
-            .post(&hook)
+            .post(&hooks[i % hooks.len()])
             .bearer_auth(&args.token)
             .header("content-type", "application/json")
             .timeout(Duration::from_secs(60))
@@ -398,14 +417,19 @@ fn fail(message: &str) -> ! {
     std::process::exit(2);
 }
 
-async fn open_read_only(db: &Path) -> SqliteConnection {
-    let options = SqliteConnectOptions::new().filename(db).read_only(true);
-    SqliteConnection::connect_with(&options)
+/// The store the services use, for the checks (a SQLite file read-only).
+async fn open_store(store: &str) -> AnyConnection {
+    sqlx::any::install_default_drivers();
+    let url = match store.starts_with("sqlite:") {
+        true => format!("{store}?mode=ro"),
+        false => store.to_string(),
+    };
+    AnyConnection::connect(&url)
         .await
-        .unwrap_or_else(|e| fail(&format!("opening {} read-only: {e}", db.display())))
+        .unwrap_or_else(|e| fail(&format!("opening the store {store}: {e}")))
 }
 
-async fn job_counts(db: &mut SqliteConnection, (first, last): (i64, i64)) -> BTreeMap<String, i64> {
+async fn job_counts(db: &mut AnyConnection, (first, last): (i64, i64)) -> BTreeMap<String, i64> {
     let rows: Vec<(String, i64)> = sqlx::query_as(
         "SELECT status, COUNT(*) FROM jobs WHERE ticket_id BETWEEN $1 AND $2 GROUP BY status",
     )

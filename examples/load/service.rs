@@ -81,9 +81,15 @@ pub async fn mount_halo(server: &MockServer) {
         .await;
 }
 
-/// Starts `serve` in live mode against the stand-in Halo on a free port; its JSON log goes
-/// to a file in `dir`.
-pub fn start_service(args: &Args, halo: &MockServer, db: &Path, dir: &Path) -> (String, Service) {
+/// Starts `serve` in live mode against the stand-in Halo on a free port, on the store
+/// `store` (a `store.url`); the JSON log of replica `replica` goes to a file in `dir`.
+pub fn start_service(
+    args: &Args,
+    halo: &MockServer,
+    store: &str,
+    dir: &Path,
+    replica: usize,
+) -> (String, Service) {
     let binary = args.binary.clone().unwrap_or_else(|| {
         // target/<profile>/examples/load -> target/<profile>/halo-triage
         let exe = std::env::current_exe().expect("the example's path");
@@ -105,7 +111,7 @@ pub fn start_service(args: &Args, halo: &MockServer, db: &Path, dir: &Path) -> (
     let mut env = vec![
         ("MODE", "live".to_string()),
         ("SERVER__LISTEN", format!("127.0.0.1:{port}")),
-        ("STORE__PATH", db.display().to_string()),
+        ("STORE__URL", store.to_string()),
         ("WEBHOOK__TOKEN", args.token.clone()),
         // The admin API (/admin/jobs) can be watched while the load runs.
         ("ADMIN__TOKEN", ADMIN_TOKEN.to_string()),
@@ -124,7 +130,7 @@ pub fn start_service(args: &Args, halo: &MockServer, db: &Path, dir: &Path) -> (
     if let Some(workers) = args.workers {
         env.push(("WORKER__CONCURRENCY", workers.to_string()));
     }
-    let log = dir.join("service.log");
+    let log = dir.join(format!("service-{replica}.log"));
     let mut command = Command::new(&binary);
     command
         .arg("serve")
@@ -141,9 +147,8 @@ pub fn start_service(args: &Args, halo: &MockServer, db: &Path, dir: &Path) -> (
         .spawn()
         .unwrap_or_else(|e| fail(&format!("starting {}: {e}", binary.display())));
     println!(
-        "started {} (live mode, store {}, log {})",
+        "started {} (live mode, log {})",
         binary.display(),
-        db.display(),
         log.display()
     );
     (format!("http://127.0.0.1:{port}"), Service { child, log })
