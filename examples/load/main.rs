@@ -89,9 +89,10 @@ async fn main() {
     let dir = tempfile::tempdir().expect("a temporary folder");
     let mut halo = None;
     let mut services = Vec::new();
-    let store = args.store.clone().unwrap_or_else(|| {
-        format!("sqlite://{}", dir.path().join("load.db").display())
-    });
+    let store = args
+        .store
+        .clone()
+        .unwrap_or_else(|| format!("sqlite://{}", dir.path().join("load.db").display()));
     let urls: Vec<String> = match args.url.is_empty() {
         false => args
             .url

@@ -42,15 +42,12 @@ async fn jobs_by_status(db: &std::path::Path) -> (i64, i64, i64) {
 #[tokio::test]
 async fn a_service_killed_mid_work_triages_every_ticket_exactly_once_after_restart() {
     let tickets = TICKETS.map(|id| ticket(id, "Outlook keeps asking for my password"));
-    let StatefulHalo {
-        server: halo,
-        state,
-        actions,
-    } = StatefulHalo::start(tickets.collect(), Duration::from_millis(400)).await;
+    let stateful = StatefulHalo::start(tickets.collect(), Duration::from_millis(400)).await;
+    let (halo, state) = (&stateful.server, &stateful.state);
     let dir = tempfile::tempdir().unwrap();
     let db = dir.path().join("crash.db");
 
-    let first = serve(&halo, &db);
+    let first = serve(halo, &db);
     for id in TICKETS {
         let delivery = delivery_of(&ticket(id, "Outlook keeps asking for my password"));
         assert_eq!(first.deliver(delivery).await.status(), 202);
@@ -73,7 +70,7 @@ async fn a_service_killed_mid_work_triages_every_ticket_exactly_once_after_resta
 
     // Within 60 s of the restart: the killed process's jobs wait out one default lease
     // (30 s), not the ten minutes a lease without renewal had to last.
-    let second = serve(&halo, &db);
+    let second = serve(halo, &db);
     let deadline = Instant::now() + Duration::from_secs(60);
     loop {
         let (done, dead, _) = jobs_by_status(&db).await;
@@ -88,16 +85,5 @@ async fn a_service_killed_mid_work_triages_every_ticket_exactly_once_after_resta
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
     second.stop().await;
-
-    let state = state.lock().unwrap();
-    let posted = actions.posted.lock().unwrap();
-    for id in TICKETS {
-        assert_eq!(state.updates.get(&id), Some(&1), "ticket {id} updated once");
-        assert_eq!(
-            state.tickets[&id]["team"], "Service Desk",
-            "ticket {id} routed"
-        );
-        let acks = posted.iter().filter(|a| a["ticket_id"] == id).count();
-        assert_eq!(acks, 1, "ticket {id} acknowledged once");
-    }
+    stateful.assert_triaged_once(TICKETS, "Service Desk");
 }

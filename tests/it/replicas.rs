@@ -142,16 +142,5 @@ async fn two_replicas_on_postgres_one_killed_mid_flight_triage_every_ticket_exac
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
     b.stop().await;
-
-    let state = halo.state.lock().unwrap();
-    let posted = halo.actions.posted.lock().unwrap();
-    for id in TICKETS {
-        assert_eq!(state.updates.get(&id), Some(&1), "ticket {id} updated once");
-        assert_eq!(
-            state.tickets[&id]["team"], "Service Desk",
-            "ticket {id} routed"
-        );
-        let acks = posted.iter().filter(|a| a["ticket_id"] == id).count();
-        assert_eq!(acks, 1, "ticket {id} acknowledged once");
-    }
+    halo.assert_triaged_once(TICKETS, "Service Desk");
 }

@@ -109,6 +109,18 @@ impl StatefulHalo {
         }
     }
 
+    /// Each of `tickets` was updated once, to `team`, and acknowledged once.
+    pub fn assert_triaged_once(&self, tickets: impl IntoIterator<Item = i64>, team: &str) {
+        let state = self.state.lock().unwrap();
+        let posted = self.actions.posted.lock().unwrap();
+        for id in tickets {
+            assert_eq!(state.updates.get(&id), Some(&1), "ticket {id} updated once");
+            assert_eq!(state.tickets[&id]["team"], team, "ticket {id} routed");
+            let acks = posted.iter().filter(|a| a["ticket_id"] == id).count();
+            assert_eq!(acks, 1, "ticket {id} acknowledged once");
+        }
+    }
+
     /// The tickets as Halo holds them now.
     pub fn tickets(&self) -> Vec<Value> {
         let state = self.state.lock().unwrap();
