@@ -26,7 +26,7 @@ use crate::triage::llm::{Llm, LlmError};
 use crate::triage::RulesError;
 use crate::worker::{Outage, Worker};
 
-/// Halo's rate budget kept in the store: every process on it (replicas on one Postgres,
+/// Halo's rate budget kept by the store: every process on it (replicas on one Postgres,
 /// two services on one SQLite file) stays within `halo.requests_per_5min` together.
 struct StoreBudget(Store);
 

@@ -51,6 +51,8 @@ pub enum StoreError {
     Copy(String),
     #[error("{0}")]
     InUse(String),
+    #[error("cannot read or write the shared rate budget: {0}")]
+    Rates(String),
     #[error("database error while {action}: {source}")]
     Query {
         action: &'static str,
@@ -119,6 +121,8 @@ pub struct Store {
     backend: Backend,
     writes: AnyPool,
     reads: AnyPool,
+    /// On SQLite, where the rate budgets are kept (`rate.rs`).
+    rates_file: Option<std::path::PathBuf>,
     /// Deliveries on their way to the next group commit (`deliveries.rs`).
     deliveries: tokio::sync::mpsc::Sender<deliveries::Pending>,
 }
@@ -142,11 +146,11 @@ impl Store {
     /// `connections` bounds the Postgres pool (SQLite always has one writer, eight readers).
     pub async fn connect_to(database: &Database, connections: u32) -> Result<Store, StoreError> {
         sqlx::any::install_default_drivers();
-        let (backend, writes, reads) = match database {
+        let (backend, writes, reads, rates_file) = match database {
             Database::Sqlite(path) => {
                 let (writes, reads) = open_sqlite(path).await?;
                 sqlx::migrate!("./migrations/sqlite").run(&writes).await?;
-                (Backend::Sqlite, writes, reads)
+                (Backend::Sqlite, writes, reads, Some(rate::rates_file(path)))
             }
             Database::Postgres(url) => {
                 let options = AnyConnectOptions::from_str(url.expose_secret())
@@ -158,7 +162,7 @@ impl Store {
                     .await
                     .context("connecting to Postgres")?;
                 sqlx::migrate!("./migrations/postgres").run(&pool).await?;
-                (Backend::Postgres, pool.clone(), pool)
+                (Backend::Postgres, pool.clone(), pool, None)
             }
         };
         Ok(Store {
@@ -166,6 +170,7 @@ impl Store {
             deliveries: deliveries::start_group_commits(writes.clone()),
             writes,
             reads,
+            rates_file,
         })
     }
 
