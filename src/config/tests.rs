@@ -392,6 +392,8 @@ fn the_store_is_the_path_unless_a_url_names_one() {
     );
     let server = load(&[("HALO_TRIAGE__STORE__URL", "postgres://triage@db:5432/halo")]).unwrap();
     assert!(matches!(server.store.database, Database::Postgres(_)));
+    let none = load(&[("HALO_TRIAGE__STORE__MAX_CONNECTIONS", "0")]).unwrap_err();
+    assert!(none.to_string().contains("store.max_connections"), "{none}");
     for (url, says) in [
         (
             "mysql://db/halo",

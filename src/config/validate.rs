@@ -253,6 +253,12 @@ impl StoreSettings {
                 "must be at most 36500 (0 keeps everything)",
             ));
         }
+        if !(1..=1_000).contains(&self.max_connections) {
+            return Err(invalid(
+                "store.max_connections",
+                "must be from 1 to 1000 (Postgres connections per process)",
+            ));
+        }
         Ok(())
     }
 }

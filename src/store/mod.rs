@@ -156,7 +156,7 @@ impl Store {
                 let options = AnyConnectOptions::from_str(url.expose_secret())
                     .context("reading the Postgres URL")?;
                 let pool = AnyPoolOptions::new()
-                    .max_connections(connections.max(1))
+                    .max_connections(connections)
                     .acquire_timeout(Duration::from_secs(10))
                     .connect_with(options)
                     .await
