@@ -12,7 +12,7 @@ use tokio::sync::{watch, Notify};
 use tokio::task::JoinSet;
 
 use crate::config::{ConfigError, Database, Mode, ServerSettings, Settings};
-use crate::halo::{Lookups, SharedBudget};
+use crate::halo::Lookups;
 use crate::http::{Health, Throttle};
 use crate::pipeline::{Halo, Pipeline};
 use crate::report::LatestReport;
@@ -25,25 +25,6 @@ use crate::tasks::rules_watch::RulesHandle;
 use crate::triage::llm::{Llm, LlmError};
 use crate::triage::RulesError;
 use crate::worker::{Outage, Worker};
-
-/// Halo's rate budget kept by the store: every process on it (replicas on one Postgres,
-/// two services on one SQLite file) stays within `halo.requests_per_5min` together.
-struct StoreBudget(Store);
-
-impl SharedBudget for StoreBudget {
-    fn take(
-        &self,
-        period: Duration,
-        burst: u32,
-    ) -> std::pin::Pin<Box<dyn Future<Output = Result<Option<Duration>, String>> + Send + '_>> {
-        Box::pin(async move {
-            self.0
-                .take_rate("halo", period, burst)
-                .await
-                .map_err(|e| e.to_string())
-        })
-    }
-}
 
 /// Why the service could not start or stopped with an error.
 #[derive(Debug, thiserror::Error)]
@@ -118,7 +99,8 @@ impl App {
         tracing::info!(rules = rules.status().rules, path = %settings.rules.path.display(), "rules loaded");
         let models = ModelsHandle::load(&settings.model);
         let halo = settings.halo_client()?.map(|client| {
-            client.share_budget(Arc::new(StoreBudget(store.clone())));
+            // Every process on the store (replicas, `learn`) stays within one budget.
+            client.share_budget(Arc::new(store.clone()));
             Halo {
                 lookups: Lookups::new(client.clone(), settings.halo.lookup_ttl),
                 client,

@@ -95,6 +95,17 @@ pub async fn learn_from_halo(
                 .into(),
         )
     })?;
+    let since_ms = since
+        .map(|since| {
+            crate::report::parse_since(since)
+                .map(|ms| (since, ms))
+                .map_err(|e| LearnError::Input(format!("--since: {e}")))
+        })
+        .transpose()?;
+    // The running service's budget, shared through the store: learning pages through many
+    // tickets, and must not take Halo's limit from the service.
+    let store = Store::connect(&settings.store).await?;
+    halo.share_budget(std::sync::Arc::new(store.clone()));
     let lookups = Lookups::new(halo.clone(), settings.halo.lookup_ttl);
     let fields: Vec<_> = settings
         .learn
@@ -110,11 +121,8 @@ pub async fn learn_from_halo(
             false => eprintln!("learn: read {read}{total} closed tickets"),
         }
     };
-    let (tickets, read) = match since {
-        Some(since) => {
-            let since_ms = crate::report::parse_since(since)
-                .map_err(|e| LearnError::Input(format!("--since: {e}")))?;
-            let store = Store::connect(&settings.store).await?;
+    let (tickets, read) = match since_ms {
+        Some((since, since_ms)) => {
             let ids = store.tickets_read_back_since(since_ms).await?;
             let tickets = crate::learn::halo::by_ids(&halo, &ids, &mut progress).await?;
             (tickets, format!("read back since {since}"))

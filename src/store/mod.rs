@@ -1,8 +1,8 @@
 //! Durable state in SQLite (WAL, the embedded default) or Postgres (shared by replicas):
 //! deliveries, jobs, decisions and their read-back, acknowledgements, the LLM cache and
 //! budget, Halo's shared rate budget, watermarks, task leases, rule hit counts and the
-//! console's sessions. Knows
-//! nothing of HTTP, Halo or rules; of the settings it knows only the mode a decision was
+//! console's sessions. Knows nothing of HTTP or rules, and of Halo only the rate budget's
+//! trait (`rate.rs`); of the settings it knows the store's and the mode a decision was
 //! made in.
 
 mod acks;

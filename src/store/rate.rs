@@ -92,6 +92,24 @@ impl Store {
     }
 }
 
+/// Halo's client waits for this before every request (the service's, `learn`'s): the
+/// budget `halo` of every process on the store.
+impl crate::halo::SharedBudget for Store {
+    fn take(
+        &self,
+        period: Duration,
+        burst: u32,
+    ) -> std::pin::Pin<
+        Box<dyn std::future::Future<Output = Result<Option<Duration>, String>> + Send + '_>,
+    > {
+        Box::pin(async move {
+            self.take_rate("halo", period, burst)
+                .await
+                .map_err(|e| e.to_string())
+        })
+    }
+}
+
 /// Where a SQLite store at `db` keeps its rate budgets.
 pub(super) fn rates_file(db: &Path) -> PathBuf {
     let mut name = db.as_os_str().to_owned();

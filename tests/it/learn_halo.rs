@@ -70,6 +70,7 @@ async fn learn_reads_closed_tickets_by_page_through_a_rate_limit_and_skips_inact
     let mut command = binary();
     command.args(["--config", config.to_str().unwrap(), "learn"]);
     halo_env(&mut command, &halo);
+    command.env("HALO_TRIAGE__STORE__PATH", dir.path().join("learn.db"));
     command.env("HALO_TRIAGE__HALO__MAX_RETRIES", "2");
     let output = tokio::task::spawn_blocking(move || command.output().unwrap())
         .await
@@ -80,6 +81,9 @@ async fn learn_reads_closed_tickets_by_page_through_a_rate_limit_and_skips_inact
     );
     assert!(output.status.success(), "{stdout}{stderr}");
     assert!(stdout.contains("250 tickets closed since "), "{stdout}");
+    // Its requests came out of the budget the service shares through the store.
+    let rates = std::fs::read_to_string(dir.path().join("learn.db-rates")).unwrap();
+    assert!(rates.starts_with("halo "), "{rates}");
     assert!(
         stdout.contains("== team: 200 tickets with a label, 0 without one, 50 whose label is no longer in use in Halo (left out)"),
         "{stdout}"
