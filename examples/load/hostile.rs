@@ -69,7 +69,13 @@ pub async fn run(
     let (mut deliveries, mut refused) = (Vec::new(), Vec::new());
     for i in 0..20 {
         let started = Instant::now();
-        let answer = deliver(http, url, args, delivery(args.first_ticket + i).to_string()).await;
+        let answer = deliver(
+            http,
+            url,
+            args,
+            delivery(args.first_ticket + i, false).to_string(),
+        )
+        .await;
         deliveries.push(started.elapsed());
         refused.extend((answer != 202).then_some(answer));
     }
@@ -94,7 +100,7 @@ pub async fn run(
     let first = args.first_ticket + 20;
     let html = hostile_bodies::hostile_html();
     for (i, (_, html)) in html.iter().chain(&html).enumerate() {
-        let mut body = delivery(first + i as i64);
+        let mut body = delivery(first + i as i64, false);
         body["ticket"]["details"] = json!(null);
         body["ticket"]["details_html"] = json!(html);
         let answer = deliver(http, url, args, body.to_string()).await;

@@ -9,6 +9,11 @@
 //! cargo build --release && cargo run --release --example load -- --n 2000 --rate 200
 //! ```
 //!
+//! `--halo-latency-ms` delays every answer of the stand-in Halo, `--llm-latency-ms` turns
+//! the LLM on against a stand-in answering after that delay (the tickets then need it),
+//! `--budget` keeps Halo's default rate budget; the script then also reports the time from
+//! each webhook to its ticket's update at the stand-in, and Halo requests per ticket.
+//!
 //! `--store postgres://…` starts the services on that (empty) database instead, and
 //! `--replicas 2` starts two of them, the deliveries spread over both. `--url` (once per
 //! replica) targets services that are already running instead (their Halo is the caller's
@@ -29,7 +34,7 @@ use serde_json::{json, Value};
 use sqlx::{AnyConnection, Connection};
 use wiremock::MockServer;
 
-use service::{mount_halo, start_service, wait_ready};
+use service::{mount_halo, mount_llm, start_service, wait_ready};
 
 const WEBHOOK_TOKEN: &str = "load-webhook-token-0123456789";
 const ADMIN_TOKEN: &str = "load-admin-token-0123456789";
@@ -75,6 +80,17 @@ struct Args {
     /// bodies) against the service started here, each beside an idle baseline.
     #[arg(long, conflicts_with = "url")]
     hostile: bool,
+    /// Every answer of the stand-in Halo comes this many milliseconds after its request.
+    #[arg(long, default_value_t = 0)]
+    halo_latency_ms: u64,
+    /// Turns the LLM on, against a stand-in answering after this many milliseconds; every
+    /// ticket then needs it (no rule matches its text, and no two texts are alike, so no
+    /// answer comes from the cache).
+    #[arg(long, conflicts_with = "url")]
+    llm_latency_ms: Option<u64>,
+    /// Keep Halo's default rate budget (halo.requests_per_5min) instead of lifting it.
+    #[arg(long, conflicts_with = "url")]
+    budget: bool,
     /// With --hostile: how many slow unauthenticated connections to hold open.
     #[arg(long, default_value_t = 500)]
     slow_clients: usize,
@@ -88,6 +104,8 @@ async fn main() {
     }
     let dir = tempfile::tempdir().expect("a temporary folder");
     let mut halo = None;
+    let mut llm = None;
+    let mut updates = None;
     let mut services = Vec::new();
     let store = args
         .store
@@ -101,10 +119,14 @@ async fn main() {
             .collect(),
         true => {
             let server = MockServer::start().await;
-            mount_halo(&server).await;
+            updates = Some(mount_halo(&server, Duration::from_millis(args.halo_latency_ms)).await);
+            if let Some(latency) = args.llm_latency_ms {
+                llm = Some(mount_llm(Duration::from_millis(latency)).await);
+            }
             let mut urls = Vec::new();
             for replica in 0..args.replicas.max(1) {
-                let (url, started) = start_service(&args, &server, &store, dir.path(), replica);
+                let (url, started) =
+                    start_service(&args, &server, llm.as_ref(), &store, dir.path(), replica);
                 urls.push(url);
                 services.push(started);
             }
@@ -251,6 +273,29 @@ async fn main() {
             }
         }
         println!("other requests to the stand-in Halo: {other:?}");
+        println!(
+            "requests to the stand-in Halo per ticket: {:.2} ({} in all)",
+            requests.len() as f64 / args.n as f64,
+            requests.len()
+        );
+    }
+    if let Some(updates) = &updates {
+        let updated = updates.lock().unwrap_or_else(|e| e.into_inner());
+        let latencies = sorted_ms(
+            load.due
+                .iter()
+                .filter_map(|(ticket, due)| Some(updated.get(ticket)?.duration_since(*due))),
+        );
+        if !latencies.is_empty() {
+            let at = |p: f64| percentile(&latencies, p);
+            println!(
+                "webhook to ticket update ms ({} tickets): p50 {:.0}  p99 {:.0}  max {:.0}",
+                latencies.len(),
+                at(0.50),
+                at(0.99),
+                at(1.0)
+            );
+        }
     }
     for mut service in services {
         ok &= check(
@@ -284,6 +329,8 @@ async fn main() {
 /// request was due (so a load generator falling behind shows up as latency).
 struct Load {
     started: Instant,
+    /// When each ticket's delivery was due.
+    due: Vec<(i64, Instant)>,
     send_secs: f64,
     last_answer_secs: f64,
     answers: Vec<(u16, bool, Duration)>,
@@ -299,12 +346,8 @@ impl Load {
         }
         let accepted = statuses.get(&202).copied().unwrap_or(0);
         let duplicates = self.answers.iter().filter(|a| a.1).count();
-        let mut latencies: Vec<Duration> = self.answers.iter().map(|a| a.2).collect();
-        latencies.sort();
-        let at = |p: f64| {
-            let rank = ((p * latencies.len() as f64).ceil() as usize).clamp(1, latencies.len());
-            latencies[rank - 1].as_secs_f64() * 1000.0
-        };
+        let latencies = sorted_ms(self.answers.iter().map(|a| a.2));
+        let at = |p: f64| percentile(&latencies, p);
         println!(
             "sent {} in {:.2} s ({:.1}/s offered); answers by status (0 = no answer): {statuses:?}",
             self.answers.len(),
@@ -335,8 +378,8 @@ impl Load {
 }
 
 /// A full-object "New Ticket Logged" delivery (the shipped fixture) for `ticket`, with a
-/// delivery id of its own.
-fn delivery(ticket: i64) -> Value {
+/// delivery id of its own; with `for_the_llm`, a text no rule matches, unlike any other.
+fn delivery(ticket: i64, for_the_llm: bool) -> Value {
     static TEMPLATE: std::sync::OnceLock<(Value, u128)> = std::sync::OnceLock::new();
     let (template, run) = TEMPLATE.get_or_init(|| {
         let template = serde_json::from_str(include_str!(
@@ -354,19 +397,27 @@ fn delivery(ticket: i64) -> Value {
     delivery["object_id"] = json!(ticket);
     delivery["message"] = json!(format!("Ticket {ticket} has been logged"));
     delivery["ticket"]["id"] = json!(ticket);
+    if for_the_llm {
+        delivery["ticket"]["summary"] = json!("Question about the office move");
+        delivery["ticket"]["details"] = json!(format!(
+            "Can desk {ticket} move to the third floor with the others?"
+        ));
+    }
     delivery
 }
 
 /// Sends the deliveries to `urls` in turn.
 async fn send(http: &reqwest::Client, urls: &[String], args: &Args) -> Load {
     let bodies: Vec<String> = (0..args.n)
-        .map(|i| delivery(args.first_ticket + i).to_string())
+        .map(|i| delivery(args.first_ticket + i, args.llm_latency_ms.is_some()).to_string())
         .collect();
     let hooks: Vec<String> = urls.iter().map(|url| format!("{url}/hooks/halo")).collect();
     let started = Instant::now() + Duration::from_millis(20);
     let mut tasks = Vec::with_capacity(bodies.len());
+    let mut due_at = Vec::with_capacity(bodies.len());
     for (i, body) in bodies.into_iter().enumerate() {
         let due = started + Duration::from_secs_f64(i as f64 / args.rate);
+        due_at.push((args.first_ticket + i as i64, due));
         tokio::time::sleep_until(due.into()).await;
         let request = http
             .post(&hooks[i % hooks.len()])
@@ -396,11 +447,24 @@ async fn send(http: &reqwest::Client, urls: &[String], args: &Args) -> Load {
     }
     Load {
         started,
+        due: due_at,
         send_secs,
         last_answer_secs: started.elapsed().as_secs_f64(),
         answers,
         first_error,
     }
+}
+
+/// Durations in milliseconds, in order.
+fn sorted_ms(durations: impl Iterator<Item = Duration>) -> Vec<f64> {
+    let mut ms: Vec<f64> = durations.map(|d| d.as_secs_f64() * 1000.0).collect();
+    ms.sort_by(f64::total_cmp);
+    ms
+}
+
+/// The `p` percentile (nearest rank) of `sorted`, which is not empty.
+fn percentile(sorted: &[f64], p: f64) -> f64 {
+    sorted[((p * sorted.len() as f64).ceil() as usize).clamp(1, sorted.len()) - 1]
 }
 
 fn check(what: &str, passed: bool, detail: String) -> bool {

@@ -1,7 +1,9 @@
 //! The service under load and its stand-in Halo: started here, in live mode, on a free port.
 
+use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use serde_json::{json, Value};
@@ -23,13 +25,17 @@ impl Drop for Service {
     }
 }
 
+/// When the stand-in Halo received each ticket's update.
+pub type Updates = Arc<Mutex<HashMap<i64, Instant>>>;
+
 /// Halo's answers for a healthy instance (a short copy of tests/common/mod.rs `mount_halo`),
-/// for any ticket id.
-pub async fn mount_halo(server: &MockServer) {
+/// for any ticket id, each after `latency`. Returns when each ticket's update arrived.
+pub async fn mount_halo(server: &MockServer, latency: Duration) -> Updates {
     let json = |text: &str| serde_json::from_str::<Value>(text).expect("fixture JSON");
+    let answer = move |status: u16| ResponseTemplate::new(status).set_delay(latency);
     Mock::given(method("POST"))
         .and(path("/auth/token"))
-        .respond_with(ResponseTemplate::new(200).set_body_json(json(include_str!(
+        .respond_with(answer(200).set_body_json(json(include_str!(
             "../../tests/fixtures/token-response.json"
         ))))
         .mount(server)
@@ -48,10 +54,19 @@ pub async fn mount_halo(server: &MockServer) {
             include_str!("../../tests/fixtures/outcome-list.json"),
         ),
         ("/api/Actions", r#"{"actions": []}"#),
+        // The labels the LLM is offered (tests/it/llm.rs).
+        (
+            "/api/Category",
+            r#"[{"id": 1, "value": "Hardware", "type_id": 1}, {"id": 2, "value": "Facilities", "type_id": 1}]"#,
+        ),
+        (
+            "/api/TicketType",
+            r#"[{"id": 1, "name": "Incident"}, {"id": 3, "name": "Service Request"}]"#,
+        ),
     ] {
         Mock::given(method("GET"))
             .and(path(route))
-            .respond_with(ResponseTemplate::new(200).set_body_json(json(body)))
+            .respond_with(answer(200).set_body_json(json(body)))
             .mount(server)
             .await;
     }
@@ -62,23 +77,74 @@ pub async fn mount_halo(server: &MockServer) {
             let id = request.url.path().rsplit('/').next().unwrap_or_default();
             let mut ticket = ticket.clone();
             ticket["id"] = json!(id.parse::<i64>().unwrap_or_default());
-            ResponseTemplate::new(200).set_body_json(ticket)
+            answer(200).set_body_json(ticket)
         })
         .mount(server)
         .await;
+    let updates = Updates::default();
+    let updated = updates.clone();
     Mock::given(method("POST"))
         .and(path("/api/Tickets"))
-        .respond_with(|request: &Request| {
+        .respond_with(move |request: &Request| {
             let body: Value = serde_json::from_slice(&request.body).unwrap_or_default();
-            ResponseTemplate::new(200).set_body_json(&body[0])
+            for update in body.as_array().into_iter().flatten() {
+                if let Some(id) = update["id"].as_i64() {
+                    let mut updated = updated.lock().unwrap_or_else(|e| e.into_inner());
+                    updated.entry(id).or_insert_with(Instant::now);
+                }
+            }
+            answer(200).set_body_json(&body[0])
         })
         .mount(server)
         .await;
     Mock::given(method("POST"))
         .and(path("/api/Actions"))
-        .respond_with(ResponseTemplate::new(201).set_body_json(json!({"id": 555})))
+        .respond_with(answer(201).set_body_json(json!({"id": 555})))
         .mount(server)
         .await;
+    updates
+}
+
+/// A stand-in OpenAI-compatible LLM answering every chat completion after `latency`, with
+/// labels the stand-in Halo has (tests/it/llm.rs's answer).
+pub async fn mount_llm(latency: Duration) -> MockServer {
+    let llm = MockServer::start().await;
+    let content = json!({
+        "fields": {
+            "team": { "value": "Service Desk", "confidence": 0.95 },
+            "category_1": { "value": "Facilities", "confidence": 0.9 },
+            "priority_id": { "value": "Low", "confidence": 0.9 },
+            "tickettype_id": { "value": "Service Request", "confidence": 0.9 },
+            "impact": { "value": null, "confidence": 0.0 },
+            "urgency": { "value": null, "confidence": 0.0 }
+        },
+        "sentiment": "neutral",
+        "sentiment_score": 0.0,
+        "language": "en",
+        "rationale": "A question about the office move"
+    });
+    let completion = json!({
+        "id": "chatcmpl-load",
+        "object": "chat.completion",
+        "created": 1_795_000_000,
+        "model": "gpt-4o-mini",
+        "choices": [{
+            "index": 0,
+            "message": { "role": "assistant", "content": content.to_string() },
+            "finish_reason": "stop"
+        }],
+        "usage": { "prompt_tokens": 812, "completion_tokens": 64, "total_tokens": 876 }
+    });
+    Mock::given(method("POST"))
+        .and(path("/v1/chat/completions"))
+        .respond_with(
+            ResponseTemplate::new(200)
+                .set_body_json(completion)
+                .set_delay(latency),
+        )
+        .mount(&llm)
+        .await;
+    llm
 }
 
 /// Starts `serve` in live mode against the stand-in Halo on a free port, on the store
@@ -86,6 +152,7 @@ pub async fn mount_halo(server: &MockServer) {
 pub fn start_service(
     args: &Args,
     halo: &MockServer,
+    llm: Option<&MockServer>,
     store: &str,
     dir: &Path,
     replica: usize,
@@ -120,8 +187,6 @@ pub fn start_service(
         ("HALO__AUTH_URL", format!("{}/auth", halo.uri())),
         ("HALO__CLIENT_ID", "load-client".to_string()),
         ("HALO__CLIENT_SECRET", "load-secret".to_string()),
-        // Far above the ~2 requests per ticket, so the stand-in is never throttled.
-        ("HALO__REQUESTS_PER_5MIN", "3000000".to_string()),
         ("ACK__OUTCOME_ID", OUTCOME_ID.to_string()),
         ("RECONCILE__INTERVAL_SECS", "0".to_string()),
         // The stand-in Halo lists no tickets back: the read-back would only log failures.
@@ -129,6 +194,17 @@ pub fn start_service(
     ];
     if let Some(workers) = args.workers {
         env.push(("WORKER__CONCURRENCY", workers.to_string()));
+    }
+    if !args.budget {
+        // Far above the ~2 requests per ticket, so the stand-in is never throttled.
+        env.push(("HALO__REQUESTS_PER_5MIN", "3000000".to_string()));
+    }
+    if let Some(llm) = llm {
+        env.extend([
+            ("LLM__ENABLED", "true".to_string()),
+            ("LLM__BASE_URL", format!("{}/v1", llm.uri())),
+            ("LLM__API_KEY", "sk-load-0123456789".to_string()),
+        ]);
     }
     let log = dir.join(format!("service-{replica}.log"));
     let mut command = Command::new(&binary);
