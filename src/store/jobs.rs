@@ -6,7 +6,7 @@ use std::time::Duration;
 use serde::{Deserialize, Serialize};
 use sqlx::FromRow;
 
-use super::{parameters, Backend, Context, Store, StoreError};
+use super::{fetch_by_ids, Backend, Context, Store, StoreError};
 use crate::clock::now_ms;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -159,22 +159,14 @@ async fn renew_lease<'e>(
 impl Store {
     /// Which of `ticket_ids` have no job yet, in their order, a query per 500 ids.
     pub async fn tickets_without_jobs(&self, ticket_ids: &[i64]) -> Result<Vec<i64>, StoreError> {
-        let mut known = std::collections::HashSet::new();
-        for chunk in ticket_ids.chunks(500) {
-            let sql = format!(
-                "SELECT ticket_id FROM jobs WHERE ticket_id IN ({})",
-                parameters(1, chunk.len())
-            );
-            let mut query = sqlx::query_scalar(&sql);
-            for id in chunk {
-                query = query.bind(id);
-            }
-            let found: Vec<i64> = query
-                .fetch_all(&self.reads)
-                .await
-                .context("looking for tickets without a job")?;
-            known.extend(found);
-        }
+        let known: Vec<(i64,)> = fetch_by_ids(
+            &self.reads,
+            "SELECT ticket_id FROM jobs WHERE ticket_id IN ({ids})",
+            ticket_ids,
+            "looking for tickets without a job",
+        )
+        .await?;
+        let known: std::collections::HashSet<i64> = known.into_iter().map(|(id,)| id).collect();
         Ok(ticket_ids
             .iter()
             .copied()

@@ -110,6 +110,29 @@ pub(crate) fn parameters(from: usize, count: usize) -> String {
         .join(", ")
 }
 
+/// The rows `select` reads for `ids`, where `{ids}` in it stands for the IN list: 500 ids
+/// a statement, under both backends' limits on parameters (SQLite 32,766, Postgres 65,535).
+pub(crate) async fn fetch_by_ids<T>(
+    pool: &AnyPool,
+    select: &str,
+    ids: &[i64],
+    action: &'static str,
+) -> Result<Vec<T>, StoreError>
+where
+    T: for<'r> sqlx::FromRow<'r, sqlx::any::AnyRow> + Send + Unpin,
+{
+    let mut rows = Vec::with_capacity(ids.len());
+    for chunk in ids.chunks(500) {
+        let sql = select.replace("{ids}", &parameters(1, chunk.len()));
+        let mut query = sqlx::query_as(&sql);
+        for id in chunk {
+            query = query.bind(id);
+        }
+        rows.extend(query.fetch_all(pool).await.context(action)?);
+    }
+    Ok(rows)
+}
+
 /// The store: one pool writes, one reads (the same on Postgres). On SQLite one connection
 /// writes and eight read: SQLite lets one writer in at a time and makes the others wait
 /// in its busy handler, which sleeps in steps of up to 100 ms (the slow regime in

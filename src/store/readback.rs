@@ -4,7 +4,7 @@
 use serde::Serialize;
 use sqlx::FromRow;
 
-use super::{parameters, Context, Flag, Store, StoreError};
+use super::{fetch_by_ids, Context, Flag, Store, StoreError};
 
 /// A decision waiting to be read back.
 #[derive(Debug, Clone, FromRow)]
@@ -69,25 +69,17 @@ impl Store {
         &self,
         tickets: &[i64],
     ) -> Result<Vec<PendingDecision>, StoreError> {
-        let mut pending = Vec::new();
-        // Bound the number of variables per statement (SQLite allows 32,766, Postgres 65,535).
-        for chunk in tickets.chunks(500) {
-            let sql = format!(
-                "SELECT {PENDING_COLUMNS} FROM decisions d
-                 WHERE read_back_at IS NULL AND ticket_id IN ({}) ORDER BY id",
-                parameters(1, chunk.len())
-            );
-            let mut query = sqlx::query_as(&sql);
-            for id in chunk {
-                query = query.bind(id);
-            }
-            let found: Vec<PendingDecision> = query
-                .fetch_all(&self.reads)
-                .await
-                .context("reading the decisions to read back")?;
-            pending.extend(found);
-        }
-        Ok(pending)
+        let select = format!(
+            "SELECT {PENDING_COLUMNS} FROM decisions d
+             WHERE read_back_at IS NULL AND ticket_id IN ({{ids}}) ORDER BY id"
+        );
+        fetch_by_ids(
+            &self.reads,
+            &select,
+            tickets,
+            "reading the decisions to read back",
+        )
+        .await
     }
 
     /// The oldest pending decisions made before `settled_before` (unix ms), at most `limit`.

@@ -18,35 +18,33 @@ pub struct ServingLock {
 impl ServingLock {
     /// Taken by a service: several may serve from one file, but not during a copy.
     pub fn shared(path: &Path) -> Result<ServingLock, StoreError> {
-        let file = open(path)?;
-        match file.try_lock_shared() {
-            Ok(()) => Ok(ServingLock { _file: file }),
-            Err(TryLockError::WouldBlock) => Err(StoreError::InUse(format!(
-                "{} is being copied by migrate-store: start the service when it is done",
-                path.display()
-            ))),
-            Err(TryLockError::Error(error)) => Err(lock_error(path, error)),
-        }
+        let held = "is being copied by migrate-store: start the service when it is done";
+        take(path, false, held)
     }
 
     /// Taken by `migrate-store` for the whole copy: refused while any service serves.
     pub fn exclusive(path: &Path) -> Result<ServingLock, StoreError> {
-        let file = open(path)?;
-        match file.try_lock() {
-            Ok(()) => Ok(ServingLock { _file: file }),
-            Err(TryLockError::WouldBlock) => Err(StoreError::InUse(format!(
-                "a service is using {}: stop every service on it first",
-                path.display()
-            ))),
-            Err(TryLockError::Error(error)) => Err(lock_error(path, error)),
-        }
+        take(
+            path,
+            true,
+            "is in use by a service: stop every service on it first",
+        )
     }
 }
 
-fn open(path: &Path) -> Result<File, StoreError> {
-    File::open(path).map_err(|error| lock_error(path, error))
-}
-
-fn lock_error(path: &Path, error: std::io::Error) -> StoreError {
-    StoreError::InUse(format!("cannot lock {}: {error}", path.display()))
+/// The lock on `path`; refused, saying the file `held`, while another process holds it in
+/// a way that excludes this one.
+fn take(path: &Path, exclusive: bool, held: &str) -> Result<ServingLock, StoreError> {
+    let refused = |why: String| StoreError::InUse(format!("{} {why}", path.display()));
+    let cannot = |error: std::io::Error| refused(format!("cannot be locked: {error}"));
+    let file = File::open(path).map_err(cannot)?;
+    let locked = match exclusive {
+        true => file.try_lock(),
+        false => file.try_lock_shared(),
+    };
+    match locked {
+        Ok(()) => Ok(ServingLock { _file: file }),
+        Err(TryLockError::WouldBlock) => Err(refused(held.to_string())),
+        Err(TryLockError::Error(error)) => Err(cannot(error)),
+    }
 }

@@ -5,24 +5,15 @@
 use std::time::{Duration, Instant};
 
 use crate::common::stateful_halo::{delivery_of, ticket, StatefulHalo};
-use crate::common::{binary, halo_env, Served};
+use crate::common::{live_binary, Served};
 use wiremock::MockServer;
 
 const TICKETS: std::ops::RangeInclusive<i64> = 5001..=5012;
 
 fn serve(halo: &MockServer, db: &std::path::Path) -> Served {
-    let mut command = binary();
-    halo_env(&mut command, halo);
-    command
-        .env("HALO_TRIAGE__MODE", "live")
-        .env("HALO_TRIAGE__SERVER__LISTEN", "127.0.0.1:0")
-        .env("HALO_TRIAGE__STORE__PATH", db)
-        .env("HALO_TRIAGE__HALO__TIMEOUT_SECS", "2")
-        .env("HALO_TRIAGE__RECONCILE__INTERVAL_SECS", "0")
-        // The default lease: the killed process's jobs are taken over once it runs out.
-        .env("HALO_TRIAGE__WORKER__CONCURRENCY", "2")
-        .env("HALO_TRIAGE__WORKER__RETRY_BASE_SECS", "1")
-        .env("HALO_TRIAGE__WORKER__POLL_INTERVAL_MS", "100");
+    let mut command = live_binary(halo, &format!("sqlite://{}", db.display()));
+    // The default lease: the killed process's jobs are taken over once it runs out.
+    command.env("HALO_TRIAGE__WORKER__CONCURRENCY", "2");
     Served::start(&mut command)
 }
 

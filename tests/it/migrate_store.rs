@@ -86,7 +86,10 @@ async fn a_sqlite_store_moves_to_postgres_and_serves_on_from_there() {
     let refused = migrate(&sqlite.url, &postgres.url);
     assert!(!refused.status.success());
     let said = String::from_utf8_lossy(&refused.stderr);
-    assert!(said.contains("a service is using"), "{said}");
+    assert!(
+        said.contains("is in use by a service: stop every service on it first"),
+        "{said}"
+    );
     first.stop.send(()).unwrap();
     first.stopped.await.unwrap().unwrap();
 
@@ -170,5 +173,32 @@ async fn migrate_store_refuses_what_it_cannot_copy() {
     assert!(
         said.contains("--to: the destination is the source"),
         "{said}"
+    );
+}
+
+#[tokio::test]
+async fn a_service_does_not_start_on_a_store_being_copied() {
+    let sqlite = Backing::sqlite();
+    drop(sqlite.open().await);
+    let path = sqlite.url.trim_start_matches("sqlite://");
+    // What migrate-store holds for the whole copy.
+    let copying = std::fs::File::open(path).unwrap();
+    copying.lock().unwrap();
+    let env = [
+        ("HALO_TRIAGE__STORE__URL", sqlite.url.as_str()),
+        (
+            "HALO_TRIAGE__WEBHOOK__TOKEN",
+            "test-webhook-token-0123456789",
+        ),
+        ("HALO_TRIAGE__SERVER__LISTEN", "127.0.0.1:0"),
+    ]
+    .map(|(k, v)| (k.to_string(), v.to_string()));
+    let settings = halo_triage::Settings::load_with_env(None, env).unwrap();
+    let refused = halo_triage::App::build(settings).await.err().unwrap();
+    assert!(
+        refused
+            .to_string()
+            .contains("is being copied by migrate-store"),
+        "{refused}"
     );
 }

@@ -8,7 +8,7 @@ use halo_triage::Store;
 
 use crate::common::backing::Backing;
 use crate::common::stateful_halo::{delivery_of, ticket, StatefulHalo};
-use crate::common::{binary, halo_env, spawn_running, Served};
+use crate::common::{live_binary, spawn_running, Served};
 use crate::on_both_backends;
 
 on_both_backends!(two_services_on_one_store_share_one_halo_rate_budget);
@@ -64,21 +64,13 @@ const TICKETS: std::ops::RangeInclusive<i64> = 7001..=7200;
 
 /// The real binary as one replica on `store_url`.
 fn replica(halo: &StatefulHalo, store_url: &str) -> Served {
-    let mut command = binary();
-    halo_env(&mut command, &halo.server);
+    let mut command = live_binary(&halo.server, store_url);
     command
-        .env("HALO_TRIAGE__MODE", "live")
-        .env("HALO_TRIAGE__SERVER__LISTEN", "127.0.0.1:0")
-        .env("HALO_TRIAGE__STORE__URL", store_url)
-        .env("HALO_TRIAGE__HALO__TIMEOUT_SECS", "2")
         .env("HALO_TRIAGE__HALO__REQUESTS_PER_5MIN", "100000")
-        .env("HALO_TRIAGE__RECONCILE__INTERVAL_SECS", "0")
         .env("HALO_TRIAGE__WORKER__CONCURRENCY", "4")
         // A killed replica's jobs are taken over once their lease runs out.
         .env("HALO_TRIAGE__WORKER__LEASE_SECS", "10")
-        .env("HALO_TRIAGE__WORKER__LEASE_RENEW_SECS", "3")
-        .env("HALO_TRIAGE__WORKER__RETRY_BASE_SECS", "1")
-        .env("HALO_TRIAGE__WORKER__POLL_INTERVAL_MS", "100");
+        .env("HALO_TRIAGE__WORKER__LEASE_RENEW_SECS", "3");
     Served::start(&mut command)
 }
 

@@ -542,6 +542,26 @@ async fn the_shared_rate_budget_allows_a_burst_then_one_per_period_across_proces
     assert!(a.take_rate("other", period, 4).await.unwrap().is_none());
 }
 
+/// SQLite's budgets are a file: one that cannot be written is an error the caller sees
+/// (Halo's client then goes on its own process's budget, with a warning).
+#[tokio::test]
+async fn a_rates_file_that_cannot_be_written_is_an_error() {
+    let backing = Backing::sqlite();
+    let store = backing.open().await;
+    let db = backing.url.trim_start_matches("sqlite://");
+    std::fs::create_dir(format!("{db}-rates")).unwrap();
+    let error = store
+        .take_rate("halo", Duration::from_secs(1), 4)
+        .await
+        .unwrap_err();
+    assert!(
+        error
+            .to_string()
+            .contains("cannot read or write the shared rate budget"),
+        "{error}"
+    );
+}
+
 async fn sessions_watermarks_acknowledgements_and_pruning(backing: Backing) {
     let store = backing.open().await;
     let far = halo_triage::now_ms() + 3_600_000;

@@ -575,6 +575,22 @@ impl Served {
     }
 }
 
+/// The real binary in live mode against `halo` on the store `store_url`, as the crash and
+/// replica tests run it: quick Halo timeouts and retries, a short poll, no reconciler.
+pub fn live_binary(halo: &MockServer, store_url: &str) -> Command {
+    let mut command = binary();
+    halo_env(&mut command, halo);
+    command
+        .env("HALO_TRIAGE__MODE", "live")
+        .env("HALO_TRIAGE__SERVER__LISTEN", "127.0.0.1:0")
+        .env("HALO_TRIAGE__STORE__URL", store_url)
+        .env("HALO_TRIAGE__HALO__TIMEOUT_SECS", "2")
+        .env("HALO_TRIAGE__RECONCILE__INTERVAL_SECS", "0")
+        .env("HALO_TRIAGE__WORKER__RETRY_BASE_SECS", "1")
+        .env("HALO_TRIAGE__WORKER__POLL_INTERVAL_MS", "100");
+    command
+}
+
 /// The settings that point the real binary at `halo` in live-mode-ready form: webhook
 /// token, Halo credentials, no Halo retries, the acknowledgement outcome.
 pub fn halo_env(command: &mut Command, halo: &MockServer) {
