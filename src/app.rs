@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use axum::Router;
 use tokio::net::TcpListener;
-use tokio::sync::{watch, Notify};
+use tokio::sync::watch;
 use tokio::task::JoinSet;
 
 use crate::config::{ConfigError, Database, Mode, ServerSettings, Settings};
@@ -24,6 +24,7 @@ use crate::tasks::reconcile::Reconciler;
 use crate::tasks::rules_watch::RulesHandle;
 use crate::triage::llm::{Llm, LlmError};
 use crate::triage::RulesError;
+use crate::wake::Wake;
 use crate::worker::{Outage, Worker};
 
 /// Why the service could not start or stopped with an error.
@@ -57,7 +58,7 @@ pub struct App {
     router: Router,
     store: Store,
     worker: Worker,
-    wake: Arc<Notify>,
+    wake: Wake,
     concurrency: usize,
     /// How long jobs in flight may take to finish at shutdown.
     grace: Duration,
@@ -107,7 +108,7 @@ impl App {
             }
         });
         let halo_client = halo.as_ref().map(|halo| halo.client.clone());
-        let wake = Arc::new(Notify::new());
+        let wake = Wake::default();
         let reconciler = halo.as_ref().map(|halo| {
             Reconciler::new(
                 store.clone(),

@@ -38,6 +38,7 @@ mod tasks;
 mod telemetry;
 mod text;
 mod triage;
+mod wake;
 mod worker;
 
 pub use app::{App, AppError};

@@ -203,6 +203,7 @@ impl Settings {
             max_retries: halo.max_retries,
             max_retry_wait: halo.max_retry_wait,
             retry_base: halo.retry_base,
+            batch_max: halo.batch_max,
         };
         Ok(Some(HaloClient::new(credentials, options)?))
     }

@@ -247,6 +247,8 @@ pub struct HaloSettings {
     pub max_retry_wait: Duration,
     #[serde(rename = "lookup_ttl_secs", deserialize_with = "de::secs")]
     pub lookup_ttl: Duration,
+    /// Ticket updates, actions or ticket reads in one request; 1 sends each alone.
+    pub batch_max: usize,
 }
 
 #[derive(Debug, Clone, Deserialize)]

@@ -127,6 +127,10 @@ impl HaloSettings {
         if self.timeout.is_zero() {
             return Err(invalid("halo.timeout_secs", "must be at least 1"));
         }
+        if !(1..=100).contains(&self.batch_max) {
+            // 100 is the largest page Halo lists, which bounds a read batch.
+            return Err(invalid("halo.batch_max", "must be from 1 to 100"));
+        }
         Ok(())
     }
 }

@@ -10,6 +10,7 @@ use serde::Deserialize;
 use serde_json::Value;
 use url::Url;
 
+use super::batch::{AppliedCheck, Batches};
 use super::decode::{decode, decode_list};
 use super::error::HaloError;
 use super::model::{Action, ListedTicket, Ticket, TicketUpdate};
@@ -18,11 +19,31 @@ use super::transport::{Fence, RetryPolicy, SharedBudget, Transport};
 
 /// Whether a request may be sent again when its first answer was a failure.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Repeat {
+pub(super) enum Repeat {
     /// Idempotent (reads, updates with the same values): retry any retryable failure.
     Safe,
     /// Not idempotent: retry only failures that prove Halo did not process it.
     OnlyIfUnprocessed,
+}
+
+/// What one ticket is read for, which says what a ticket in a list read must carry to
+/// stand for `GET /api/Tickets/{id}` (Halo may trim list items).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ReadFor {
+    /// The rules and the LLM read the text and the custom fields.
+    Triage,
+    /// The acknowledgement goes to the user email Halo has.
+    Recipient,
+}
+
+impl ReadFor {
+    /// The keys a listed ticket must carry.
+    pub(super) fn needs(self) -> &'static [&'static str] {
+        match self {
+            ReadFor::Triage => &["details", "customfields"],
+            ReadFor::Recipient => &["user_email"],
+        }
+    }
 }
 
 /// A ticket in a list, of which only the id is read.
@@ -41,6 +62,8 @@ pub struct HaloClientOptions {
     pub max_retries: u32,
     pub max_retry_wait: Duration,
     pub retry_base: Duration,
+    /// Elements in one batched request (`halo.batch_max`); 1 sends each alone.
+    pub batch_max: usize,
 }
 
 /// A cheap-to-clone handle; every clone shares the token and the rate budget.
@@ -49,9 +72,11 @@ pub struct HaloClient {
     inner: Arc<Inner>,
 }
 
-struct Inner {
+pub(super) struct Inner {
     transport: Transport,
     tokens: Tokens,
+    /// The queues of batched requests, when batching is on.
+    batches: Option<Batches>,
 }
 
 impl HaloClient {
@@ -76,16 +101,30 @@ impl HaloClient {
             max_retry_wait: options.max_retry_wait,
         };
         let transport = Transport::new(options.timeout, options.requests_per_5min, retry)?;
+        let batch_max = options.batch_max;
         Ok(HaloClient {
-            inner: Arc::new(Inner {
+            // The batches' tasks hold the client weakly: they end when it is dropped.
+            inner: Arc::new_cyclic(|client| Inner {
                 transport,
                 tokens: Tokens::new(credentials, options.scope),
+                batches: (batch_max > 1).then(|| Batches::new(client.clone(), batch_max)),
             }),
         })
     }
 
-    /// `GET /api/Tickets/{id}` with details (custom fields and the like).
-    pub async fn ticket(&self, id: i64) -> Result<Ticket, HaloError> {
+    pub(super) fn from_inner(inner: Arc<Inner>) -> HaloClient {
+        HaloClient { inner }
+    }
+
+    /// The ticket `id` with details (custom fields and the like): with batching on, in one
+    /// list read with the other tickets read at the same time, else (and when the list
+    /// does not carry what `purpose` needs) `GET /api/Tickets/{id}`.
+    pub async fn ticket(&self, id: i64, purpose: ReadFor) -> Result<Ticket, HaloError> {
+        if let Some(batches) = &self.inner.batches {
+            if let Some(listed) = batches.read(id, purpose).await? {
+                return decode("GET /api/Tickets", listed);
+            }
+        }
         let path = format!("Tickets/{id}");
         let value = self
             .request(Method::GET, &path, &[("includedetails", "true")], None)
@@ -194,23 +233,28 @@ impl HaloClient {
         Ok((items, false))
     }
 
-    /// Partial update: `POST /api/Tickets` with a one-element array.
-    /// `fence` is asked right before each try goes out (see [`Fence`]).
+    /// Partial update: `POST /api/Tickets`, in a batch with other jobs' updates when
+    /// batching is on (alone in a one-element array when not). `fence` is asked right
+    /// before each try goes out (see [`Fence`]).
     pub async fn update_ticket(
         &self,
         update: &TicketUpdate,
-        fence: &Fence<'_>,
+        fence: Fence,
     ) -> Result<Value, HaloError> {
-        let body = serde_json::json!([update]);
+        let body = to_body(update)?;
+        if let Some(batches) = &self.inner.batches {
+            return batches.update(body, fence).await;
+        }
         // Repeating an update with the same values is harmless.
-        let repeat = Repeat::Safe;
+        let body = Value::Array(vec![body]);
+        let post = Some(&body);
         self.send_request(
             Method::POST,
             "Tickets",
             &[],
-            Some(&body),
-            repeat,
-            Some(fence),
+            post,
+            Repeat::Safe,
+            Some(&fence),
         )
         .await
     }
@@ -248,16 +292,24 @@ impl HaloClient {
             .await
     }
 
-    /// `POST /api/Actions` with a one-element array. Not repeated after an answer that
-    /// may hide a processed request (5xx, timeout): a second action would mean a second
-    /// email. The caller decides, after looking at the ticket's actions.
-    /// `fence` is asked right before each try goes out (see [`Fence`]).
+    /// `POST /api/Actions`, in a batch with other jobs' actions when batching is on (alone
+    /// in a one-element array when not). Not repeated after an answer that may hide a
+    /// processed request (5xx, timeout): a second action would mean a second email. The
+    /// caller decides, after looking at the ticket's actions. `fence` is asked right before
+    /// each try goes out (see [`Fence`]); `applied` tells this action among the ticket's
+    /// actions, for a batch Halo refused that may have been applied in part.
     pub async fn post_action(
         &self,
         action: &impl serde::Serialize,
-        fence: &Fence<'_>,
+        ticket_id: i64,
+        fence: Fence,
+        applied: AppliedCheck,
     ) -> Result<Value, HaloError> {
-        let body = serde_json::json!([action]);
+        let body = to_body(action)?;
+        if let Some(batches) = &self.inner.batches {
+            return batches.action(body, ticket_id, fence, applied).await;
+        }
+        let body = Value::Array(vec![body]);
         let repeat = Repeat::OnlyIfUnprocessed;
         self.send_request(
             Method::POST,
@@ -265,7 +317,7 @@ impl HaloClient {
             &[],
             Some(&body),
             repeat,
-            Some(fence),
+            Some(&fence),
         )
         .await
     }
@@ -295,41 +347,69 @@ impl HaloClient {
         query: &[(&str, &str)],
         body: Option<&Value>,
         repeat: Repeat,
-        fence: Option<&Fence<'_>>,
+        fence: Option<&Fence>,
     ) -> Result<Value, HaloError> {
-        let endpoint = format!("{method} /api/{}", path.trim_start_matches('/'));
-        let transport = &self.inner.transport;
-        let mut delays = transport.backoff();
-        let mut renewed_token = false;
+        let endpoint = endpoint(&method, path);
+        let mut retries = self.retries(repeat);
         loop {
             let token = self.token().await?;
-            let mut request = transport
-                .http
-                .request(method.clone(), self.api_url(path))
-                .bearer_auth(token.expose_secret())
-                .query(query);
-            if let Some(body) = body {
-                request = request.json(body);
+            self.inner.transport.take_budget().await;
+            // After the wait for the budget, which can be long: the request goes out only
+            // if it is still the caller's to send.
+            if let Some(fence) = fence {
+                if !fence().await {
+                    return Err(HaloError::Fenced { endpoint });
+                }
             }
-            let error = match transport.send(request, &endpoint, fence).await {
+            let sent = self.try_once(&method, path, query, body, &token).await;
+            let error = match sent {
                 Ok(value) => return Ok(value),
-                Err(error @ HaloError::Fenced { .. }) => return Err(error),
                 Err(error) => error,
             };
-            // A 401 was refused before any processing: renewing and repeating is safe.
-            if error.status() == Some(401) && !renewed_token {
-                tracing::info!(%endpoint, "Halo answered 401: renewing the token once");
-                renewed_token = true;
-                self.inner.tokens.forget(&token).await;
-                continue;
-            }
-            if repeat == Repeat::OnlyIfUnprocessed && !error.was_unprocessed() {
-                return Err(error);
-            }
-            transport
-                .wait_before_retry(&mut delays, error, &endpoint)
+            retries
+                .after_failure(self, error, &token, &endpoint)
                 .await?;
         }
+    }
+
+    /// One try of a request whose budget was taken, with `token`.
+    pub(super) async fn try_once(
+        &self,
+        method: &Method,
+        path: &str,
+        query: &[(&str, &str)],
+        body: Option<&Value>,
+        token: &SecretString,
+    ) -> Result<Value, HaloError> {
+        let transport = &self.inner.transport;
+        let mut request = transport
+            .http
+            .request(method.clone(), self.api_url(path))
+            .bearer_auth(token.expose_secret())
+            .query(query);
+        if let Some(body) = body {
+            request = request.json(body);
+        }
+        transport.send(request, &endpoint(method, path)).await
+    }
+
+    /// The retry rules of one request (a single one or a batch).
+    pub(super) fn retries(&self, repeat: Repeat) -> Retries<impl Iterator<Item = Duration>> {
+        Retries {
+            repeat,
+            delays: self.inner.transport.backoff(),
+            renewed_token: false,
+        }
+    }
+
+    /// Waits for the rate budget (see `Transport::take_budget`).
+    pub(super) async fn take_budget(&self) {
+        self.inner.transport.take_budget().await;
+    }
+
+    /// The steady time between two requests under the budget.
+    pub(super) fn period(&self) -> Duration {
+        self.inner.transport.period()
     }
 
     fn api_url(&self, path: &str) -> Url {
@@ -341,8 +421,56 @@ impl HaloClient {
     }
 
     /// The token for the next request.
-    async fn token(&self) -> Result<SecretString, HaloError> {
+    pub(super) async fn token(&self) -> Result<SecretString, HaloError> {
         let authinfo = self.api_url("authinfo");
         self.inner.tokens.get(&self.inner.transport, authinfo).await
     }
+}
+
+/// How one request is tried again: the token renewed once after a 401, other failures as
+/// the request's [`Repeat`] allows, after the backoff or Halo's `Retry-After`.
+pub(super) struct Retries<D> {
+    repeat: Repeat,
+    delays: D,
+    renewed_token: bool,
+}
+
+impl<D: Iterator<Item = Duration>> Retries<D> {
+    /// After a failed try with `token`: `Ok` to try again (the wait is over), or the error
+    /// that ends the request.
+    pub(super) async fn after_failure(
+        &mut self,
+        client: &HaloClient,
+        error: HaloError,
+        token: &SecretString,
+        endpoint: &str,
+    ) -> Result<(), HaloError> {
+        // A 401 was refused before any processing: renewing and repeating is safe.
+        if error.status() == Some(401) && !self.renewed_token {
+            tracing::info!(%endpoint, "Halo answered 401: renewing the token once");
+            self.renewed_token = true;
+            client.inner.tokens.forget(token).await;
+            return Ok(());
+        }
+        if self.repeat == Repeat::OnlyIfUnprocessed && !error.was_unprocessed() {
+            return Err(error);
+        }
+        let transport = &client.inner.transport;
+        transport
+            .wait_before_retry(&mut self.delays, error, endpoint)
+            .await
+    }
+}
+
+/// `METHOD /api/path`, as errors, logs and metrics name a request.
+pub(super) fn endpoint(method: &Method, path: &str) -> String {
+    format!("{method} /api/{}", path.trim_start_matches('/'))
+}
+
+/// A request's JSON body.
+fn to_body(element: &impl serde::Serialize) -> Result<Value, HaloError> {
+    serde_json::to_value(element).map_err(|e| HaloError::Decode {
+        endpoint: "request body".into(),
+        message: e.to_string(),
+    })
 }

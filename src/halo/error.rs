@@ -25,6 +25,13 @@ pub enum HaloError {
     /// lease was taken over during a wait): nothing was sent.
     #[error("{endpoint}: not sent: the write is no longer ours to make")]
     Fenced { endpoint: String },
+    /// The failure of a batched request, the same for every element it carried.
+    #[error(transparent)]
+    Shared(std::sync::Arc<HaloError>),
+    /// The task sending a batch ended without answering (it panicked, or the client is
+    /// gone): the request may or may not have gone out.
+    #[error("{endpoint}: the batch carrying this request ended without an answer")]
+    Abandoned { endpoint: String },
 }
 
 impl HaloError {
@@ -34,6 +41,8 @@ impl HaloError {
             HaloError::Transport { source, .. } => !source.is_builder(),
             HaloError::Status { status, .. } => matches!(status, 408 | 429 | 500..=599),
             HaloError::Decode { .. } | HaloError::Fenced { .. } => false,
+            HaloError::Shared(error) => error.is_retryable(),
+            HaloError::Abandoned { .. } => true,
         }
     }
 
@@ -43,14 +52,23 @@ impl HaloError {
         match self {
             HaloError::Transport { source, .. } => source.is_connect(),
             HaloError::Status { status, .. } => *status == 429,
-            HaloError::Decode { .. } => false,
+            HaloError::Decode { .. } | HaloError::Abandoned { .. } => false,
             HaloError::Fenced { .. } => true,
+            HaloError::Shared(error) => error.was_unprocessed(),
         }
+    }
+
+    /// Halo refused the request as it was (a 4xx other than 408 and 429): sending it again
+    /// unchanged would be refused again.
+    pub fn is_refusal(&self) -> bool {
+        self.status()
+            .is_some_and(|status| (400..500).contains(&status) && !self.is_retryable())
     }
 
     pub fn status(&self) -> Option<u16> {
         match self {
             HaloError::Status { status, .. } => Some(*status),
+            HaloError::Shared(error) => error.status(),
             _ => None,
         }
     }
@@ -58,6 +76,7 @@ impl HaloError {
     pub fn retry_after(&self) -> Option<Duration> {
         match self {
             HaloError::Status { retry_after, .. } => *retry_after,
+            HaloError::Shared(error) => error.retry_after(),
             _ => None,
         }
     }

@@ -2,6 +2,7 @@
 //! decide, webhook payloads and cached lookups. Imports nothing of this crate but text
 //! utilities and metrics: rules, triage, storage and settings sit above it.
 
+mod batch;
 mod client;
 mod decode;
 mod error;
@@ -12,12 +13,13 @@ mod token;
 mod transport;
 pub(crate) mod webhook;
 
-pub use client::{HaloClient, HaloClientOptions};
+pub use batch::AppliedCheck;
+pub use client::{HaloClient, HaloClientOptions, ReadFor};
 pub use error::HaloError;
 pub use field::{Field, FieldValue, Kind};
 pub use lookups::Lookups;
 pub use token::HaloCredentials;
-pub use transport::SharedBudget;
+pub use transport::{Fence, SharedBudget};
 
 /// The date string Halo's `startdate` takes: UTC, `YYYY-MM-DDTHH:MM:SS`.
 pub fn date_param(at_ms: i64) -> String {

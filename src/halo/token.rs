@@ -109,7 +109,8 @@ impl Tokens {
             ("scope", self.scope.as_str()),
         ];
         let request = transport.http.post(endpoint).form(&form);
-        let answer: TokenResponse = decode(&label, transport.send(request, &label, None).await?)?;
+        transport.take_budget().await;
+        let answer: TokenResponse = decode(&label, transport.send(request, &label).await?)?;
         let lifetime = Duration::from_secs(answer.expires_in.unwrap_or(3600));
         let token = CachedToken {
             value: answer.access_token,
@@ -136,7 +137,8 @@ impl Tokens {
             None => {
                 let label = "GET /api/authinfo";
                 let request = transport.http.get(authinfo);
-                let info: AuthInfo = decode(label, transport.send(request, label, None).await?)?;
+                transport.take_budget().await;
+                let info: AuthInfo = decode(label, transport.send(request, label).await?)?;
                 let url =
                     info.auth_url
                         .filter(|u| !u.is_empty())

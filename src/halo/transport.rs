@@ -18,8 +18,10 @@ use super::error::{error_message, HaloError};
 const RATE_WINDOW: Duration = Duration::from_secs(300);
 
 /// Asked right before a write goes out, after every wait: true while the write is still
-/// the caller's to make (a worker renews its job's lease here).
-pub type Fence<'a> = dyn Fn() -> Pin<Box<dyn Future<Output = bool> + Send + 'a>> + Send + Sync + 'a;
+/// the caller's to make (a worker renews its job's lease here). Owned, because a batch is
+/// sent by another task than the job's.
+pub type Fence =
+    std::sync::Arc<dyn Fn() -> Pin<Box<dyn Future<Output = bool> + Send>> + Send + Sync>;
 
 /// A rate budget kept outside this process (the store), so that every process on it, the
 /// replicas and a `learn` run beside them, stays within Halo's limit together.
@@ -83,24 +85,24 @@ impl Transport {
         })
     }
 
-    /// Spends one unit of the rate budget, sends, and reads the JSON answer.
+    /// Waits for one request of the rate budget: this process's, then the shared one.
+    pub(super) async fn take_budget(&self) {
+        self.budget.until_ready().await;
+        self.take_shared().await;
+    }
+
+    /// The steady time between two requests once the burst is spent (5 minutes over the
+    /// budget): how long a batch may wait for more elements after its kind's last request.
+    pub(super) fn period(&self) -> Duration {
+        spread(self.requests_per_5min).0
+    }
+
+    /// Sends a request whose budget was taken, and reads the JSON answer.
     pub(super) async fn send(
         &self,
         request: RequestBuilder,
         endpoint: &str,
-        fence: Option<&Fence<'_>>,
     ) -> Result<Value, HaloError> {
-        self.budget.until_ready().await;
-        self.take_shared().await;
-        // After the wait for the budget, which can be long: the request goes out only if
-        // it is still the caller's to send.
-        if let Some(fence) = fence {
-            if !fence().await {
-                return Err(HaloError::Fenced {
-                    endpoint: endpoint.to_string(),
-                });
-            }
-        }
         self.count_sent();
         let sent = request.send().await;
         let status = match &sent {

@@ -81,7 +81,7 @@ async fn list_jobs(State(state): State<Arc<Operator>>, Query(query): Query<JobsQ
 async fn replay_job(State(state): State<Arc<Operator>>, Path(id): Path<i64>) -> Response {
     match state.store.replay_job(id).await {
         Ok(Replay::Queued) => {
-            state.wake.notify_waiters();
+            state.wake.jobs_queued(1);
             tracing::info!(job_id = id, "dead job replayed through the admin API");
             Json(json!({ "job_id": id, "status": "queued" })).into_response()
         }
@@ -95,7 +95,7 @@ async fn replay_all_dead(State(state): State<Arc<Operator>>) -> Response {
     match state.store.replay_all_dead().await {
         Ok(replayed) => {
             if replayed > 0 {
-                state.wake.notify_waiters();
+                state.wake.jobs_queued(replayed as usize);
             }
             tracing::info!(replayed, "dead jobs replayed through the admin API");
             Json(json!({ "replayed": replayed })).into_response()

@@ -15,12 +15,12 @@ pub(crate) mod throttle;
 use std::sync::Arc;
 
 use axum::Router;
-use tokio::sync::Notify;
 
 use crate::config::Settings;
 use crate::halo::HaloClient;
 use crate::report::LatestReport;
 use crate::store::Store;
+use crate::wake::Wake;
 
 pub use health::Health;
 pub(crate) use operator::Operator;
@@ -34,7 +34,7 @@ pub use throttle::Throttle;
 pub fn routers(
     settings: &Settings,
     store: Store,
-    wake: Arc<Notify>,
+    wake: Wake,
     health: Health,
     throttle: Arc<Throttle>,
     halo: Option<HaloClient>,

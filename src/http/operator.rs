@@ -5,7 +5,6 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use secrecy::SecretString;
-use tokio::sync::Notify;
 
 use super::throttle::Throttle;
 use crate::config::{Mode, ReportSettings};
@@ -14,6 +13,7 @@ use crate::report::LatestReport;
 use crate::store::Store;
 use crate::tasks::model_watch::ModelsHandle;
 use crate::tasks::rules_watch::RulesHandle;
+use crate::wake::Wake;
 use crate::worker::Outage;
 
 pub struct Operator {
@@ -22,7 +22,7 @@ pub struct Operator {
     /// Shared with the webhook: failed sign-ins and bearer tokens count together.
     pub throttle: Arc<Throttle>,
     /// Wakes idle workers when a replay queues work.
-    pub wake: Arc<Notify>,
+    pub wake: Wake,
     /// How long a console sign-in lasts.
     pub session: Duration,
     pub mode: Mode,

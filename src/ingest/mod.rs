@@ -16,7 +16,6 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::post;
 use axum::{Json, Router};
 use serde_json::{json, Value};
-use tokio::sync::Notify;
 
 use parse::{parse, Accept, Item, Refusal};
 
@@ -25,6 +24,7 @@ use crate::http::auth::WebhookAuth;
 use crate::http::error::json_error as error;
 use crate::http::throttle::Throttle;
 use crate::store::{DeliveryOutcome, NewJob, Store};
+use crate::wake::Wake;
 
 struct IngestState {
     store: Store,
@@ -37,7 +37,7 @@ struct IngestState {
     body_timeout: Duration,
     throttle: Arc<Throttle>,
     /// Wakes idle workers when new work is stored.
-    wake: Arc<Notify>,
+    wake: Wake,
 }
 
 /// The webhook route, with its authentication and body limit.
@@ -46,7 +46,7 @@ pub fn router(
     body_timeout: Duration,
     throttle: Arc<Throttle>,
     store: Store,
-    wake: Arc<Notify>,
+    wake: Wake,
 ) -> Router {
     let state = Arc::new(IngestState {
         store,
@@ -151,9 +151,9 @@ async fn receive(State(state): State<Arc<IngestState>>, request: Request) -> Res
         Ok(enqueued) => enqueued,
         Err(e) => return storage_unavailable(&e),
     };
-    if enqueued.iter().any(|e| !e.duplicate) {
-        state.wake.notify_waiters();
-    }
+    state
+        .wake
+        .jobs_queued(enqueued.iter().filter(|e| !e.duplicate).count());
     crate::telemetry::metrics::delivery(match outcome {
         DeliveryOutcome::Quarantined => "invalid",
         DeliveryOutcome::Ignored => "ignored",

@@ -3,7 +3,7 @@
 use super::JobError;
 use crate::halo::model::Ticket;
 use crate::halo::webhook::Delivery;
-use crate::halo::HaloClient;
+use crate::halo::{HaloClient, ReadFor};
 use crate::store::Job;
 
 /// The ticket from the webhook's full object, else read from Halo. A retried job in live
@@ -15,7 +15,7 @@ pub async fn fetch(job: &Job, halo: Option<&HaloClient>, live: bool) -> Result<T
         Some(ticket) => ticket,
         None => {
             let halo = halo.ok_or(JobError::NoTicketSource(job.ticket_id))?;
-            let mut ticket = halo.ticket(job.ticket_id).await?;
+            let mut ticket = halo.ticket(job.ticket_id, ReadFor::Triage).await?;
             ticket.read_from_halo = true;
             ticket
         }

@@ -4,8 +4,7 @@
 //! second time; the acknowledgement and the private note carry markers
 //! that a retried job looks for before posting again.
 
-use std::future::Future;
-use std::pin::Pin;
+use std::sync::Arc;
 use std::time::Duration;
 
 use super::plan::{self, AckPlan, Plan};
@@ -13,7 +12,7 @@ use super::JobError;
 use crate::ack_templates::AckTemplates;
 use crate::config::{AckSettings, ActSettings};
 use crate::halo::model::{id_of, Action, NewAction, Ticket};
-use crate::halo::{HaloClient, HaloError};
+use crate::halo::{AppliedCheck, Fence, HaloClient, HaloError, ReadFor};
 use crate::store::{AckStatus, Job, Store};
 use crate::triage::Decision;
 
@@ -43,7 +42,7 @@ impl Writer<'_> {
         if !plan.update.is_empty() {
             match self
                 .halo
-                .update_ticket(&plan.update, &self.fence(job, None))
+                .update_ticket(&plan.update, self.fence(job, None))
                 .await
             {
                 Ok(_) => {}
@@ -86,7 +85,7 @@ impl Writer<'_> {
         if ticket.read_from_halo {
             return Ok(Ok(action.clone()));
         }
-        let halo_ticket = self.halo.ticket(ticket.id).await?;
+        let halo_ticket = self.halo.ticket(ticket.id, ReadFor::Recipient).await?;
         let email = halo_ticket.user_email.trim();
         if !plan::is_one_address(email) {
             return Ok(Err(format!(
@@ -104,24 +103,19 @@ impl Writer<'_> {
     /// still is this job's. Before the acknowledgement of `ack_of` (a ticket), the same
     /// commit records it as being sent. A store that cannot be reached says no: nothing
     /// is sent.
-    fn fence<'a>(
-        &'a self,
-        job: &'a Job,
-        ack_of: Option<i64>,
-    ) -> impl Fn() -> Pin<Box<dyn Future<Output = bool> + Send + 'a>> + Send + Sync + 'a {
-        move || {
+    fn fence(&self, job: &Job, ack_of: Option<i64>) -> Fence {
+        let (store, lease) = (self.store.clone(), self.lease);
+        let job = Arc::new(job.clone());
+        Arc::new(move || {
+            let (store, job) = (store.clone(), job.clone());
             Box::pin(async move {
                 let renewed = match ack_of {
-                    Some(ticket_id) => {
-                        self.store
-                            .extend_lease_marking_ack(job, self.lease, ticket_id)
-                            .await
-                    }
-                    None => self.store.extend_lease(job, self.lease).await,
+                    Some(ticket_id) => store.extend_lease_marking_ack(&job, lease, ticket_id).await,
+                    None => store.extend_lease(&job, lease).await,
                 };
                 renewed.unwrap_or(false)
             })
-        }
+        })
     }
 
     /// Posts the rules' private note once: a retried job first looks for its marker.
@@ -135,7 +129,14 @@ impl Writer<'_> {
             }
         }
         let note = plan::private_note(job.ticket_id, lines, self.act.note_outcome_id);
-        match self.halo.post_action(&note, &self.fence(job, None)).await {
+        let marker = plan::note_marker(job.ticket_id);
+        let applied: AppliedCheck = Arc::new(move |action| action.contains(&marker));
+        let fence = self.fence(job, None);
+        match self
+            .halo
+            .post_action(&note, job.ticket_id, fence, applied)
+            .await
+        {
             Ok(_) => Ok("private note posted".into()),
             Err(HaloError::Fenced { .. }) => Err(JobError::LeaseLost),
             Err(error) if !error.is_retryable() => Ok(format!("private note not posted: {error}")),
@@ -149,17 +150,14 @@ impl Writer<'_> {
     async fn acknowledge(&self, job: &Job, action: &NewAction) -> Result<String, JobError> {
         let store = self.store;
         let ticket_id = action.ticket_id;
+        let ours = acknowledgement_on_ticket(action);
         match store.ack_status(ticket_id).await? {
             Some(AckStatus::Sent) => {
                 return Ok("acknowledgement already sent earlier: not sent again".into())
             }
             Some(AckStatus::Sending) => {
-                let marker = crate::ack_templates::marker(ticket_id);
                 let actions = self.halo.actions(ticket_id).await?;
-                let ours = |a: &&Action| {
-                    a.contains(&marker) || a.emailsubject.as_deref() == Some(&action.emailsubject)
-                };
-                if let Some(found) = actions.iter().find(ours) {
+                if let Some(found) = actions.iter().find(|a| ours(a)) {
                     store
                         .set_ack_status(ticket_id, AckStatus::Sent, Some(found.id))
                         .await?;
@@ -172,7 +170,7 @@ impl Writer<'_> {
             None => {}
         }
         let fence = self.fence(job, Some(ticket_id));
-        let answer = match self.halo.post_action(action, &fence).await {
+        let answer = match self.halo.post_action(action, ticket_id, fence, ours).await {
             Ok(answer) => answer,
             // Another worker holds the job now; 'sending' stays, so whoever sends next
             // looks for our marker first.
@@ -186,4 +184,14 @@ impl Writer<'_> {
         tracing::info!(action_id, "acknowledgement sent");
         Ok(format!("acknowledgement sent to {}", action.emailto))
     }
+}
+
+/// Tells our acknowledgement among the ticket's actions: by its marker, or by its subject
+/// (a template may leave the marker out of the body Halo keeps).
+fn acknowledgement_on_ticket(action: &NewAction) -> AppliedCheck {
+    let marker = crate::ack_templates::marker(action.ticket_id);
+    let subject = action.emailsubject.clone();
+    Arc::new(move |found: &Action| {
+        found.contains(&marker) || found.emailsubject.as_deref() == Some(subject.as_str())
+    })
 }

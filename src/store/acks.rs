@@ -72,7 +72,7 @@ impl Store {
         .bind(status.as_str())
         .bind(action_id)
         .bind(now_ms())
-        .execute(&self.writes)
+        .execute(&*self.writer().await)
         .await
         .context("recording the acknowledgement state")?;
         Ok(())

@@ -23,11 +23,8 @@ impl Store {
         expires_at: i64,
     ) -> Result<(), StoreError> {
         let now = now_ms();
-        let mut tx = self
-            .writes
-            .begin()
-            .await
-            .context("starting a transaction")?;
+        let writer = self.writer().await;
+        let mut tx = writer.begin().await.context("starting a transaction")?;
         // Sessions that ran out go here, where one is written, not on every page.
         sqlx::query("DELETE FROM console_sessions WHERE expires_at <= $1")
             .bind(now)
@@ -68,7 +65,7 @@ impl Store {
     pub async fn end_console_session(&self, id_hash: &str) -> Result<(), StoreError> {
         sqlx::query("DELETE FROM console_sessions WHERE id_hash = $1")
             .bind(id_hash)
-            .execute(&self.writes)
+            .execute(&*self.writer().await)
             .await
             .context("ending a console session")?;
         Ok(())

@@ -73,11 +73,8 @@ impl Store {
     pub async fn save_decision(&self, record: &DecisionRecord) -> Result<(), StoreError> {
         let now = now_ms();
         let rules = serde_json::to_string(&record.matched_rules).unwrap_or_else(|_| "[]".into());
-        let mut tx = self
-            .writes
-            .begin()
-            .await
-            .context("starting a transaction")?;
+        let writer = self.writer().await;
+        let mut tx = writer.begin().await.context("starting a transaction")?;
         super::rule_hits::uncount_decision(&mut tx, record.job_id).await?;
         sqlx::query(
             "INSERT INTO decisions (job_id, ticket_id, mode, decision, ticket_update, notes,
@@ -120,7 +117,7 @@ impl Store {
             .bind(i64::from(applied))
             .bind(notes_json)
             .bind(job_id)
-            .execute(&self.writes)
+            .execute(&*self.writer().await)
             .await
             .context("marking a decision applied")?;
         Ok(())

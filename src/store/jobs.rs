@@ -185,11 +185,8 @@ impl Store {
     ) -> Result<Option<Job>, StoreError> {
         let now = now_ms();
         // One commit for both statements.
-        let mut tx = self
-            .writes
-            .begin()
-            .await
-            .context("starting a transaction")?;
+        let writer = self.writer().await;
+        let mut tx = writer.begin().await.context("starting a transaction")?;
         sqlx::query(
             "UPDATE jobs
              SET status = 'dead', lease_until = NULL, updated_at = $1,
@@ -236,7 +233,7 @@ impl Store {
     /// Renews the lease before a write to Halo. False when another worker has taken the
     /// job over: the caller must stop without writing.
     pub async fn extend_lease(&self, job: &Job, lease: Duration) -> Result<bool, StoreError> {
-        renew_lease(&self.writes, job, lease).await
+        renew_lease(&*self.writer().await, job, lease).await
     }
 
     /// Renews the lease right before the acknowledgement goes out, and records in the same
@@ -248,11 +245,8 @@ impl Store {
         lease: Duration,
         ticket_id: i64,
     ) -> Result<bool, StoreError> {
-        let mut tx = self
-            .writes
-            .begin()
-            .await
-            .context("starting a transaction")?;
+        let writer = self.writer().await;
+        let mut tx = writer.begin().await.context("starting a transaction")?;
         if !renew_lease(&mut *tx, job, lease).await? {
             return Ok(false);
         }
@@ -304,7 +298,7 @@ impl Store {
         .bind(now_ms())
         .bind(job.id)
         .bind(job.attempts)
-        .execute(&self.writes)
+        .execute(&*self.writer().await)
         .await
         .context("releasing a job")?;
         Ok(result.rows_affected() == 1)
@@ -413,7 +407,7 @@ impl Store {
         )
         .bind(now)
         .bind(id)
-        .execute(&self.writes)
+        .execute(&*self.writer().await)
         .await
         .context("replaying dead jobs")?;
         Ok(result.rows_affected())

@@ -42,7 +42,7 @@ impl Store {
         .bind(today())
         .bind(estimate as i64)
         .bind(budget as i64)
-        .execute(&self.writes)
+        .execute(&*self.writer().await)
         .await
         .context("reserving LLM tokens")?;
         Ok(reserved.rows_affected() == 1)
@@ -61,7 +61,7 @@ impl Store {
         .bind(today())
         .bind(tokens as i64)
         .bind(reserved as i64)
-        .execute(&self.writes)
+        .execute(&*self.writer().await)
         .await
         .context("counting an LLM call")?;
         Ok(())
@@ -96,12 +96,12 @@ impl Store {
         .bind(key)
         .bind(content)
         .bind(now_ms())
-        .execute(&self.writes)
+        .execute(&*self.writer().await)
         .await
         .context("storing an LLM answer")?;
         sqlx::query("DELETE FROM llm_cache WHERE created_at < $1")
             .bind(now_ms() - keep_ms)
-            .execute(&self.writes)
+            .execute(&*self.writer().await)
             .await
             .context("pruning the LLM cache")?;
         Ok(())

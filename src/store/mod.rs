@@ -148,6 +148,29 @@ pub struct Store {
     rates_file: Option<std::path::PathBuf>,
     /// Deliveries on their way to the next group commit (`deliveries.rs`).
     deliveries: tokio::sync::mpsc::Sender<deliveries::Pending>,
+    /// On SQLite, the turns at the one write connection for every write but the
+    /// deliveries' group commits (see [`Store::writer`]).
+    write_turns: Option<std::sync::Arc<tokio::sync::Semaphore>>,
+}
+
+/// Writes other than group commits that may wait for SQLite's write connection at once.
+/// With many workers, their writes (claims, lease renewals, decisions) queued ahead of the
+/// deliveries' group commit and held a webhook's answer behind them; two keep the
+/// connection busy while a group commit waits behind at most two.
+const WRITE_TURNS: usize = 2;
+
+/// The write pool, held for one turn (on SQLite) while a write is made through it.
+pub(crate) struct WriteTurn<'a> {
+    pool: &'a AnyPool,
+    _turn: Option<tokio::sync::SemaphorePermit<'a>>,
+}
+
+impl std::ops::Deref for WriteTurn<'_> {
+    type Target = AnyPool;
+
+    fn deref(&self) -> &AnyPool {
+        self.pool
+    }
 }
 
 /// SQLite connections that may read at once.
@@ -188,13 +211,29 @@ impl Store {
                 (Backend::Postgres, pool.clone(), pool, None)
             }
         };
+        let write_turns = (backend == Backend::Sqlite)
+            .then(|| std::sync::Arc::new(tokio::sync::Semaphore::new(WRITE_TURNS)));
         Ok(Store {
             backend,
+            write_turns,
             deliveries: deliveries::start_group_commits(writes.clone()),
             writes,
             reads,
             rates_file,
         })
+    }
+
+    /// The write pool after waiting for a turn at it (every write but group commits).
+    pub(crate) async fn writer(&self) -> WriteTurn<'_> {
+        let turn = match &self.write_turns {
+            // The semaphore is never closed.
+            Some(turns) => turns.acquire().await.ok(),
+            None => None,
+        };
+        WriteTurn {
+            pool: &self.writes,
+            _turn: turn,
+        }
     }
 
     /// Which database this store is on.

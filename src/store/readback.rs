@@ -109,11 +109,8 @@ impl Store {
         read_backs: &[ReadBack],
         read_at: i64,
     ) -> Result<(), StoreError> {
-        let mut tx = self
-            .writes
-            .begin()
-            .await
-            .context("starting a transaction")?;
+        let writer = self.writer().await;
+        let mut tx = writer.begin().await.context("starting a transaction")?;
         for r in read_backs {
             sqlx::query(
                 "INSERT INTO readbacks (decision_id, field, ticket_id, mode, source_kind,
@@ -259,7 +256,7 @@ impl Store {
         .bind(owner)
         .bind(until_ms)
         .bind(now_ms)
-        .execute(&self.writes)
+        .execute(&*self.writer().await)
         .await
         .context("taking a task lease")?;
         Ok(taken.rows_affected() == 1)

@@ -18,11 +18,8 @@ impl Store {
     /// stay whatever their age, and so do their deliveries and decisions; the
     /// acknowledgement ledger is never pruned, so a ticket is never acknowledged twice.
     pub async fn prune(&self, cutoff_ms: i64) -> Result<Pruned, StoreError> {
-        let mut tx = self
-            .writes
-            .begin()
-            .await
-            .context("starting a transaction")?;
+        let writer = self.writer().await;
+        let mut tx = writer.begin().await.context("starting a transaction")?;
         let decisions = sqlx::query(
             "DELETE FROM decisions WHERE job_id IN
                 (SELECT id FROM jobs WHERE status = 'done' AND updated_at < $1)",

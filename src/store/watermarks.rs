@@ -19,7 +19,7 @@ impl Store {
         )
         .bind(name)
         .bind(at_ms)
-        .execute(&self.writes)
+        .execute(&*self.writer().await)
         .await
         .context("saving a watermark")?;
         Ok(())

@@ -7,13 +7,14 @@
 use std::sync::Arc;
 
 use serde_json::json;
-use tokio::sync::{watch, Notify};
+use tokio::sync::watch;
 
 use super::{PassError, TaskLease};
 use crate::clock::now_ms;
 use crate::config::ReconcileSettings;
 use crate::halo::HaloClient;
 use crate::store::{DeliveryOutcome, NewJob, Store};
+use crate::wake::Wake;
 
 /// The watermark's name in the store: the start of the last successful pass.
 const WATERMARK: &str = "reconcile";
@@ -42,7 +43,7 @@ pub struct Reconciler {
     halo: HaloClient,
     settings: ReconcileSettings,
     /// Wakes idle workers when a pass queues work.
-    wake: Arc<Notify>,
+    wake: Wake,
     lease: Arc<TaskLease>,
 }
 
@@ -51,7 +52,7 @@ impl Reconciler {
         store: Store,
         halo: HaloClient,
         settings: ReconcileSettings,
-        wake: Arc<Notify>,
+        wake: Wake,
     ) -> Reconciler {
         let lease = TaskLease::new(store.clone(), "reconcile", settings.interval * 3 / 2);
         Reconciler {
@@ -130,7 +131,7 @@ impl Reconciler {
                     &jobs,
                 )
                 .await?;
-            self.wake.notify_waiters();
+            self.wake.jobs_queued(jobs.len());
         }
         crate::telemetry::metrics::reconciled(queued.len());
         if complete {

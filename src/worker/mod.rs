@@ -13,12 +13,13 @@ use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use tokio::sync::{watch, Notify};
+use tokio::sync::watch;
 use tracing::Instrument;
 
 use crate::config::WorkerSettings;
 use crate::pipeline::{JobError, Pipeline};
 use crate::store::{Job, Store, StoreError};
+use crate::wake::Wake;
 
 pub use heartbeat::Heartbeat;
 pub use outage::Outage;
@@ -144,7 +145,7 @@ impl Worker {
     }
 
     /// Runs until `stop` turns true: claim, process, and sleep when idle until woken.
-    pub async fn run(self, wake: Arc<Notify>, mut stop: watch::Receiver<bool>) {
+    pub async fn run(self, wake: Wake, mut stop: watch::Receiver<bool>) {
         let idle = self.inner.settings.poll_interval;
         while !*stop.borrow() {
             self.heartbeat.beat();

@@ -9,6 +9,7 @@ mod common;
 
 mod admin;
 mod batch_memory;
+mod batching;
 mod cli;
 mod connections;
 mod console;

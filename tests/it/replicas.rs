@@ -30,6 +30,8 @@ async fn two_services_on_one_store_share_one_halo_rate_budget(backing: Backing) 
         ("WORKER__CONCURRENCY", "4"),
         ("WORKER__POLL_INTERVAL_MS", "50"),
         ("WORKER__SHUTDOWN_GRACE_SECS", "1"),
+        // Single requests, the subject here (batched ones: batching.rs).
+        ("HALO__BATCH_MAX", "1"),
     ];
     let a = spawn_running(Some(&halo.server), &settings).await;
     let b = spawn_running(Some(&halo.server), &settings).await;

@@ -97,7 +97,7 @@ pub async fn replay_one(
 ) -> Response {
     let result = match console.store.replay_job(id).await {
         Ok(Replay::Queued) => {
-            console.wake.notify_waiters();
+            console.wake.jobs_queued(1);
             tracing::info!(job_id = id, "dead job replayed from the console");
             "replayed".to_string()
         }
@@ -112,7 +112,7 @@ pub async fn replay_all(State(console): State<Arc<Operator>>, _: Checked) -> Res
     match console.store.replay_all_dead().await {
         Ok(replayed) => {
             if replayed > 0 {
-                console.wake.notify_waiters();
+                console.wake.jobs_queued(replayed as usize);
             }
             tracing::info!(replayed, "dead jobs replayed from the console");
             Redirect::to(&format!("/ui/dead-letters?replayed={replayed}")).into_response()

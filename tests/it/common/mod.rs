@@ -328,7 +328,8 @@ pub async fn mount_halo(server: &MockServer) {
         .and(path("/api/Tickets"))
         .respond_with(|request: &Request| {
             let body: Value = serde_json::from_slice(&request.body).unwrap();
-            ResponseTemplate::new(200).set_body_json(&body[0])
+            let saved = body.as_array().unwrap().clone();
+            ResponseTemplate::new(200).set_body_json(as_halo_answers(saved))
         })
         .mount(server)
         .await;
@@ -337,6 +338,15 @@ pub async fn mount_halo(server: &MockServer) {
         .respond_with(ResponseTemplate::new(201).set_body_json(serde_json::json!({"id": 555})))
         .mount(server)
         .await;
+}
+
+/// Halo's answer to a POSTed array: the saved object for one element, the saved objects
+/// in order for several.
+pub fn as_halo_answers(mut saved: Vec<Value>) -> Value {
+    match saved.len() {
+        1 => saved.remove(0),
+        _ => Value::Array(saved),
+    }
 }
 
 /// The JSON bodies Halo received on `method path`, in order.
@@ -367,6 +377,71 @@ pub async fn writes(server: &MockServer) -> usize {
 /// that first POST was nevertheless kept (a 5xx after processing).
 pub struct ActionsLog {
     pub posted: Arc<Mutex<Vec<Value>>>,
+    /// What the POSTs of actions refuse or hold (set by a test).
+    pub refusals: Refusals,
+}
+
+/// Batches a stand-in Halo refuses or holds, as a test sets them.
+#[derive(Clone, Default)]
+pub struct Refusals(Arc<Mutex<RefusalRules>>);
+
+#[derive(Default)]
+struct RefusalRules {
+    /// Any array naming this ticket is refused with a 400 (Halo's CAB message).
+    ticket: Option<i64>,
+    /// Whether the refused array's other elements are applied all the same.
+    apply_rest: bool,
+    /// The first array of several elements is saved, but its answer is held this long.
+    hold_first_batch: Option<Duration>,
+    /// Whether that array came.
+    held: bool,
+}
+
+/// Halo's message for a ticket type that needs CAB approval.
+pub const CAB_MESSAGE: &str = "CODE:APP03/2 Please select the CAB members";
+
+impl Refusals {
+    /// Arrays naming `ticket` are refused; `apply_rest`: their other elements are saved.
+    pub fn refuse(&self, ticket: i64, apply_rest: bool) {
+        let mut rules = self.0.lock().unwrap();
+        rules.ticket = Some(ticket);
+        rules.apply_rest = apply_rest;
+    }
+
+    /// The first array of several elements is saved and its answer held for `hold`.
+    pub fn hold_first_batch(&self, hold: Duration) {
+        self.0.lock().unwrap().hold_first_batch = Some(hold);
+    }
+
+    /// Whether the array to hold has come (and is being held).
+    pub fn batch_held(&self) -> bool {
+        self.0.lock().unwrap().held
+    }
+
+    /// The answer for `elements` (each naming its ticket under `key`): `None` to save them
+    /// all and answer as usual; else which to save, and the answer.
+    pub fn judge(&self, elements: &[Value], key: &str) -> Option<(Vec<Value>, ResponseTemplate)> {
+        let mut rules = self.0.lock().unwrap();
+        let refused = rules
+            .ticket
+            .filter(|id| elements.iter().any(|e| e[key] == *id));
+        if let Some(id) = refused {
+            let saved = match rules.apply_rest {
+                true => elements.iter().filter(|e| e[key] != id).cloned().collect(),
+                false => Vec::new(),
+            };
+            let body = json!({"resultCode": 1, "errorMessage": CAB_MESSAGE});
+            return Some((saved, ResponseTemplate::new(400).set_body_json(body)));
+        }
+        if elements.len() > 1 {
+            if let Some(hold) = rules.hold_first_batch.take() {
+                rules.held = true;
+                let answer = ResponseTemplate::new(201).set_delay(hold);
+                return Some((elements.to_vec(), answer));
+            }
+        }
+        None
+    }
 }
 
 impl ActionsLog {
@@ -376,25 +451,39 @@ impl ActionsLog {
         stored: bool,
     ) -> ActionsLog {
         let posted: Arc<Mutex<Vec<Value>>> = Arc::default();
+        let refusals = Refusals::default();
         let first = Arc::new(Mutex::new(Some(first_post)));
         let log = posted.clone();
+        let judge = refusals.clone();
         Mock::given(method("POST"))
             .and(path("/api/Actions"))
             .respond_with(move |request: &Request| {
                 let body: Value = serde_json::from_slice(&request.body).unwrap();
-                let mut action = body[0].clone();
                 let mut log = log.lock().unwrap();
-                action["id"] = json!(900 + log.len());
+                let mut saved = Vec::new();
+                let elements = body.as_array().unwrap();
+                let (elements, answer) = match judge.judge(elements, "ticket_id") {
+                    Some((kept, answer)) => (kept, Some(answer)),
+                    None => (elements.clone(), None),
+                };
+                for mut action in elements {
+                    action["id"] = json!(900 + log.len() + saved.len());
+                    saved.push(action);
+                }
+                if let Some(answer) = answer {
+                    log.extend(saved);
+                    return answer;
+                }
                 match first.lock().unwrap().take() {
                     Some(answer) => {
                         if stored {
-                            log.push(action);
+                            log.extend(saved);
                         }
                         answer
                     }
                     None => {
-                        log.push(action.clone());
-                        ResponseTemplate::new(201).set_body_json(action)
+                        log.extend(saved.iter().cloned());
+                        ResponseTemplate::new(201).set_body_json(as_halo_answers(saved))
                     }
                 }
             })
@@ -426,7 +515,7 @@ impl ActionsLog {
             .with_priority(1)
             .mount(server)
             .await;
-        ActionsLog { posted }
+        ActionsLog { posted, refusals }
     }
 
     pub fn count(&self) -> usize {

@@ -10,7 +10,7 @@ use serde_json::{json, Value};
 use wiremock::matchers::{method, path, path_regex};
 use wiremock::{Mock, MockServer, Request, ResponseTemplate};
 
-use super::{fixture_json, mount_halo, ticket_id_in_path, ActionsLog};
+use super::{as_halo_answers, fixture_json, mount_halo, ticket_id_in_path, ActionsLog, Refusals};
 
 /// The tickets as Halo holds them, and the updates it received for each.
 #[derive(Default)]
@@ -23,6 +23,8 @@ pub struct StatefulHalo {
     pub server: MockServer,
     pub state: Arc<Mutex<HaloTickets>>,
     pub actions: ActionsLog,
+    /// What its ticket updates refuse (its actions': `actions.refusals`).
+    pub update_refusals: Refusals,
 }
 
 /// The example ticket with `id` and `summary`.
@@ -58,21 +60,35 @@ impl StatefulHalo {
             state.lock().unwrap().tickets.insert(id, ticket);
         }
         let updates = state.clone();
+        let refusals = Refusals::default();
+        let judge = refusals.clone();
         Mock::given(method("POST"))
             .and(path("/api/Tickets"))
             .respond_with(move |request: &Request| {
                 let body: Value = serde_json::from_slice(&request.body).unwrap();
-                let update = body[0].clone();
-                let id = update["id"].as_i64().unwrap();
+                let elements = body.as_array().unwrap();
+                let (elements, refused) = match judge.judge(elements, "id") {
+                    Some((kept, answer)) => (kept, Some(answer)),
+                    None => (elements.clone(), None),
+                };
                 let mut state = updates.lock().unwrap();
-                *state.updates.entry(id).or_default() += 1;
-                let ticket = state.tickets.get_mut(&id).unwrap();
-                for (key, value) in update.as_object().unwrap() {
-                    ticket[key] = value.clone();
-                }
-                ResponseTemplate::new(200)
-                    .set_body_json(ticket.clone())
-                    .set_delay(update_delay)
+                let saved = elements
+                    .iter()
+                    .map(|update| {
+                        let id = update["id"].as_i64().unwrap();
+                        *state.updates.entry(id).or_default() += 1;
+                        let ticket = state.tickets.get_mut(&id).unwrap();
+                        for (key, value) in update.as_object().unwrap() {
+                            ticket[key] = value.clone();
+                        }
+                        ticket.clone()
+                    })
+                    .collect();
+                refused.unwrap_or_else(|| {
+                    ResponseTemplate::new(200)
+                        .set_body_json(as_halo_answers(saved))
+                        .set_delay(update_delay)
+                })
             })
             .with_priority(1)
             .mount(&server)
@@ -106,15 +122,26 @@ impl StatefulHalo {
             server,
             state,
             actions,
+            update_refusals: refusals,
         }
     }
 
     /// Each of `tickets` was updated once, to `team`, and acknowledged once.
     pub fn assert_triaged_once(&self, tickets: impl IntoIterator<Item = i64>, team: &str) {
+        let tickets: Vec<i64> = tickets.into_iter().collect();
+        let state = self.state.lock().unwrap();
+        for id in &tickets {
+            assert_eq!(state.updates.get(id), Some(&1), "ticket {id} updated once");
+        }
+        drop(state);
+        self.assert_acknowledged_once(tickets, team);
+    }
+
+    /// Each of `tickets` was routed to `team` and acknowledged once.
+    pub fn assert_acknowledged_once(&self, tickets: impl IntoIterator<Item = i64>, team: &str) {
         let state = self.state.lock().unwrap();
         let posted = self.actions.posted.lock().unwrap();
         for id in tickets {
-            assert_eq!(state.updates.get(&id), Some(&1), "ticket {id} updated once");
             assert_eq!(state.tickets[&id]["team"], team, "ticket {id} routed");
             let acks = posted.iter().filter(|a| a["ticket_id"] == id).count();
             assert_eq!(acks, 1, "ticket {id} acknowledged once");
