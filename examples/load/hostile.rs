@@ -20,7 +20,7 @@ use tokio::net::TcpStream;
 mod hostile_bodies;
 
 use crate::service::Service;
-use crate::{check, delivery, job_counts, Args};
+use crate::{check, delivery, job_counts, Args, Tickets};
 
 /// The review's target: `/healthz` answers within this while the service is under attack.
 const HEALTH_TARGET: Duration = Duration::from_millis(100);
@@ -59,8 +59,7 @@ pub async fn run(
     args: &Args,
 ) -> bool {
     let mut ok = true;
-    let pid = service.child.id();
-    let started_with = memory(pid, "VmRSS:");
+    let started_with = service.memory_mib("VmRSS:");
     let idle = health(http, url, 100).await;
     println!("idle: /healthz {}", idle.line());
 
@@ -73,7 +72,7 @@ pub async fn run(
             http,
             url,
             args,
-            delivery(args.first_ticket + i, false).to_string(),
+            delivery(args.first_ticket + i, Tickets::Password).to_string(),
         )
         .await;
         deliveries.push(started.elapsed());
@@ -100,7 +99,7 @@ pub async fn run(
     let first = args.first_ticket + 20;
     let html = hostile_bodies::hostile_html();
     for (i, (_, html)) in html.iter().chain(&html).enumerate() {
-        let mut body = delivery(first + i as i64, false);
+        let mut body = delivery(first + i as i64, Tickets::Password);
         body["ticket"]["details"] = json!(null);
         body["ticket"]["details_html"] = json!(html);
         let answer = deliver(http, url, args, body.to_string()).await;
@@ -136,14 +135,15 @@ pub async fn run(
 
     println!(
         "resident set: {started_with:.1} MiB at start, {:.1} MiB before the memory probes",
-        memory(pid, "VmRSS:")
+        service.memory_mib("VmRSS:")
     );
     for (shape, body) in hostile_bodies::one_mebibyte_shapes() {
         // Resets the peak (VmHWM) to the current resident set (Linux 4.0 and later).
-        let _ = std::fs::write(format!("/proc/{pid}/clear_refs"), "5");
-        let before = memory(pid, "VmRSS:");
+        let clear_refs = format!("/proc/{}/clear_refs", service.child.id());
+        let _ = std::fs::write(clear_refs, "5");
+        let before = service.memory_mib("VmRSS:");
         let answers = four_at_once(http, url, args, &body).await;
-        let peak = memory(pid, "VmHWM:");
+        let peak = service.memory_mib("VmHWM:");
         println!(
             "{shape} ({} KiB) x 4 at once: answered {answers:?}, resident {before:.1} MiB before, peak {peak:.1} MiB",
             body.len() / 1024
@@ -209,14 +209,4 @@ async fn four_at_once(http: &reqwest::Client, url: &str, args: &Args, body: &str
     let send = || deliver(http, url, args, body.to_string());
     let (a, b, c, d) = tokio::join!(send(), send(), send(), send());
     [a, b, c, d]
-}
-
-/// A `/proc/PID/status` memory line (`VmRSS:`, `VmHWM:`) in MiB.
-fn memory(pid: u32, line: &str) -> f64 {
-    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
-    status
-        .lines()
-        .find_map(|l| l.strip_prefix(line))
-        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<f64>().ok())
-        .map_or(f64::NAN, |kib| kib / 1024.0)
 }

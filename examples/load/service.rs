@@ -1,21 +1,34 @@
 //! The service under load and its stand-in Halo: started here, in live mode, on a free port.
 
-use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
-use std::sync::{Arc, Mutex};
+use std::sync::LazyLock;
 use std::time::{Duration, Instant};
 
 use serde_json::{json, Value};
 use wiremock::matchers::{method, path, path_regex};
 use wiremock::{Mock, MockServer, Request, ResponseTemplate};
 
+use crate::halo_log::HaloLog;
 use crate::{fail, Args, ADMIN_TOKEN, OUTCOME_ID};
 
 /// The started service; killed if the load script stops early.
 pub struct Service {
     pub child: Child,
     pub log: PathBuf,
+}
+
+impl Service {
+    /// A `/proc/PID/status` memory line (`VmRSS:`, `VmHWM:`) in MiB.
+    pub fn memory_mib(&self, line: &str) -> f64 {
+        let pid = self.child.id();
+        let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
+        status
+            .lines()
+            .find_map(|l| l.strip_prefix(line))
+            .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<f64>().ok())
+            .map_or(f64::NAN, |kib| kib / 1024.0)
+    }
 }
 
 impl Drop for Service {
@@ -25,12 +38,9 @@ impl Drop for Service {
     }
 }
 
-/// When the stand-in Halo received each ticket's update.
-pub type Updates = Arc<Mutex<HashMap<i64, Instant>>>;
-
 /// Halo's answers for a healthy instance (a short copy of tests/common/mod.rs `mount_halo`),
-/// for any ticket id, each after `latency`. Returns when each ticket's update arrived.
-pub async fn mount_halo(server: &MockServer, latency: Duration) -> Updates {
+/// for any ticket id, each after `latency`. Returns the log of the updates and actions posted.
+pub async fn mount_halo(server: &MockServer, latency: Duration) -> HaloLog {
     let json = |text: &str| serde_json::from_str::<Value>(text).expect("fixture JSON");
     let answer = move |status: u16| ResponseTemplate::new(status).set_delay(latency);
     Mock::given(method("POST"))
@@ -40,69 +50,115 @@ pub async fn mount_halo(server: &MockServer, latency: Duration) -> Updates {
         ))))
         .mount(server)
         .await;
+    // The fixture's teams, and Monitoring, where the rules route RMM alerts (--alerts).
+    let mut teams = json(include_str!("../../tests/fixtures/team-list.json"));
+    teams.as_array_mut().expect("a list of teams").push(json!(
+        {"id": 12, "name": "Monitoring", "inactive": false, "forrequests": true, "department_id": 1}
+    ));
     for (route, body) in [
-        (
-            "/api/Team",
-            include_str!("../../tests/fixtures/team-list.json"),
-        ),
+        ("/api/Team", teams),
         (
             "/api/Priority",
-            include_str!("../../tests/fixtures/priority-list.json"),
+            json(include_str!("../../tests/fixtures/priority-list.json")),
         ),
         (
             "/api/Outcome",
-            include_str!("../../tests/fixtures/outcome-list.json"),
+            json(include_str!("../../tests/fixtures/outcome-list.json")),
         ),
-        ("/api/Actions", r#"{"actions": []}"#),
+        ("/api/Actions", json!({"actions": []})),
         // The labels the LLM is offered (tests/it/llm.rs).
         (
             "/api/Category",
-            r#"[{"id": 1, "value": "Hardware", "type_id": 1}, {"id": 2, "value": "Facilities", "type_id": 1}]"#,
+            json!([{"id": 1, "value": "Hardware", "type_id": 1}, {"id": 2, "value": "Facilities", "type_id": 1}]),
         ),
         (
             "/api/TicketType",
-            r#"[{"id": 1, "name": "Incident"}, {"id": 3, "name": "Service Request"}]"#,
+            json!([{"id": 1, "name": "Incident"}, {"id": 3, "name": "Service Request"}]),
         ),
     ] {
         Mock::given(method("GET"))
             .and(path(route))
-            .respond_with(answer(200).set_body_json(json(body)))
+            .respond_with(answer(200).set_body_json(body))
             .mount(server)
             .await;
     }
-    let ticket = json(include_str!("../../tests/fixtures/ticket.json"));
     Mock::given(method("GET"))
         .and(path_regex(r"^/api/Tickets/\d+$"))
         .respond_with(move |request: &Request| {
             let id = request.url.path().rsplit('/').next().unwrap_or_default();
-            let mut ticket = ticket.clone();
-            ticket["id"] = json!(id.parse::<i64>().unwrap_or_default());
-            answer(200).set_body_json(ticket)
+            answer(200).set_body_json(example_ticket(id.parse().unwrap_or_default()))
         })
         .mount(server)
         .await;
-    let updates = Updates::default();
-    let updated = updates.clone();
+    // Several tickets read at once: `?ticketids=1,2,3`, answered in Halo's list wrapper.
+    Mock::given(method("GET"))
+        .and(path("/api/Tickets"))
+        .respond_with(move |request: &Request| {
+            let ids = request
+                .url
+                .query_pairs()
+                .find(|(key, _)| key == "ticketids")
+                .map(|(_, ids)| ids.into_owned())
+                .unwrap_or_default();
+            let tickets: Vec<Value> = ids
+                .split(',')
+                .filter_map(|id| id.parse().ok())
+                .map(example_ticket)
+                .collect();
+            answer(200).set_body_json(json!({"record_count": tickets.len(), "tickets": tickets}))
+        })
+        .mount(server)
+        .await;
+    let log = HaloLog::default();
+    let updates = log.clone();
     Mock::given(method("POST"))
         .and(path("/api/Tickets"))
         .respond_with(move |request: &Request| {
-            let body: Value = serde_json::from_slice(&request.body).unwrap_or_default();
-            for update in body.as_array().into_iter().flatten() {
-                if let Some(id) = update["id"].as_i64() {
-                    let mut updated = updated.lock().unwrap_or_else(|e| e.into_inner());
-                    updated.entry(id).or_insert_with(Instant::now);
-                }
-            }
-            answer(200).set_body_json(&body[0])
+            answer(200).set_body_json(save_each(&request.body, |update| {
+                updates.update(&update);
+                update
+            }))
         })
         .mount(server)
         .await;
+    let actions = log.clone();
     Mock::given(method("POST"))
         .and(path("/api/Actions"))
-        .respond_with(answer(201).set_body_json(json!({"id": 555})))
+        .respond_with(move |request: &Request| {
+            answer(201).set_body_json(save_each(&request.body, |mut action| {
+                action["id"] = json!(actions.action(&action));
+                action
+            }))
+        })
         .mount(server)
         .await;
-    updates
+    log
+}
+
+/// The example ticket (tests/fixtures/ticket.json) as ticket `id`.
+fn example_ticket(id: i64) -> Value {
+    static TICKET: LazyLock<Value> = LazyLock::new(|| {
+        serde_json::from_str(include_str!("../../tests/fixtures/ticket.json"))
+            .expect("fixture JSON")
+    });
+    let mut ticket = TICKET.clone();
+    ticket["id"] = json!(id);
+    ticket
+}
+
+/// Halo's answer to a post of an array: each element passes through `save` in order, and
+/// one saved element is answered alone, several as an array in the same order. A single
+/// object counts as an array of one.
+fn save_each(body: &[u8], save: impl FnMut(Value) -> Value) -> Value {
+    let elements = match serde_json::from_slice(body).unwrap_or_default() {
+        Value::Array(elements) => elements,
+        single => vec![single],
+    };
+    let mut saved: Vec<Value> = elements.into_iter().map(save).collect();
+    match saved.len() {
+        1 => saved.remove(0),
+        _ => Value::Array(saved),
+    }
 }
 
 /// A stand-in OpenAI-compatible LLM answering every chat completion after `latency`, with
@@ -195,8 +251,12 @@ pub fn start_service(
     if let Some(workers) = args.workers {
         env.push(("WORKER__CONCURRENCY", workers.to_string()));
     }
+    if let Some(batch_max) = args.batch_max {
+        env.push(("HALO__BATCH_MAX", batch_max.to_string()));
+    }
     if !args.budget {
-        // Far above the ~2 requests per ticket, so the stand-in is never throttled.
+        // Far above the ~3 requests per ticket (read, update, acknowledgement) unbatched, so
+        // the stand-in is never throttled.
         env.push(("HALO__REQUESTS_PER_5MIN", "3000000".to_string()));
     }
     if let Some(llm) = llm {

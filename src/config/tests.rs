@@ -249,6 +249,14 @@ fn errors_name_the_key() {
             "llm.max_input_chars",
         ),
         (
+            &[TOKEN, ("HALO_TRIAGE__HALO__BATCH_MAX", "0")],
+            "halo.batch_max",
+        ),
+        (
+            &[TOKEN, ("HALO_TRIAGE__HALO__BATCH_MAX", "101")],
+            "halo.batch_max",
+        ),
+        (
             &[TOKEN, ("HALO_TRIAGE__MODEL__FILL_THRESHOLD", "1.5")],
             "model.fill_threshold",
         ),
