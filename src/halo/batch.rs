@@ -74,7 +74,7 @@ impl Element for Read {
 
 /// The writes of one kind.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum WriteKind {
+pub(super) enum WriteKind {
     Updates,
     Actions,
 }
@@ -118,35 +118,23 @@ impl Batches {
         }
     }
 
-    /// A ticket update (one element of `POST /api/Tickets`).
-    pub(super) async fn update(&self, body: Value, fence: Fence) -> Result<Value, HaloError> {
-        let ticket_id = body.get("id").and_then(id_of).unwrap_or_default();
-        let write = Write {
-            body,
-            ticket_id,
-            fence,
-            applied: None,
-        };
-        let queue = self.writes(WriteKind::Updates);
-        submit(queue, write, WriteKind::Updates.path()).await
-    }
-
-    /// An action (one element of `POST /api/Actions`).
-    pub(super) async fn action(
+    /// A ticket update or an action, as one element of its kind's array. `applied` finds
+    /// an action on its ticket after a refused batch.
+    pub(super) async fn write(
         &self,
+        kind: WriteKind,
         body: Value,
         ticket_id: i64,
         fence: Fence,
-        applied: AppliedCheck,
+        applied: Option<AppliedCheck>,
     ) -> Result<Value, HaloError> {
         let write = Write {
             body,
             ticket_id,
             fence,
-            applied: Some(applied),
+            applied,
         };
-        let queue = self.writes(WriteKind::Actions);
-        submit(queue, write, WriteKind::Actions.path()).await
+        submit(self.writes(kind), write, kind.path()).await
     }
 
     /// The ticket as a list read with others carried it, or `None`: read it alone.

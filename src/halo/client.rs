@@ -10,7 +10,7 @@ use serde::Deserialize;
 use serde_json::Value;
 use url::Url;
 
-use super::batch::{AppliedCheck, Batches};
+use super::batch::{AppliedCheck, Batches, WriteKind};
 use super::decode::{decode, decode_list};
 use super::error::HaloError;
 use super::model::{Action, ListedTicket, Ticket, TicketUpdate};
@@ -243,7 +243,8 @@ impl HaloClient {
     ) -> Result<Value, HaloError> {
         let body = to_body(update)?;
         if let Some(batches) = &self.inner.batches {
-            return batches.update(body, fence).await;
+            let kind = WriteKind::Updates;
+            return batches.write(kind, body, update.id, fence, None).await;
         }
         // Repeating an update with the same values is harmless.
         let body = Value::Array(vec![body]);
@@ -307,7 +308,10 @@ impl HaloClient {
     ) -> Result<Value, HaloError> {
         let body = to_body(action)?;
         if let Some(batches) = &self.inner.batches {
-            return batches.action(body, ticket_id, fence, applied).await;
+            let kind = WriteKind::Actions;
+            return batches
+                .write(kind, body, ticket_id, fence, Some(applied))
+                .await;
         }
         let body = Value::Array(vec![body]);
         let repeat = Repeat::OnlyIfUnprocessed;

@@ -13,7 +13,9 @@ use wiremock::{Mock, ResponseTemplate};
 
 use crate::common::backing::Backing;
 use crate::common::stateful_halo::{delivery_of, ticket, StatefulHalo};
-use crate::common::{live_binary, received, spawn_running, RunningApp, Served, CAB_MESSAGE};
+use crate::common::{
+    live_binary, received, spawn_running, wait_until_all_done, RunningApp, Served, CAB_MESSAGE,
+};
 
 const SUMMARY: &str = "Outlook keeps asking for my password";
 
@@ -244,23 +246,7 @@ async fn a_service_killed_while_halo_holds_a_saved_acknowledgement_batch_sends_n
     assert!(held >= 2, "the held batch carried several acknowledgements");
 
     let second = serve();
-    let db = dir.path().join("crash.db");
-    let deadline = Instant::now() + Duration::from_secs(60);
-    loop {
-        let mut connection = crate::common::read_only(&db).await;
-        let done: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM jobs WHERE status = 'done'")
-            .fetch_one(&mut connection)
-            .await
-            .unwrap();
-        if done == CRASH_TICKETS.count() as i64 {
-            break;
-        }
-        assert!(
-            Instant::now() < deadline,
-            "{done} jobs done 60 s after the restart"
-        );
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+    wait_until_all_done(&dir.path().join("crash.db"), CRASH_TICKETS.count() as i64).await;
     second.stop().await;
     halo.assert_triaged_once(CRASH_TICKETS, "Service Desk");
 }

@@ -5,7 +5,7 @@
 use std::time::{Duration, Instant};
 
 use crate::common::stateful_halo::{delivery_of, ticket, StatefulHalo};
-use crate::common::{live_binary, Served};
+use crate::common::{jobs_by_status, live_binary, wait_until_all_done, Served};
 use wiremock::MockServer;
 
 const TICKETS: std::ops::RangeInclusive<i64> = 5001..=5012;
@@ -15,19 +15,6 @@ fn serve(halo: &MockServer, db: &std::path::Path) -> Served {
     // The default lease: the killed process's jobs are taken over once it runs out.
     command.env("HALO_TRIAGE__WORKER__CONCURRENCY", "2");
     Served::start(&mut command)
-}
-
-/// Jobs done, dead and running in the store.
-async fn jobs_by_status(db: &std::path::Path) -> (i64, i64, i64) {
-    let mut connection = crate::common::read_only(db).await;
-    sqlx::query_as(
-        "SELECT COUNT(*) FILTER (WHERE status = 'done'), COUNT(*) FILTER (WHERE status = 'dead'),
-                COUNT(*) FILTER (WHERE status = 'running')
-         FROM jobs",
-    )
-    .fetch_one(&mut connection)
-    .await
-    .unwrap()
 }
 
 #[tokio::test]
@@ -62,19 +49,7 @@ async fn a_service_killed_mid_work_triages_every_ticket_exactly_once_after_resta
     // Within 60 s of the restart: the killed process's jobs wait out one default lease
     // (30 s), not the ten minutes a lease without renewal had to last.
     let second = serve(halo, &db);
-    let deadline = Instant::now() + Duration::from_secs(60);
-    loop {
-        let (done, dead, _) = jobs_by_status(&db).await;
-        assert_eq!(dead, 0, "no job may end dead");
-        if done == TICKETS.count() as i64 {
-            break;
-        }
-        assert!(
-            Instant::now() < deadline,
-            "only {done} of the tickets triaged and acknowledged 60 s after the restart"
-        );
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+    wait_until_all_done(&db, TICKETS.count() as i64).await;
     second.stop().await;
     stateful.assert_triaged_once(TICKETS, "Service Desk");
 }

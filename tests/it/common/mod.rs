@@ -558,6 +558,36 @@ pub async fn read_only(db: &std::path::Path) -> sqlx::SqliteConnection {
     sqlx::ConnectOptions::connect(&options).await.unwrap()
 }
 
+/// Jobs done, dead and running in the store at `db` (a real binary's SQLite file).
+pub async fn jobs_by_status(db: &std::path::Path) -> (i64, i64, i64) {
+    let mut connection = read_only(db).await;
+    sqlx::query_as(
+        "SELECT COUNT(*) FILTER (WHERE status = 'done'), COUNT(*) FILTER (WHERE status = 'dead'),
+                COUNT(*) FILTER (WHERE status = 'running')
+         FROM jobs",
+    )
+    .fetch_one(&mut connection)
+    .await
+    .unwrap()
+}
+
+/// Waits (at most 60 s) until `jobs` jobs in the store at `db` are done; none may be dead.
+pub async fn wait_until_all_done(db: &std::path::Path, jobs: i64) {
+    let deadline = std::time::Instant::now() + Duration::from_secs(60);
+    loop {
+        let (done, dead, _) = jobs_by_status(db).await;
+        assert_eq!(dead, 0, "no job may end dead");
+        if done == jobs {
+            return;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "only {done} of {jobs} jobs done within 60 s"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
 /// The real binary, run from the crate's folder with no HALO_TRIAGE_* variable inherited.
 pub fn binary() -> Command {
     let mut command = Command::new(env!("CARGO_BIN_EXE_halo-triage"));
