@@ -17,7 +17,9 @@
 //! ticket, since Halo may have applied part of the array, and the rest go again alone.
 
 use std::collections::{HashMap, VecDeque};
-use std::sync::{Arc, OnceLock, Weak};
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
 use futures_util::FutureExt;
@@ -26,14 +28,37 @@ use serde_json::Value;
 use tokio::sync::{mpsc, oneshot};
 use tokio::time::Instant;
 
-use super::client::{endpoint, HaloClient, Inner, ReadFor, Repeat};
 use super::decode::decode_list;
-use super::model::{id_of, Action};
+use super::model::id_of;
+use super::request::{endpoint, Repeat, Requests};
 use super::transport::Fence;
 use super::HaloError;
 
-/// Tells an action of ours among the ticket's actions (its marker, or its subject).
-pub type AppliedCheck = Arc<dyn Fn(&Action) -> bool + Send + Sync>;
+/// Looks for an action on its ticket after Halo refused the batch that carried it: the
+/// action's id when Halo applied it all the same.
+pub(super) type FindApplied = Arc<
+    dyn Fn() -> Pin<Box<dyn Future<Output = Result<Option<i64>, HaloError>> + Send>> + Send + Sync,
+>;
+
+/// What one ticket is read for, which says what a ticket in a list read must carry to
+/// stand for `GET /api/Tickets/{id}` (Halo may trim list items).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ReadFor {
+    /// The rules and the LLM read the text and the custom fields.
+    Triage,
+    /// The acknowledgement goes to the user email Halo has.
+    Recipient,
+}
+
+impl ReadFor {
+    /// The keys a listed ticket must carry.
+    fn needs(self) -> &'static [&'static str] {
+        match self {
+            ReadFor::Triage => &["details", "customfields"],
+            ReadFor::Recipient => &["user_email"],
+        }
+    }
+}
 
 /// One element waiting for its batch, and where its answer goes.
 struct Pending<T: Element> {
@@ -49,10 +74,9 @@ trait Element: Send + 'static {
 /// A ticket update or an action, as one element of the array.
 struct Write {
     body: Value,
-    ticket_id: i64,
     fence: Fence,
     /// For actions: finds this one on its ticket after a refused batch.
-    applied: Option<AppliedCheck>,
+    find: Option<FindApplied>,
 }
 
 impl Element for Write {
@@ -99,7 +123,7 @@ impl WriteKind {
 
 /// The queues of one client; each task starts with the first element of its kind.
 pub(super) struct Batches {
-    client: Weak<Inner>,
+    requests: Arc<Requests>,
     max: usize,
     updates: OnceLock<mpsc::UnboundedSender<Pending<Write>>>,
     actions: OnceLock<mpsc::UnboundedSender<Pending<Write>>>,
@@ -107,10 +131,10 @@ pub(super) struct Batches {
 }
 
 impl Batches {
-    /// Batches of at most `max` elements for the client `client` will point to.
-    pub(super) fn new(client: Weak<Inner>, max: usize) -> Batches {
+    /// Batches of at most `max` elements, sent with `requests`.
+    pub(super) fn new(requests: Arc<Requests>, max: usize) -> Batches {
         Batches {
-            client,
+            requests,
             max,
             updates: OnceLock::new(),
             actions: OnceLock::new(),
@@ -118,22 +142,16 @@ impl Batches {
         }
     }
 
-    /// A ticket update or an action, as one element of its kind's array. `applied` finds
+    /// A ticket update or an action, as one element of its kind's array. `find` looks for
     /// an action on its ticket after a refused batch.
     pub(super) async fn write(
         &self,
         kind: WriteKind,
         body: Value,
-        ticket_id: i64,
         fence: Fence,
-        applied: Option<AppliedCheck>,
+        find: Option<FindApplied>,
     ) -> Result<Value, HaloError> {
-        let write = Write {
-            body,
-            ticket_id,
-            fence,
-            applied,
-        };
+        let write = Write { body, fence, find };
         submit(self.writes(kind), write, kind.path()).await
     }
 
@@ -146,7 +164,7 @@ impl Batches {
         let queue = self.reads.get_or_init(|| {
             let (queue, waiting) = mpsc::unbounded_channel();
             let lane = Lane::new(waiting, self.max);
-            tokio::spawn(run_reads(self.client.clone(), lane));
+            tokio::spawn(run_reads(self.requests.clone(), lane));
             queue
         });
         submit(queue, Read { ticket_id, purpose }, "Tickets").await
@@ -160,7 +178,7 @@ impl Batches {
         queue.get_or_init(|| {
             let (queue, waiting) = mpsc::unbounded_channel();
             let lane = Lane::new(waiting, self.max);
-            tokio::spawn(run_writes(self.client.clone(), lane, kind));
+            tokio::spawn(run_writes(self.requests.clone(), lane, kind));
             queue
         })
     }
@@ -242,37 +260,23 @@ impl<T: Element> Lane<T> {
 
 /// Sends `kind`'s batches until the client is gone. A panic fails the batch it happened
 /// in (its callers are answered `Abandoned`), not the queue.
-async fn run_writes(client: Weak<Inner>, mut lane: Lane<Write>, kind: WriteKind) {
-    while let Some(period) = client_period(&client) {
-        if !lane.due(period).await {
-            return;
-        }
-        let Some(inner) = client.upgrade() else {
-            return;
-        };
-        let client = HaloClient::from_inner(inner);
-        let sent = std::panic::AssertUnwindSafe(send_writes(&client, &mut lane, kind));
+async fn run_writes(requests: Arc<Requests>, mut lane: Lane<Write>, kind: WriteKind) {
+    while lane.due(requests.transport.period()).await {
+        let sent = std::panic::AssertUnwindSafe(send_writes(&requests, &mut lane, kind));
         if sent.catch_unwind().await.is_err() {
             tracing::error!(kind = ?kind, "sending a batch of Halo writes panicked");
         }
     }
 }
 
-/// The budget period of the client, while there is one.
-fn client_period(client: &Weak<Inner>) -> Option<Duration> {
-    client
-        .upgrade()
-        .map(|inner| HaloClient::from_inner(inner).period())
-}
-
 /// One batch of writes, filled from `lane`, and the groups a refusal splits it into.
-async fn send_writes(client: &HaloClient, lane: &mut Lane<Write>, kind: WriteKind) {
+async fn send_writes(requests: &Requests, lane: &mut Lane<Write>, kind: WriteKind) {
     let mut groups = Vec::new();
-    let first = post_array(client, kind, Vec::new(), Some(lane)).await;
-    split_refused(client, kind, first, &mut groups).await;
+    let first = post_array(requests, kind, Vec::new(), Some(lane)).await;
+    split_refused(kind, first, &mut groups).await;
     while let Some(group) = groups.pop() {
-        let sent = post_array(client, kind, group, None).await;
-        split_refused(client, kind, sent, &mut groups).await;
+        let sent = post_array(requests, kind, group, None).await;
+        split_refused(kind, sent, &mut groups).await;
     }
 }
 
@@ -281,7 +285,6 @@ type Failed = (HaloError, Vec<Pending<Write>>);
 
 /// Answers the elements of a failed batch, or splits a refused one into `groups`.
 async fn split_refused(
-    client: &HaloClient,
     kind: WriteKind,
     sent: Result<(), Failed>,
     groups: &mut Vec<Vec<Pending<Write>>>,
@@ -302,7 +305,12 @@ async fn split_refused(
         }
         WriteKind::Actions => {
             for pending in group {
-                match find_applied(client, &pending.element).await {
+                let find = pending.element.find.clone();
+                let found = match find {
+                    Some(find) => find().await,
+                    None => Ok(None),
+                };
+                match found {
                     Ok(Some(found)) => {
                         let _ = pending.answer.send(Ok(serde_json::json!({ "id": found })));
                     }
@@ -316,29 +324,20 @@ async fn split_refused(
     }
 }
 
-/// The id of the action `write` made on its ticket, when Halo applied it.
-async fn find_applied(client: &HaloClient, write: &Write) -> Result<Option<i64>, HaloError> {
-    let Some(applied) = &write.applied else {
-        return Ok(None);
-    };
-    let actions = client.actions(write.ticket_id).await?;
-    Ok(actions.iter().find(|a| applied(a)).map(|a| a.id))
-}
-
 /// Sends `batch` as one array, first filling it from `fill` after the wait for the budget,
 /// and every element's fence asked right before every try.
 async fn post_array(
-    client: &HaloClient,
+    requests: &Requests,
     kind: WriteKind,
     mut batch: Vec<Pending<Write>>,
     mut fill: Option<&mut Lane<Write>>,
 ) -> Result<(), Failed> {
     let endpoint = endpoint(&Method::POST, kind.path());
-    let mut retries = client.retries(kind.repeat());
+    let mut retries = requests.retries(kind.repeat());
     loop {
-        let token = client.token().await;
+        let token = requests.token().await;
         if token.is_ok() {
-            client.take_budget().await;
+            requests.transport.take_budget().await;
         }
         if let Some(lane) = fill.take() {
             lane.fill(&mut batch);
@@ -353,7 +352,7 @@ async fn post_array(
         }
         let body = Value::Array(batch.iter().map(|p| p.element.body.clone()).collect());
         let method = Method::POST;
-        let error = match client
+        let error = match requests
             .try_once(&method, kind.path(), &[], Some(&body), &token)
             .await
         {
@@ -364,7 +363,7 @@ async fn post_array(
             Err(error) => error,
         };
         if let Err(error) = retries
-            .after_failure(client, error, &token, &endpoint)
+            .after_failure(requests, error, &token, &endpoint)
             .await
         {
             return Err((error, batch));
@@ -425,18 +424,11 @@ fn answer_all<T: Element>(mut batch: Vec<Pending<T>>, error: HaloError) {
 
 /// Reads the tickets asked for at the same time with one list read, until the client is
 /// gone.
-async fn run_reads(client: Weak<Inner>, mut lane: Lane<Read>) {
-    while let Some(period) = client_period(&client) {
-        if !lane.due(period).await {
-            return;
-        }
-        let Some(inner) = client.upgrade() else {
-            return;
-        };
-        let client = HaloClient::from_inner(inner);
+async fn run_reads(requests: Arc<Requests>, mut lane: Lane<Read>) {
+    while lane.due(requests.transport.period()).await {
         let mut batch = Vec::new();
         lane.fill(&mut batch);
-        let sent = std::panic::AssertUnwindSafe(read_listed(&client, batch));
+        let sent = std::panic::AssertUnwindSafe(read_listed(&requests, batch));
         if sent.catch_unwind().await.is_err() {
             tracing::error!("reading a batch of Halo tickets panicked");
         }
@@ -446,7 +438,7 @@ async fn run_reads(client: Weak<Inner>, mut lane: Lane<Read>) {
 /// One `GET /api/Tickets?ticketids=` for `batch`. A lone ticket, one the list leaves out
 /// or lists without what its reader needs, and every ticket of a list Halo refuses, is
 /// answered `None`: read alone.
-async fn read_listed(client: &HaloClient, batch: Vec<Pending<Read>>) {
+async fn read_listed(requests: &Requests, batch: Vec<Pending<Read>>) {
     if batch.len() == 1 {
         for pending in batch {
             let _ = pending.answer.send(Ok(None));
@@ -465,7 +457,7 @@ async fn read_listed(client: &HaloClient, batch: Vec<Pending<Read>>) {
         ("page_size", size.as_str()),
         ("page_no", "1"),
     ];
-    let read = client.request(Method::GET, "Tickets", &query, None).await;
+    let read = requests.request(Method::GET, "Tickets", &query, None).await;
     let tickets = read.and_then(|value| decode_list::<Value>("GET /api/Tickets", value, "tickets"));
     let tickets = match tickets {
         Ok(tickets) => tickets,

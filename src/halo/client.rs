@@ -5,46 +5,16 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use reqwest::Method;
-use secrecy::{ExposeSecret, SecretString};
 use serde::Deserialize;
 use serde_json::Value;
-use url::Url;
 
-use super::batch::{AppliedCheck, Batches, WriteKind};
+use super::batch::{Batches, FindApplied, ReadFor, WriteKind};
 use super::decode::{decode, decode_list};
 use super::error::HaloError;
 use super::model::{Action, ListedTicket, Ticket, TicketUpdate};
+use super::request::{Repeat, Requests};
 use super::token::{HaloCredentials, Tokens};
 use super::transport::{Fence, RetryPolicy, SharedBudget, Transport};
-
-/// Whether a request may be sent again when its first answer was a failure.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(super) enum Repeat {
-    /// Idempotent (reads, updates with the same values): retry any retryable failure.
-    Safe,
-    /// Not idempotent: retry only failures that prove Halo did not process it.
-    OnlyIfUnprocessed,
-}
-
-/// What one ticket is read for, which says what a ticket in a list read must carry to
-/// stand for `GET /api/Tickets/{id}` (Halo may trim list items).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum ReadFor {
-    /// The rules and the LLM read the text and the custom fields.
-    Triage,
-    /// The acknowledgement goes to the user email Halo has.
-    Recipient,
-}
-
-impl ReadFor {
-    /// The keys a listed ticket must carry.
-    pub(super) fn needs(self) -> &'static [&'static str] {
-        match self {
-            ReadFor::Triage => &["details", "customfields"],
-            ReadFor::Recipient => &["user_email"],
-        }
-    }
-}
 
 /// A ticket in a list, of which only the id is read.
 #[derive(Deserialize)]
@@ -52,6 +22,9 @@ struct TicketId {
     #[serde(deserialize_with = "super::model::lenient_id")]
     id: i64,
 }
+
+/// Tells an action of ours among the ticket's actions (its marker, or its subject).
+pub type AppliedCheck = Arc<dyn Fn(&Action) -> bool + Send + Sync>;
 
 /// Tuning for [`HaloClient`] (the `halo.*` settings).
 #[derive(Debug, Clone)]
@@ -72,9 +45,8 @@ pub struct HaloClient {
     inner: Arc<Inner>,
 }
 
-pub(super) struct Inner {
-    transport: Transport,
-    tokens: Tokens,
+struct Inner {
+    requests: Arc<Requests>,
     /// The queues of batched requests, when batching is on.
     batches: Option<Batches>,
 }
@@ -82,13 +54,13 @@ pub(super) struct Inner {
 impl HaloClient {
     /// Requests left of the rolling five-minute budget, and the budget.
     pub fn budget(&self) -> (usize, u32) {
-        self.inner.transport.budget()
+        self.inner.requests.transport.budget()
     }
 
     /// From now on every request also waits for `shared`, the budget of every process on
     /// the store (set once, when the service starts).
     pub fn share_budget(&self, shared: Arc<dyn SharedBudget>) {
-        self.inner.transport.share_budget(shared);
+        self.inner.requests.transport.share_budget(shared);
     }
 
     pub fn new(
@@ -101,19 +73,15 @@ impl HaloClient {
             max_retry_wait: options.max_retry_wait,
         };
         let transport = Transport::new(options.timeout, options.requests_per_5min, retry)?;
+        let requests = Arc::new(Requests {
+            transport,
+            tokens: Tokens::new(credentials, options.scope),
+        });
         let batch_max = options.batch_max;
+        let batches = (batch_max > 1).then(|| Batches::new(requests.clone(), batch_max));
         Ok(HaloClient {
-            // The batches' tasks hold the client weakly: they end when it is dropped.
-            inner: Arc::new_cyclic(|client| Inner {
-                transport,
-                tokens: Tokens::new(credentials, options.scope),
-                batches: (batch_max > 1).then(|| Batches::new(client.clone(), batch_max)),
-            }),
+            inner: Arc::new(Inner { requests, batches }),
         })
-    }
-
-    pub(super) fn from_inner(inner: Arc<Inner>) -> HaloClient {
-        HaloClient { inner }
     }
 
     /// The ticket `id` with details (custom fields and the like): with batching on, in one
@@ -220,7 +188,11 @@ impl HaloClient {
                 ("page_no", page_no.as_str()),
             ];
             paged.extend_from_slice(query);
-            let value = self.request(Method::GET, path, &paged, None).await?;
+            let value = self
+                .inner
+                .requests
+                .request(Method::GET, path, &paged, None)
+                .await?;
             let total = value.get("record_count").and_then(Value::as_u64);
             let listed: Vec<T> = decode_list(&endpoint, value, key)?;
             let last_page = listed.len() < page_size as usize;
@@ -244,20 +216,22 @@ impl HaloClient {
         let body = to_body(update)?;
         if let Some(batches) = &self.inner.batches {
             let kind = WriteKind::Updates;
-            return batches.write(kind, body, update.id, fence, None).await;
+            return batches.write(kind, body, fence, None).await;
         }
         // Repeating an update with the same values is harmless.
         let body = Value::Array(vec![body]);
         let post = Some(&body);
-        self.send_request(
-            Method::POST,
-            "Tickets",
-            &[],
-            post,
-            Repeat::Safe,
-            Some(&fence),
-        )
-        .await
+        self.inner
+            .requests
+            .send_request(
+                Method::POST,
+                "Tickets",
+                &[],
+                post,
+                Repeat::Safe,
+                Some(&fence),
+            )
+            .await
     }
 
     /// The ticket's actions (`GET /api/Actions?ticket_id=`), system actions left out, every
@@ -289,7 +263,9 @@ impl HaloClient {
         } else {
             Repeat::OnlyIfUnprocessed
         };
-        self.send_request(method, path, query, body, repeat, None)
+        self.inner
+            .requests
+            .send_request(method, path, query, body, repeat, None)
             .await
     }
 
@@ -308,27 +284,41 @@ impl HaloClient {
     ) -> Result<Value, HaloError> {
         let body = to_body(action)?;
         if let Some(batches) = &self.inner.batches {
+            let find = self.finder(ticket_id, applied);
             let kind = WriteKind::Actions;
-            return batches
-                .write(kind, body, ticket_id, fence, Some(applied))
-                .await;
+            return batches.write(kind, body, fence, Some(find)).await;
         }
         let body = Value::Array(vec![body]);
         let repeat = Repeat::OnlyIfUnprocessed;
-        self.send_request(
-            Method::POST,
-            "Actions",
-            &[],
-            Some(&body),
-            repeat,
-            Some(&fence),
-        )
-        .await
+        self.inner
+            .requests
+            .send_request(
+                Method::POST,
+                "Actions",
+                &[],
+                Some(&body),
+                repeat,
+                Some(&fence),
+            )
+            .await
+    }
+
+    /// Looks for the action `applied` tells on ticket `ticket_id`: after Halo refused a
+    /// batch, which it may have applied in part.
+    fn finder(&self, ticket_id: i64, applied: AppliedCheck) -> FindApplied {
+        let client = self.clone();
+        Arc::new(move || {
+            let (client, applied) = (client.clone(), applied.clone());
+            Box::pin(async move {
+                let actions = client.actions(ticket_id).await?;
+                Ok(actions.iter().find(|a| applied(a)).map(|a| a.id))
+            })
+        })
     }
 
     /// Obtains a token now (cached for later requests): proves the credentials.
     pub async fn authenticate(&self) -> Result<(), HaloError> {
-        self.token().await.map(drop)
+        self.inner.requests.token().await.map(drop)
     }
 
     /// One authenticated API request with rate budget, token renewal and retries, for
@@ -340,135 +330,8 @@ impl HaloClient {
         query: &[(&str, &str)],
         body: Option<&Value>,
     ) -> Result<Value, HaloError> {
-        self.send_request(method, path, query, body, Repeat::Safe, None)
-            .await
+        self.inner.requests.request(method, path, query, body).await
     }
-
-    async fn send_request(
-        &self,
-        method: Method,
-        path: &str,
-        query: &[(&str, &str)],
-        body: Option<&Value>,
-        repeat: Repeat,
-        fence: Option<&Fence>,
-    ) -> Result<Value, HaloError> {
-        let endpoint = endpoint(&method, path);
-        let mut retries = self.retries(repeat);
-        loop {
-            let token = self.token().await?;
-            self.inner.transport.take_budget().await;
-            // After the wait for the budget, which can be long: the request goes out only
-            // if it is still the caller's to send.
-            if let Some(fence) = fence {
-                if !fence().await {
-                    return Err(HaloError::Fenced { endpoint });
-                }
-            }
-            let sent = self.try_once(&method, path, query, body, &token).await;
-            let error = match sent {
-                Ok(value) => return Ok(value),
-                Err(error) => error,
-            };
-            retries
-                .after_failure(self, error, &token, &endpoint)
-                .await?;
-        }
-    }
-
-    /// One try of a request whose budget was taken, with `token`.
-    pub(super) async fn try_once(
-        &self,
-        method: &Method,
-        path: &str,
-        query: &[(&str, &str)],
-        body: Option<&Value>,
-        token: &SecretString,
-    ) -> Result<Value, HaloError> {
-        let transport = &self.inner.transport;
-        let mut request = transport
-            .http
-            .request(method.clone(), self.api_url(path))
-            .bearer_auth(token.expose_secret())
-            .query(query);
-        if let Some(body) = body {
-            request = request.json(body);
-        }
-        transport.send(request, &endpoint(method, path)).await
-    }
-
-    /// The retry rules of one request (a single one or a batch).
-    pub(super) fn retries(&self, repeat: Repeat) -> Retries<impl Iterator<Item = Duration>> {
-        Retries {
-            repeat,
-            delays: self.inner.transport.backoff(),
-            renewed_token: false,
-        }
-    }
-
-    /// Waits for the rate budget (see `Transport::take_budget`).
-    pub(super) async fn take_budget(&self) {
-        self.inner.transport.take_budget().await;
-    }
-
-    /// The steady time between two requests under the budget.
-    pub(super) fn period(&self) -> Duration {
-        self.inner.transport.period()
-    }
-
-    fn api_url(&self, path: &str) -> Url {
-        let mut url = self.inner.tokens.base_url().clone();
-        let base = url.path().trim_end_matches('/').trim_end_matches("/api");
-        let joined = format!("{base}/api/{}", path.trim_start_matches('/'));
-        url.set_path(&joined);
-        url
-    }
-
-    /// The token for the next request.
-    pub(super) async fn token(&self) -> Result<SecretString, HaloError> {
-        let authinfo = self.api_url("authinfo");
-        self.inner.tokens.get(&self.inner.transport, authinfo).await
-    }
-}
-
-/// How one request is tried again: the token renewed once after a 401, other failures as
-/// the request's [`Repeat`] allows, after the backoff or Halo's `Retry-After`.
-pub(super) struct Retries<D> {
-    repeat: Repeat,
-    delays: D,
-    renewed_token: bool,
-}
-
-impl<D: Iterator<Item = Duration>> Retries<D> {
-    /// After a failed try with `token`: `Ok` to try again (the wait is over), or the error
-    /// that ends the request.
-    pub(super) async fn after_failure(
-        &mut self,
-        client: &HaloClient,
-        error: HaloError,
-        token: &SecretString,
-        endpoint: &str,
-    ) -> Result<(), HaloError> {
-        // A 401 was refused before any processing: renewing and repeating is safe.
-        if error.status() == Some(401) && !self.renewed_token {
-            tracing::info!(%endpoint, "Halo answered 401: renewing the token once");
-            self.renewed_token = true;
-            client.inner.tokens.forget(token).await;
-            return Ok(());
-        }
-        if self.repeat == Repeat::OnlyIfUnprocessed && !error.was_unprocessed() {
-            return Err(error);
-        }
-        let transport = &client.inner.transport;
-        transport
-            .wait_before_retry(&mut self.delays, error, endpoint)
-            .await
-    }
-}
-
-/// `METHOD /api/path`, as errors, logs and metrics name a request.
-pub(super) fn endpoint(method: &Method, path: &str) -> String {
-    format!("{method} /api/{}", path.trim_start_matches('/'))
 }
 
 /// A request's JSON body.

@@ -9,12 +9,13 @@ mod error;
 mod field;
 mod lookups;
 pub(crate) mod model;
+mod request;
 mod token;
 mod transport;
 pub(crate) mod webhook;
 
-pub use batch::AppliedCheck;
-pub use client::{HaloClient, HaloClientOptions, ReadFor};
+pub use batch::ReadFor;
+pub use client::{AppliedCheck, HaloClient, HaloClientOptions};
 pub use error::HaloError;
 pub use field::{Field, FieldValue, Kind};
 pub use lookups::Lookups;
