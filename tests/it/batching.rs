@@ -140,48 +140,83 @@ async fn batch_max_of_one_sends_every_write_and_read_alone() {
     stop(app).await;
 }
 
-/// Halo refuses every array naming ticket 36 (a ticket type that needs CAB approval):
-/// with `apply_rest`, it saves the array's other elements all the same.
-async fn a_batch_refused_for_one_ticket(apply_rest: bool) {
+/// What Halo refuses in the refusal tests: the update of ticket 36 (its type needs CAB
+/// approval), or the acknowledgement of ticket 37.
+#[derive(Clone, Copy, PartialEq)]
+enum Refused {
+    Update,
+    Acknowledgement,
+}
+
+/// Halo refuses every array naming the refused ticket; with `apply_rest`, it saves the
+/// array's other elements all the same.
+async fn a_batch_refused_for_one_ticket(refused: Refused, apply_rest: bool) {
     let halo = halo_with(31..=42, Duration::from_millis(300)).await;
-    halo.update_refusals.refuse(36, apply_rest);
-    halo.actions.refusals.refuse(36, apply_rest);
+    let (bad, route, key, refusals) = match refused {
+        Refused::Update => (36, "/api/Tickets", "id", &halo.update_refusals),
+        Refused::Acknowledgement => (37, "/api/Actions", "ticket_id", &halo.actions.refusals),
+    };
+    refusals.refuse(bad, apply_rest);
     let app = service(&halo, "25").await;
     deliver_all(&app, 31..=42).await;
 
-    let good: Vec<i64> = (31..=42).filter(|id| *id != 36).collect();
-    match apply_rest {
-        false => halo.assert_triaged_once(good, "Service Desk"),
+    // The refused element was in a batch with others, which Halo refused whole.
+    let batches = arrays(&halo, route).await;
+    assert!(
+        batches
+            .iter()
+            .any(|batch| batch.len() > 1 && batch.iter().any(|e| e[key] == bad)),
+        "ticket {bad} in a batch with others: {batches:?}"
+    );
+    let good: Vec<i64> = (31..=42).filter(|id| *id != bad).collect();
+    match (refused, apply_rest) {
         // Updates Halo applied from the refused array go again in the halves: the same
         // values, harmless. Acknowledgements are looked for first, so none goes twice.
-        true => halo.assert_acknowledged_once(good, "Service Desk"),
+        (Refused::Update, true) => halo.assert_acknowledged_once(good, "Service Desk"),
+        _ => halo.assert_triaged_once(good, "Service Desk"),
     }
-    let dead = "SELECT COUNT(*) FROM jobs WHERE status = 'dead' AND ticket_id = 36";
-    assert_eq!(app.app.count(dead).await, 1);
-    let job = app
-        .app
-        .count("SELECT id FROM jobs WHERE ticket_id = 36")
-        .await;
-    let error = app.app.job_row(job).await.last_error.unwrap();
-    assert!(error.contains(CAB_MESSAGE), "{error}");
+    let job = format!("SELECT id FROM jobs WHERE ticket_id = {bad}");
+    let job = app.app.job_row(app.app.count(&job).await).await;
+    assert_eq!(job.status, "dead");
+    assert!(job.last_error.as_ref().unwrap().contains(CAB_MESSAGE));
     let done = "SELECT COUNT(*) FROM jobs WHERE status = 'done'";
     assert_eq!(app.app.count(done).await, 11);
-    let refused = arrays(&halo, "/api/Tickets").await;
-    assert!(
-        refused.iter().any(|batch| batch.len() > 1),
-        "the refused ticket was in a batch with others"
+    // The customer of a refused update is acknowledged all the same; a refused
+    // acknowledgement is not sent again.
+    let acks = halo
+        .actions
+        .posted
+        .lock()
+        .unwrap()
+        .iter()
+        .filter(|a| a["ticket_id"] == bad)
+        .count();
+    assert_eq!(
+        acks,
+        usize::from(refused == Refused::Update),
+        "ticket {bad}"
     );
     stop(app).await;
 }
 
 #[tokio::test]
-async fn a_batch_halo_refuses_and_applies_nothing_is_split_around_the_refused_ticket() {
-    a_batch_refused_for_one_ticket(false).await;
+async fn an_update_batch_halo_refuses_whole_is_split_around_the_refused_ticket() {
+    a_batch_refused_for_one_ticket(Refused::Update, false).await;
 }
 
 #[tokio::test]
-async fn a_batch_halo_refuses_but_applies_in_part_sends_no_second_acknowledgement() {
-    a_batch_refused_for_one_ticket(true).await;
+async fn an_update_batch_halo_applies_in_part_is_split_and_every_customer_acknowledged_once() {
+    a_batch_refused_for_one_ticket(Refused::Update, true).await;
+}
+
+#[tokio::test]
+async fn an_acknowledgement_batch_halo_refuses_whole_is_sent_again_without_the_refused_one() {
+    a_batch_refused_for_one_ticket(Refused::Acknowledgement, false).await;
+}
+
+#[tokio::test]
+async fn an_acknowledgement_batch_halo_applies_in_part_sends_no_second_email() {
+    a_batch_refused_for_one_ticket(Refused::Acknowledgement, true).await;
 }
 
 #[tokio::test]
