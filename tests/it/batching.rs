@@ -288,33 +288,44 @@ async fn a_service_killed_while_halo_holds_a_saved_acknowledgement_batch_sends_n
 
 crate::on_both_backends!(batched_and_single_requests_of_two_services_share_one_budget);
 
-/// `halo.requests_per_5min`: a burst of 12, then one every 2.78 s (300 s / 108).
-const BUDGET: &str = "120";
-const BURST: f64 = 12.0;
-const PERIOD_SECS: f64 = 300.0 / 108.0;
+/// `halo.requests_per_5min`: a burst of 24, then one every 1.39 s (300 s / 216).
+const BUDGET: &str = "240";
+const BURST: f64 = 24.0;
+const PERIOD_SECS: f64 = 300.0 / 216.0;
 
 async fn batched_and_single_requests_of_two_services_share_one_budget(backing: Backing) {
     let halo = halo_with(81..=120, Duration::ZERO).await;
     let common = [
         ("STORE__URL", backing.url.as_str()),
         ("HALO__REQUESTS_PER_5MIN", BUDGET),
-        ("WORKER__CONCURRENCY", "16"),
         ("WORKER__POLL_INTERVAL_MS", "50"),
         ("WORKER__SHUTDOWN_GRACE_SECS", "1"),
     ];
-    let with_batches_of =
-        |batch_max| [common.as_slice(), &[("HALO__BATCH_MAX", batch_max)]].concat();
-    let a = spawn_running(Some(&halo.server), &with_batches_of("25")).await;
-    let b = spawn_running(Some(&halo.server), &with_batches_of("1")).await;
+    let with = |batch_max, workers| {
+        let own = [
+            ("HALO__BATCH_MAX", batch_max),
+            ("WORKER__CONCURRENCY", workers),
+        ];
+        [common.as_slice(), &own].concat()
+    };
+    // Each waiter for the shared budget has the same chance at the next request: the
+    // single-request service gets few workers, or its many waiters would take nearly every
+    // request before the batched service's one sending task.
+    let a = spawn_running(Some(&halo.server), &with("25", "16")).await;
+    let b = spawn_running(Some(&halo.server), &with("1", "2")).await;
     let start = Instant::now();
-    for id in 81..=120 {
-        let replica = if id % 2 == 0 { &a.app } else { &b.app };
-        let answer = replica.deliver(delivery_of(&ticket(id, SUMMARY))).await;
-        assert_eq!(answer.status(), 202);
+    // The batched service's tickets first, then the others: about 120 requests wanted
+    // without batching, far over the burst.
+    for (replica, first) in [(&a.app, 81), (&b.app, 101)] {
+        for id in first..first + 20 {
+            let answer = replica.deliver(delivery_of(&ticket(id, SUMMARY))).await;
+            assert_eq!(answer.status(), 202);
+        }
     }
-    // Within the budget throughout, until a batch has gone out (at most 60 s).
+    // Within the budget throughout, for 10 s (two processes each on a budget of its own
+    // would send far more by then) and until a batch has gone out (at most 60 s).
     let mut batch_seen = false;
-    while !batch_seen {
+    while !batch_seen || start.elapsed() < Duration::from_secs(10) {
         assert!(
             start.elapsed() < Duration::from_secs(60),
             "no batch went out"
