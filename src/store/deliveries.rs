@@ -1,15 +1,11 @@
-//! Recording what Halo sent: the raw request and its jobs, atomically, in group commits.
-//! Deliveries that arrive while one commit is being made are written by the next, in one
-//! transaction and one fsync, each in a savepoint of its own: one that fails is rolled
-//! back alone and its sender told, the others commit. No delivery is answered before the
-//! commit that holds it.
+//! Recording what Halo sent: the raw request and its jobs, atomically, in group commits
+//! (`group_commit.rs`): no delivery is answered before the commit that holds it.
 
 use serde::Serialize;
-use sqlx::{Acquire, Any, AnyPool, Transaction};
-use tokio::sync::{mpsc, oneshot};
+use sqlx::{Any, Transaction};
 
+use super::group_commit::{self, Grouped};
 use super::{Context, Store, StoreError};
-use crate::clock::now_ms;
 
 /// What became of a delivery request as a whole.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -50,80 +46,38 @@ pub struct Enqueued {
     pub duplicate: bool,
 }
 
-/// Deliveries one group commit takes at most.
-const GROUP: usize = 256;
-/// Deliveries waiting for a commit at most; past that, senders wait (backpressure).
-const QUEUED: usize = 4_096;
-
-/// A delivery waiting for the next group commit, and where its answer goes.
-pub(super) struct Pending {
+/// A delivery on its way to the next group commit.
+pub(super) struct NewDelivery {
     body: Vec<u8>,
     outcome: DeliveryOutcome,
     error: Option<String>,
     jobs: Vec<NewJob>,
-    answer: oneshot::Sender<Result<Vec<Enqueued>, StoreError>>,
 }
 
-/// Starts the task that makes the group commits on `writes`; it ends when every handle
-/// to the store is gone.
-pub(super) fn start_group_commits(writes: AnyPool) -> mpsc::Sender<Pending> {
-    let (sender, mut queue) = mpsc::channel::<Pending>(QUEUED);
-    tokio::spawn(async move {
-        let mut group = Vec::with_capacity(GROUP);
-        while queue.recv_many(&mut group, GROUP).await > 0 {
-            commit_group(&writes, std::mem::take(&mut group)).await;
-        }
-    });
-    sender
-}
+impl Grouped for NewDelivery {
+    type Output = Vec<Enqueued>;
+    const GROUP: usize = 256;
+    const QUEUED: usize = 4_096;
+    const WHAT: &'static str = "deliveries";
 
-/// Writes `group` in one transaction, then answers each delivery.
-async fn commit_group(writes: &AnyPool, group: Vec<Pending>) {
-    let now = now_ms();
-    let mut tx = match writes.begin().await.context("starting a transaction") {
-        Ok(tx) => tx,
-        Err(error) => return answer_all(group, &error),
-    };
-    let mut results = Vec::with_capacity(group.len());
-    for pending in &group {
-        results.push(in_savepoint(&mut tx, pending, now).await);
+    async fn write(
+        &self,
+        tx: &mut Transaction<'_, Any>,
+        now: i64,
+    ) -> Result<Vec<Enqueued>, StoreError> {
+        insert(tx, self, now).await
     }
-    if let Err(error) = tx.commit().await.context("committing deliveries") {
-        return answer_all(group, &error);
-    }
-    crate::telemetry::metrics::delivery_group(group.len());
-    for (pending, result) in group.into_iter().zip(results) {
-        let _ = pending.answer.send(result);
-    }
-}
 
-/// Every delivery of a group that could not be committed gets the reason.
-fn answer_all(group: Vec<Pending>, error: &StoreError) {
-    tracing::error!(%error, deliveries = group.len(), "a group of deliveries was not stored");
-    for pending in group {
-        let _ = pending
-            .answer
-            .send(Err(StoreError::GroupCommit(error.to_string())));
+    fn committed(size: usize) {
+        crate::telemetry::metrics::delivery_group(size);
     }
-}
-
-/// One delivery in a savepoint: stored whole, or rolled back alone.
-async fn in_savepoint(
-    tx: &mut Transaction<'_, Any>,
-    pending: &Pending,
-    now: i64,
-) -> Result<Vec<Enqueued>, StoreError> {
-    let mut savepoint = tx.begin().await.context("starting a savepoint")?;
-    let stored = insert(&mut savepoint, pending, now).await?;
-    savepoint.commit().await.context("releasing a savepoint")?;
-    Ok(stored)
 }
 
 /// The raw body and its jobs. A job already known by delivery id, or any job for the same
 /// ticket, is not created again.
 async fn insert(
     tx: &mut Transaction<'_, Any>,
-    pending: &Pending,
+    pending: &NewDelivery,
     now: i64,
 ) -> Result<Vec<Enqueued>, StoreError> {
     let delivery_row: i64 = sqlx::query_scalar(
@@ -200,16 +154,12 @@ impl Store {
         error: Option<&str>,
         jobs: &[NewJob],
     ) -> Result<Vec<Enqueued>, StoreError> {
-        let (answer, answered) = oneshot::channel();
-        let pending = Pending {
+        let delivery = NewDelivery {
             body: body.to_vec(),
             outcome,
             error: error.map(str::to_string),
             jobs: jobs.to_vec(),
-            answer,
         };
-        let gone = || StoreError::GroupCommit("the store is shutting down".into());
-        self.deliveries.send(pending).await.map_err(|_| gone())?;
-        answered.await.map_err(|_| gone())?
+        group_commit::submit(&self.deliveries, delivery).await
     }
 }

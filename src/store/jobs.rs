@@ -6,6 +6,9 @@ use std::time::Duration;
 use serde::{Deserialize, Serialize};
 use sqlx::FromRow;
 
+use sqlx::{Any, Transaction};
+
+use super::group_commit::{self, Grouped};
 use super::{fetch_by_ids, Backend, Context, Store, StoreError};
 use crate::clock::now_ms;
 
@@ -134,26 +137,46 @@ impl Replay {
     }
 }
 
-/// Renews `job`'s lease for `lease` from now; false when the job is no longer this
-/// worker's (its fencing token, `attempts`, moved on).
-async fn renew_lease<'e>(
-    executor: impl sqlx::Executor<'e, Database = sqlx::Any>,
-    job: &Job,
+/// A lease renewal, right before a write to Halo or while a job runs: the job keeps its
+/// lease only while its fencing token (`attempts`) is the one it claimed with. On SQLite
+/// renewals are group-committed: the fences of a Halo batch (one per element) and the
+/// workers' keep-alive renewals that come together share one commit.
+pub(super) struct Renewal {
+    job_id: i64,
+    attempts: i64,
     lease: Duration,
-) -> Result<bool, StoreError> {
-    let now = now_ms();
-    let result = sqlx::query(
-        "UPDATE jobs SET lease_until = $1, updated_at = $2
-         WHERE id = $3 AND status = 'running' AND attempts = $4",
-    )
-    .bind(now + lease.as_millis() as i64)
-    .bind(now)
-    .bind(job.id)
-    .bind(job.attempts)
-    .execute(executor)
-    .await
-    .context("extending a job's lease")?;
-    Ok(result.rows_affected() == 1)
+    /// The ticket whose acknowledgement is about to be sent: recorded as 'sending' in the
+    /// same commit, and only when the lease is still the job's.
+    ack_of: Option<i64>,
+}
+
+impl Grouped for Renewal {
+    /// False when another worker has taken the job over.
+    type Output = bool;
+    const GROUP: usize = 256;
+    const QUEUED: usize = 4_096;
+    const WHAT: &'static str = "lease renewals";
+
+    async fn write(&self, tx: &mut Transaction<'_, Any>, now: i64) -> Result<bool, StoreError> {
+        let renewed = sqlx::query(
+            "UPDATE jobs SET lease_until = $1, updated_at = $2
+             WHERE id = $3 AND status = 'running' AND attempts = $4",
+        )
+        .bind(now + self.lease.as_millis() as i64)
+        .bind(now)
+        .bind(self.job_id)
+        .bind(self.attempts)
+        .execute(&mut **tx)
+        .await
+        .context("extending a job's lease")?;
+        if renewed.rows_affected() != 1 {
+            return Ok(false);
+        }
+        if let Some(ticket_id) = self.ack_of {
+            super::acks::mark_sending(tx, ticket_id).await?;
+        }
+        Ok(true)
+    }
 }
 
 impl Store {
@@ -233,7 +256,7 @@ impl Store {
     /// Renews the lease before a write to Halo. False when another worker has taken the
     /// job over: the caller must stop without writing.
     pub async fn extend_lease(&self, job: &Job, lease: Duration) -> Result<bool, StoreError> {
-        renew_lease(&*self.writer().await, job, lease).await
+        self.renew(job, lease, None).await
     }
 
     /// Renews the lease right before the acknowledgement goes out, and records in the same
@@ -245,16 +268,29 @@ impl Store {
         lease: Duration,
         ticket_id: i64,
     ) -> Result<bool, StoreError> {
+        self.renew(job, lease, Some(ticket_id)).await
+    }
+
+    async fn renew(
+        &self,
+        job: &Job,
+        lease: Duration,
+        ack_of: Option<i64>,
+    ) -> Result<bool, StoreError> {
+        let renewal = Renewal {
+            job_id: job.id,
+            attempts: job.attempts,
+            lease,
+            ack_of,
+        };
+        if let Some(renewals) = &self.renewals {
+            return group_commit::submit(renewals, renewal).await;
+        }
         let writer = self.writer().await;
         let mut tx = writer.begin().await.context("starting a transaction")?;
-        if !renew_lease(&mut *tx, job, lease).await? {
-            return Ok(false);
-        }
-        super::acks::mark_sending(&mut tx, ticket_id).await?;
-        tx.commit()
-            .await
-            .context("committing the acknowledgement's fence")?;
-        Ok(true)
+        let renewed = renewal.write(&mut tx, now_ms()).await?;
+        tx.commit().await.context("committing a lease renewal")?;
+        Ok(renewed)
     }
 
     /// Marks the job done. False when the lease was lost to another worker.

@@ -10,6 +10,7 @@ mod console;
 mod copy;
 mod decisions;
 mod deliveries;
+mod group_commit;
 mod jobs;
 mod llm;
 mod rate;
@@ -45,7 +46,7 @@ pub enum StoreError {
     },
     #[error("cannot migrate the database: {0}")]
     Migrate(#[from] sqlx::migrate::MigrateError),
-    #[error("cannot store the delivery: {0}")]
+    #[error("cannot commit the write: {0}")]
     GroupCommit(String),
     #[error("cannot copy the store: {0}")]
     Copy(String),
@@ -147,17 +148,23 @@ pub struct Store {
     /// On SQLite, where the rate budgets are kept (`rate.rs`).
     rates_file: Option<std::path::PathBuf>,
     /// Deliveries on their way to the next group commit (`deliveries.rs`).
-    deliveries: tokio::sync::mpsc::Sender<deliveries::Pending>,
-    /// On SQLite, the turns at the one write connection for every write but the
-    /// deliveries' group commits (see [`Store::writer`]).
+    deliveries: Queue<deliveries::NewDelivery>,
+    /// On SQLite, lease renewals on their way to the next group commit (`jobs.rs`).
+    renewals: Option<Queue<jobs::Renewal>>,
+    /// On SQLite, the turns at the one write connection for every write but the group
+    /// commits (see [`Store::writer`]).
     write_turns: Option<std::sync::Arc<tokio::sync::Semaphore>>,
 }
 
+/// Writes waiting for a group commit (`group_commit.rs`).
+type Queue<W> = tokio::sync::mpsc::Sender<group_commit::Pending<W>>;
+
 /// Writes other than group commits that may wait for SQLite's write connection at once.
-/// With many workers, their writes (claims, lease renewals, decisions) queued ahead of the
-/// deliveries' group commit and held a webhook's answer behind them; two keep the
-/// connection busy while a group commit waits behind at most two.
-const WRITE_TURNS: usize = 2;
+/// With many workers, their writes (claims, decisions, outcomes) queued ahead of the
+/// deliveries' group commit and held a webhook's answer behind them; with one turn, a group
+/// commit waits behind at most one of them (ingest p99 at 500 deliveries/s: 20-28 ms with
+/// one turn, 29-45 ms with two, docs/benchmarks.md).
+const WRITE_TURNS: usize = 1;
 
 /// The write pool, held for one turn (on SQLite) while a write is made through it.
 pub(crate) struct WriteTurn<'a> {
@@ -216,7 +223,8 @@ impl Store {
         Ok(Store {
             backend,
             write_turns,
-            deliveries: deliveries::start_group_commits(writes.clone()),
+            deliveries: group_commit::start(writes.clone()),
+            renewals: (backend == Backend::Sqlite).then(|| group_commit::start(writes.clone())),
             writes,
             reads,
             rates_file,

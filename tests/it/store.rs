@@ -18,6 +18,7 @@ on_both_backends!(
     replicas_claim_each_job_once,
     a_lease_fences_out_the_worker_that_lost_it,
     the_acknowledgements_fence_records_sending_only_for_the_lease_holder,
+    renewals_made_together_each_keep_their_own_answer,
     dead_jobs_are_replayed_with_a_fresh_budget,
     tickets_without_jobs_keep_their_order,
     decisions_are_searched_by_name_start_in_any_case_and_paged,
@@ -263,6 +264,41 @@ async fn the_acknowledgements_fence_records_sending_only_for_the_lease_holder(ba
         .await
         .unwrap());
     assert_eq!(store.ack_status(8).await.unwrap(), Some(AckStatus::Sent));
+}
+
+/// The fences of one Halo batch renew at once (on SQLite, in one group commit): each is
+/// answered for its own job, and only the lease holders' acknowledgements are recorded.
+async fn renewals_made_together_each_keep_their_own_answer(backing: Backing) {
+    let store = backing.open().await;
+    let jobs: Vec<NewJob> = (1..=6).map(|id| job(id, &format!("d-{id}"))).collect();
+    deliver(&store, &jobs).await;
+    let mut claimed = Vec::new();
+    for _ in 1..=6 {
+        claimed.push(store.claim_job(LEASE, 3).await.unwrap().unwrap());
+    }
+    // Tickets 1 to 3 are taken over by another worker: their first claim is stale.
+    sqlx::query("UPDATE jobs SET lease_until = 0 WHERE ticket_id <= 3")
+        .execute(store.pool())
+        .await
+        .unwrap();
+    let mut stale = Vec::new();
+    for _ in 1..=3 {
+        stale.push(store.claim_job(LEASE, 3).await.unwrap().unwrap().ticket_id);
+    }
+    let fences = claimed
+        .iter()
+        .map(|job| store.extend_lease_marking_ack(job, LEASE, job.ticket_id));
+    let answers = futures_util::future::join_all(fences).await;
+    for (job, answer) in claimed.iter().zip(answers) {
+        let holder = !stale.contains(&job.ticket_id);
+        assert_eq!(answer.unwrap(), holder, "ticket {}", job.ticket_id);
+        let recorded = store.ack_status(job.ticket_id).await.unwrap();
+        assert_eq!(recorded.is_some(), holder, "ticket {}", job.ticket_id);
+    }
+    let renewals = claimed.iter().map(|job| store.extend_lease(job, LEASE));
+    let answers = futures_util::future::join_all(renewals).await;
+    let kept = answers.into_iter().filter(|a| *a.as_ref().unwrap()).count();
+    assert_eq!(kept, 3);
 }
 
 async fn dead_jobs_are_replayed_with_a_fresh_budget(backing: Backing) {
