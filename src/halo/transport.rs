@@ -53,6 +53,11 @@ pub(super) struct Transport {
     requests_per_5min: u32,
     /// The budget of every process on the store, when the service shares one.
     shared: std::sync::OnceLock<std::sync::Arc<dyn SharedBudget>>,
+    /// Held while waiting for the shared budget: each process has one waiter there, and its
+    /// requests queue here in order (tokio's mutex is fair). Otherwise every waiter had the
+    /// same chance at the next request, and a process with many workers sending alone
+    /// starved one whose requests wait in a single batch.
+    shared_turn: tokio::sync::Mutex<()>,
     /// When each request of the last five minutes went out, for the budget-left gauge.
     sent: std::sync::Mutex<VecDeque<Instant>>,
     retry: RetryPolicy,
@@ -80,6 +85,7 @@ impl Transport {
             budget: RateLimiter::direct(rate_quota(requests_per_5min)),
             requests_per_5min,
             shared: std::sync::OnceLock::new(),
+            shared_turn: tokio::sync::Mutex::new(()),
             sent: Default::default(),
             retry,
         })
@@ -130,6 +136,7 @@ impl Transport {
             return;
         };
         let (period, burst) = spread(self.requests_per_5min);
+        let _turn = self.shared_turn.lock().await;
         loop {
             match shared.take(period, burst).await {
                 Ok(None) => return,
@@ -275,7 +282,75 @@ fn retry_after(response: &reqwest::Response) -> Option<Duration> {
 
 #[cfg(test)]
 mod tests {
+    use std::sync::Arc;
+
     use super::*;
+
+    /// A shared budget that frees one request every 5 ms, whoever asks.
+    struct OneEvery5Ms(std::sync::Mutex<Instant>);
+
+    impl SharedBudget for OneEvery5Ms {
+        fn take(
+            &self,
+            _: Duration,
+            _: u32,
+        ) -> Pin<Box<dyn Future<Output = Result<Option<Duration>, String>> + Send + '_>> {
+            let mut next = self.0.lock().unwrap();
+            let now = Instant::now();
+            let answer = match now >= *next {
+                true => {
+                    *next = now + Duration::from_millis(5);
+                    None
+                }
+                false => Some(*next - now),
+            };
+            Box::pin(std::future::ready(Ok(answer)))
+        }
+    }
+
+    /// Requests `transport` gets from the shared budget in `window`, asking from `waiters`
+    /// tasks at once.
+    async fn granted(transport: Arc<Transport>, waiters: usize, window: Duration) -> usize {
+        let end = Instant::now() + window;
+        let tasks = (0..waiters).map(|_| {
+            let transport = transport.clone();
+            tokio::spawn(async move {
+                let mut taken = 0;
+                while Instant::now() < end {
+                    transport.take_budget().await;
+                    taken += 1;
+                }
+                taken
+            })
+        });
+        let counts = futures_util::future::join_all(tasks).await;
+        counts.into_iter().map(Result::unwrap).sum()
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_process_with_one_waiter_gets_its_share_of_the_shared_budget_beside_one_with_many() {
+        let shared: Arc<dyn SharedBudget> = Arc::new(OneEvery5Ms(Instant::now().into()));
+        let retry = RetryPolicy {
+            max_retries: 0,
+            retry_base: Duration::from_millis(1),
+            max_retry_wait: Duration::from_millis(1),
+        };
+        // The process's own budget is lifted: only the shared one binds.
+        let process = || {
+            let transport = Transport::new(Duration::from_secs(1), 10_000_000, retry.clone());
+            let transport = Arc::new(transport.unwrap());
+            transport.share_budget(shared.clone());
+            transport
+        };
+        let window = Duration::from_millis(600);
+        let (batched, single) = tokio::join!(
+            granted(process(), 1, window),
+            granted(process(), 16, window)
+        );
+        let share = batched as f64 / (batched + single) as f64;
+        // Without a turn per process, one waiter among seventeen got about a seventeenth.
+        assert!(share > 0.3, "{batched} against {single}");
+    }
 
     #[test]
     fn endpoint_labels_do_not_carry_ids() {
