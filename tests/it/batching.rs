@@ -125,6 +125,48 @@ async fn tickets_ready_together_share_update_acknowledgement_and_read_requests()
 }
 
 #[tokio::test]
+async fn event_only_deliveries_read_their_tickets_together_in_list_reads() {
+    let halo = halo_with(91..=100, Duration::from_millis(300)).await;
+    let app = service(&halo, "25").await;
+    // The first job reads alone; the others become due while it does and wait for a list.
+    for id in 91..=100 {
+        let mut delivery = crate::common::fixture_json("webhook-event-only.json");
+        delivery["id"] = format!("event-{id}").into();
+        delivery["object_id"] = id.into();
+        let answer = app.app.deliver(delivery.to_string()).await;
+        assert_eq!(answer.status(), 202);
+    }
+    let deadline = Instant::now() + Duration::from_secs(60);
+    let open = "SELECT COUNT(*) FROM jobs WHERE status IN ('queued', 'running')";
+    while app.app.count(open).await > 0 {
+        assert!(Instant::now() < deadline, "jobs still open after 60 s");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+
+    let lists = halo.list_queries().await;
+    let by_id: Vec<_> = lists
+        .iter()
+        .filter(|q| q.contains_key("ticketids"))
+        .collect();
+    assert!(
+        by_id
+            .iter()
+            .any(|q| q["ticketids"].contains(',') && q["includedetails"] == "true"),
+        "tickets read together, with details: {by_id:?}"
+    );
+    // The listed tickets stood for single reads, and their text decided: the password rule
+    // routed every one.
+    let requests = halo.server.received_requests().await.unwrap();
+    let alone = requests
+        .iter()
+        .filter(|r| r.method.as_str() == "GET" && r.url.path().starts_with("/api/Tickets/"))
+        .count();
+    assert!(alone < 10, "{alone} of 10 tickets read alone");
+    halo.assert_triaged_once(91..=100, "Service Desk");
+    stop(app).await;
+}
+
+#[tokio::test]
 async fn batch_max_of_one_sends_every_write_and_read_alone() {
     let halo = halo_with(21..=28, Duration::from_millis(300)).await;
     let app = service(&halo, "1").await;
