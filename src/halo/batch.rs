@@ -155,7 +155,8 @@ impl Batches {
         submit(self.writes(kind), write, kind.path()).await
     }
 
-    /// The ticket as a list read with others carried it, or `None`: read it alone.
+    /// The ticket as a read with others (or alone, when no other came) carried it, or
+    /// `None`: read it alone.
     pub(super) async fn read(
         &self,
         ticket_id: i64,
@@ -435,13 +436,15 @@ async fn run_reads(requests: Arc<Requests>, mut lane: Lane<Read>) {
     }
 }
 
-/// One `GET /api/Tickets?ticketids=` for `batch`. A lone ticket, one the list leaves out
-/// or lists without what its reader needs, and every ticket of a list Halo refuses, is
+/// One `GET /api/Tickets?ticketids=` for `batch`, or `GET /api/Tickets/{id}` for a lone
+/// ticket (reads that come meanwhile wait for the next batch). A ticket the list leaves
+/// out or lists without what its reader needs, and every ticket of a list Halo refuses, is
 /// answered `None`: read alone.
-async fn read_listed(requests: &Requests, batch: Vec<Pending<Read>>) {
+async fn read_listed(requests: &Requests, mut batch: Vec<Pending<Read>>) {
     if batch.len() == 1 {
-        for pending in batch {
-            let _ = pending.answer.send(Ok(None));
+        if let Some(pending) = batch.pop() {
+            let read = requests.ticket_alone(pending.element.ticket_id).await;
+            let _ = pending.answer.send(read.map(Some));
         }
         return;
     }

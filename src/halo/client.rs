@@ -89,15 +89,12 @@ impl HaloClient {
     /// does not carry what `purpose` needs) `GET /api/Tickets/{id}`.
     pub async fn ticket(&self, id: i64, purpose: ReadFor) -> Result<Ticket, HaloError> {
         if let Some(batches) = &self.inner.batches {
-            if let Some(listed) = batches.read(id, purpose).await? {
-                return decode("GET /api/Tickets", listed);
+            if let Some(read) = batches.read(id, purpose).await? {
+                return decode("GET /api/Tickets", read);
             }
         }
-        let path = format!("Tickets/{id}");
-        let value = self
-            .request(Method::GET, &path, &[("includedetails", "true")], None)
-            .await?;
-        decode(&path, value)
+        let read = self.inner.requests.ticket_alone(id).await?;
+        decode(&format!("GET /api/Tickets/{id}"), read)
     }
 
     /// Ids of the tickets opened since `since` (Halo's date string), all pages of

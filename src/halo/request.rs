@@ -42,6 +42,13 @@ impl Requests {
             .await
     }
 
+    /// `GET /api/Tickets/{id}` with details (custom fields and the like).
+    pub(super) async fn ticket_alone(&self, id: i64) -> Result<Value, HaloError> {
+        let path = format!("Tickets/{id}");
+        let query = [("includedetails", "true")];
+        self.request(Method::GET, &path, &query, None).await
+    }
+
     pub(super) async fn send_request(
         &self,
         method: Method,

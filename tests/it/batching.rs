@@ -127,6 +127,8 @@ async fn tickets_ready_together_share_update_acknowledgement_and_read_requests()
 #[tokio::test]
 async fn event_only_deliveries_read_their_tickets_together_in_list_reads() {
     let halo = halo_with(91..=100, Duration::from_millis(300)).await;
+    // A ticket read alone takes 300 ms: the reads of jobs claimed meanwhile wait for it.
+    halo.state.lock().unwrap().single_read_delay = Duration::from_millis(300);
     let app = service(&halo, "25").await;
     // The first job reads alone; the others become due while it does and wait for a list.
     for id in 91..=100 {

@@ -17,6 +17,8 @@ use super::{as_halo_answers, fixture_json, mount_halo, ticket_id_in_path, Action
 pub struct HaloTickets {
     pub tickets: BTreeMap<i64, Value>,
     pub updates: BTreeMap<i64, usize>,
+    /// How long a read of one ticket (`GET /api/Tickets/{id}`) takes to answer.
+    pub single_read_delay: Duration,
 }
 
 pub struct StatefulHalo {
@@ -98,8 +100,11 @@ impl StatefulHalo {
             .and(path_regex(r"^/api/Tickets/\d+$"))
             .respond_with(move |request: &Request| {
                 let id = ticket_id_in_path(request);
-                match reads.lock().unwrap().tickets.get(&id) {
-                    Some(ticket) => ResponseTemplate::new(200).set_body_json(ticket),
+                let state = reads.lock().unwrap();
+                match state.tickets.get(&id) {
+                    Some(ticket) => ResponseTemplate::new(200)
+                        .set_body_json(ticket)
+                        .set_delay(state.single_read_delay),
                     None => ResponseTemplate::new(404),
                 }
             })
