@@ -38,12 +38,17 @@ async fn service(halo: &StatefulHalo, batch_max: &str) -> RunningApp {
     spawn_running(Some(&halo.server), &settings).await
 }
 
-/// Delivers each of `ids` and waits (at most 60 s) until no job is queued or running.
+/// Delivers each of `ids` and waits until every job is settled.
 async fn deliver_all(app: &RunningApp, ids: std::ops::RangeInclusive<i64>) {
     for id in ids {
         let answer = app.app.deliver(delivery_of(&ticket(id, SUMMARY))).await;
         assert_eq!(answer.status(), 202);
     }
+    settle(app).await;
+}
+
+/// Waits (at most 60 s) until no job is queued or running.
+async fn settle(app: &RunningApp) {
     let deadline = Instant::now() + Duration::from_secs(60);
     let open = "SELECT COUNT(*) FROM jobs WHERE status IN ('queued', 'running')";
     while app.app.count(open).await > 0 {
@@ -138,12 +143,7 @@ async fn event_only_deliveries_read_their_tickets_together_in_list_reads() {
         let answer = app.app.deliver(delivery.to_string()).await;
         assert_eq!(answer.status(), 202);
     }
-    let deadline = Instant::now() + Duration::from_secs(60);
-    let open = "SELECT COUNT(*) FROM jobs WHERE status IN ('queued', 'running')";
-    while app.app.count(open).await > 0 {
-        assert!(Instant::now() < deadline, "jobs still open after 60 s");
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+    settle(&app).await;
 
     let lists = halo.list_queries().await;
     let by_id: Vec<_> = lists
