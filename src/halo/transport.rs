@@ -348,8 +348,9 @@ mod tests {
             granted(process(), 16, window)
         );
         let share = batched as f64 / (batched + single) as f64;
-        // Without a turn per process, one waiter among seventeen got about a seventeenth.
-        assert!(share > 0.3, "{batched} against {single}");
+        // Without a turn per process, one waiter among seventeen got about a seventeenth
+        // (7%); with it, 28-50% here, whatever else the machine runs.
+        assert!(share > 0.15, "{batched} against {single}");
     }
 
     #[test]
